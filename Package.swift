@@ -1,0 +1,70 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+// Every target is compiled in Swift 6 language mode with strict concurrency (the default for 6.x tools).
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "embed",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "embed", targets: ["embed"]),
+        .library(name: "EmbedKit", targets: ["EmbedKit"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    ],
+    targets: [
+        // C libraries, each behind a tiny system-library target with a shim header.
+        .systemLibrary(name: "CEmbedSQLite", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CEmbedXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
+        .systemLibrary(name: "CEmbedBLAS", providers: [.apt(["libopenblas-dev"])]),
+
+        // The pipeline: parse, chunk, embed, store, search.
+        .target(
+            name: "EmbedKit",
+            dependencies: [
+                "CEmbedSQLite", "CEmbedXML2", "CEmbedBLAS",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The native all-MiniLM-L6-v2 (BERT) embedder.
+        .target(name: "EmbedKitBERT", dependencies: ["EmbedKit", "CEmbedBLAS"], swiftSettings: swiftSettings),
+        // Fakes and helpers shared by the test targets.
+        .target(name: "EmbedKitTestSupport", dependencies: ["EmbedKit"], swiftSettings: swiftSettings),
+        // The thin command-line front end.
+        .executableTarget(
+            name: "embed",
+            dependencies: [
+                "EmbedKit", "EmbedKitBERT",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        .testTarget(
+            name: "EmbedKitTests",
+            dependencies: ["EmbedKit", "EmbedKitTestSupport"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "EmbedKitBERTTests",
+            dependencies: ["EmbedKitBERT", "EmbedKit", "EmbedKitTestSupport"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "embedTests",
+            dependencies: ["EmbedKit", "EmbedKitTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,36 @@
+/// Counts text in an embedder's tokens, so chunks can be sized for the model that embeds them.
+///
+/// Counts must be additive across whitespace: the count of `"a b"` equals the count of `"a"` plus
+/// the count of `"b"` (a WordPiece tokenizer's counts are, since it splits at whitespace first).
+public protocol TokenCounter: Sendable {
+    /// The number of tokens `text` becomes, not counting special tokens such as `[CLS]`/`[SEP]`.
+    func tokenCount(_ text: Substring) -> Int
+}
+
+/// An estimate of WordPiece token counts for when no tokenizer is available.
+///
+/// Each run of letters and digits counts one token per started 6 characters, and each other
+/// non-space character counts one token, which overestimates a BERT vocabulary's count for English
+/// prose slightly: chunks sized with it fit the model.
+public struct EstimatedTokenCounter: TokenCounter {
+    public init() {}
+
+    public func tokenCount(_ text: Substring) -> Int {
+        var count = 0
+        var wordLength = 0
+        for scalar in text.unicodeScalars {
+            let props = scalar.properties
+            if props.isAlphabetic || props.numericType != nil {
+                wordLength += 1
+                continue
+            }
+            if wordLength > 0 {
+                count += (wordLength + 5) / 6
+                wordLength = 0
+            }
+            if !props.isWhitespace { count += 1 }
+        }
+        if wordLength > 0 { count += (wordLength + 5) / 6 }
+        return count
+    }
+}
