@@ -1,9 +1,42 @@
 import ArgumentParser
+import Foundation
 
 @main
 struct EmbedCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "embed",
-        abstract: "Turn folders of documents into a searchable embedding index."
+        abstract: "Turn folders of documents into a searchable embedding index.",
+        discussion: """
+            Ingest folders of text, Markdown, HTML and XML into a SQLite index, then search it.
+
+              embed ingest docs/ notes/         # build or update output/embeddings.sqlite
+              embed query "how do I rotate logs" "backup schedule"
+              embed reindex --quiet             # from cron: sync the index with its folders
+
+            \(ExitStatus.help)
+            """,
+        version: "0.1.0",
+        subcommands: [
+            IngestCommand.self, QueryCommand.self, StatsCommand.self, EncodeCommand.self, ExportCommand.self,
+        ]
     )
+
+    /// Runs the command, mapping usage errors to exit status 2 (ArgumentParser's default is 64).
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            let code = exitCode(for: error)
+            if code == .validationFailure {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Foundation.exit(ExitStatus.usage)
+            }
+            exit(withError: error)
+        }
+    }
 }

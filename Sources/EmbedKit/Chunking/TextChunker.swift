@@ -1,0 +1,104 @@
+/// Splits a parsed document into chunks that fit an embedder, following the document's structure.
+///
+/// Headings and paragraphs come first: a chunk never spans a heading (unless everything before the heading
+/// is headings), and paragraphs are packed whole while they fit. A paragraph that does not fit is split into
+/// sentences (and lines), a sentence that does not fit into words, and a word that does not fit into pieces.
+/// Consecutive chunks of one section overlap by up to ``Configuration/overlapTokens`` tokens, carried over as
+/// whole sentences or words. The result depends only on the input: the same document gives the same chunks.
+public struct TextChunker: Sendable {
+    /// Chunk sizes, in the embedder's tokens.
+    public struct Configuration: Sendable, Hashable, Codable {
+        /// The most tokens a chunk may hold (special tokens such as `[CLS]` excluded).
+        public var maxTokens: Int
+        /// How many tokens of the previous chunk to repeat at the start of the next one, at most.
+        public var overlapTokens: Int
+
+        /// 200 tokens with 32 of overlap: about 150 words of English, well inside all-MiniLM-L6-v2's 256.
+        public init(maxTokens: Int = 200, overlapTokens: Int = 32) {
+            self.maxTokens = maxTokens
+            self.overlapTokens = overlapTokens
+        }
+    }
+
+    public let configuration: Configuration
+    public let tokenCounter: any TokenCounter
+
+    public init(configuration: Configuration = .init(), tokenCounter: any TokenCounter) {
+        precondition(configuration.maxTokens > 0, "maxTokens must be positive")
+        precondition(configuration.overlapTokens >= 0, "overlapTokens must not be negative")
+        self.configuration = configuration
+        self.tokenCounter = tokenCounter
+    }
+
+    /// The chunks of `document`, in order; empty when the document has no text.
+    public func chunks(for document: ParsedDocument) -> [Chunk] {
+        var segmenter = Segmenter(document: document, counter: tokenCounter, maxTokens: configuration.maxTokens)
+        let units = segmenter.units()
+        return pack(units, scalars: segmenter.scalars)
+    }
+
+    // MARK: - Packing
+
+    private func pack(_ units: [Unit], scalars: [Unicode.Scalar]) -> [Chunk] {
+        var chunks: [Chunk] = []
+        var start = 0
+        while start < units.count {
+            var end = start
+            var tokens = units[start].tokens
+            var hasContent = units[start].headingLevel == nil
+            // Grow the chunk while the next unit fits and does not open a new section after content.
+            while end + 1 < units.count {
+                let next = units[end + 1]
+                if next.headingLevel != nil && hasContent { break }
+                if tokens + next.tokens > configuration.maxTokens { break }
+                end += 1
+                tokens += next.tokens
+                if next.headingLevel == nil { hasContent = true }
+            }
+            chunks.append(makeChunk(units[start...end], ordinal: chunks.count, tokens: tokens, scalars: scalars))
+            guard end + 1 < units.count else { break }
+            // Overlap: restart at the earliest trailing units that fit the overlap budget, within the section,
+            // always moving forward, and never across a heading that starts the next chunk.
+            var nextStart = end + 1
+            if units[end + 1].headingLevel == nil {
+                var carried = 0
+                while nextStart - 1 > start, units[nextStart - 1].headingLevel == nil,
+                    carried + units[nextStart - 1].tokens <= configuration.overlapTokens
+                {
+                    carried += units[nextStart - 1].tokens
+                    nextStart -= 1
+                }
+                // A carried unit must leave room for at least the next new unit.
+                while nextStart < end + 1, carried + units[end + 1].tokens > configuration.maxTokens {
+                    carried -= units[nextStart].tokens
+                    nextStart += 1
+                }
+            }
+            start = nextStart
+        }
+        return chunks
+    }
+
+    private func makeChunk(_ units: ArraySlice<Unit>, ordinal: Int, tokens: Int, scalars: [Unicode.Scalar]) -> Chunk {
+        let first = units[units.startIndex]
+        let last = units[units.index(before: units.endIndex)]
+        var text = String.UnicodeScalarView()
+        text.append(contentsOf: scalars[first.start..<last.end])
+        // The heading path is the one in force at the chunk's first content unit.
+        let pathUnit = units.first(where: { $0.headingLevel == nil }) ?? last
+        return Chunk(
+            ordinal: ordinal, text: String(text), startOffset: first.start, endOffset: last.end, line: first.line,
+            headingPath: pathUnit.headingPath, tokenCount: tokens)
+    }
+}
+
+/// The smallest piece the packer places: a block, a sentence, a word or a piece of a word.
+struct Unit {
+    var start: Int
+    var end: Int
+    var tokens: Int
+    var line: Int
+    /// Set for a heading block: a new section starts here.
+    var headingLevel: Int?
+    var headingPath: [String]
+}

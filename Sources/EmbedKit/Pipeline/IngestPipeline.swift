@@ -1,0 +1,151 @@
+import Crypto
+import Foundation
+
+/// Reads, parses, chunks, embeds and stores files, streaming, with bounded concurrency at every stage.
+///
+/// One task group holds all the work: up to ``Configuration/parseConcurrency`` files being read, parsed and
+/// chunked, and up to ``Configuration/embeddingConcurrency`` batches being embedded. The loop that owns the
+/// group is the only place with mutable state: it assembles chunks into batches, fills each document's
+/// vectors as batches return, and hands complete documents to the store (the single writer) in batched
+/// transactions. It stops reading files while enough chunks are waiting, so memory stays bounded however
+/// large the tree is.
+///
+/// A document is stored only when every one of its chunks has a vector: a failed batch fails its documents,
+/// which are reported and left for the next run, while the rest of the run goes on.
+public struct IngestPipeline: Sendable {
+    public struct Configuration: Sendable {
+        /// Embedding batches in flight at once.
+        public var embeddingConcurrency: Int
+        /// Chunks per embedding call (capped by the embedder's `maxBatchSize`).
+        public var batchSize: Int
+        /// Files read and parsed at once.
+        public var parseConcurrency: Int
+        /// Hash every file, even when its size and modification time are unchanged.
+        public var checksum: Bool
+        /// Files larger than this are skipped with a warning.
+        public var maxFileSize: Int64
+        /// Chunks written per transaction (at most).
+        public var writeBatchChunks: Int
+        /// Remove stored documents under the roots whose files no longer exist.
+        public var removeMissing: Bool
+
+        public init(
+            embeddingConcurrency: Int = ProcessInfoCores.active, batchSize: Int = 64,
+            parseConcurrency: Int = ProcessInfoCores.active, checksum: Bool = false,
+            maxFileSize: Int64 = 256 << 20, writeBatchChunks: Int = 2048, removeMissing: Bool = true
+        ) {
+            self.embeddingConcurrency = max(1, embeddingConcurrency)
+            self.batchSize = max(1, batchSize)
+            self.parseConcurrency = max(1, parseConcurrency)
+            self.checksum = checksum
+            self.maxFileSize = maxFileSize
+            self.writeBatchChunks = max(1, writeBatchChunks)
+            self.removeMissing = removeMissing
+        }
+    }
+
+    /// Callbacks from a running pipeline; all are called from the pipeline's loop, one at a time.
+    public struct Observer: Sendable {
+        public var diagnostic: @Sendable (Diagnostic) -> Void
+        public var progress: @Sendable (IngestProgress) -> Void
+        /// Asked between steps; when it returns true the run stops after the batches in flight.
+        public var shouldStop: @Sendable () -> Bool
+
+        public init(
+            diagnostic: @escaping @Sendable (Diagnostic) -> Void = { _ in },
+            progress: @escaping @Sendable (IngestProgress) -> Void = { _ in },
+            shouldStop: @escaping @Sendable () -> Bool = { false }
+        ) {
+            self.diagnostic = diagnostic
+            self.progress = progress
+            self.shouldStop = shouldStop
+        }
+    }
+
+    public let embedder: any Embedder
+    public let parser: any DocumentParser
+    public let chunker: TextChunker
+    public let store: any IndexStore
+    public let configuration: Configuration
+
+    public init(
+        embedder: any Embedder, parser: any DocumentParser, chunker: TextChunker, store: any IndexStore,
+        configuration: Configuration = Configuration()
+    ) {
+        self.embedder = embedder
+        self.parser = parser
+        self.chunker = chunker
+        self.store = store
+        self.configuration = configuration
+    }
+
+    /// The settings this pipeline writes into an index.
+    public var settings: IndexSettings {
+        IndexSettings(embedder: embedder.identity, chunking: chunker.configuration)
+    }
+
+    /// Ingests every file under `roots` (files or folders).
+    /// - Throws: ``StoreError`` when the index cannot be written; problems with single files are diagnostics.
+    public func run(
+        roots: [String], walkOptions: FileWalker.Options = .init(), observer: Observer = Observer()
+    ) async throws -> IngestReport {
+        let canonicalRoots = roots.map { FileWalker.canonicalPath($0) ?? $0 }
+        try await store.prepare(settings, roots: canonicalRoots)
+        var run = IngestRun(pipeline: self, observer: observer, states: try await store.documentStates())
+        try await run.process(FileWalker(roots: roots, options: walkOptions))
+        if configuration.removeMissing && !run.report.interrupted {
+            try await run.removeMissing(under: canonicalRoots)
+        }
+        run.finish()
+        return run.report
+    }
+}
+
+/// What reading, parsing and chunking one file gave.
+enum PreparedFile: Sendable {
+    case document(PreparedDocument)
+    /// The file's bytes hash to what the index already has: only its size and time are updated.
+    case sameContent(SourceFile)
+    case problem(Diagnostic)
+}
+
+struct PreparedDocument: Sendable {
+    var file: SourceFile
+    var contentHash: ContentDigest
+    var parsed: ParsedDocument
+    var chunks: [Chunk]
+    var textHashes: [ContentDigest]
+    var isUpdate: Bool
+}
+
+extension IngestPipeline {
+    /// Reads, hashes, parses and chunks one file. Runs in a child task; touches no shared state.
+    func prepare(_ file: SourceFile, storedHash: ContentDigest?) -> PreparedFile {
+        if file.size > configuration.maxFileSize {
+            return .problem(
+                Diagnostic(path: file.path, .warning, "larger than \(configuration.maxFileSize >> 20) MiB, skipped"))
+        }
+        let bytes: [UInt8]
+        do {
+            bytes = try FileReading.read(file.path, limit: configuration.maxFileSize)
+        } catch {
+            return .problem(Diagnostic(path: file.path, .error, "cannot read: \(error)"))
+        }
+        let hash = Array(SHA256.hash(data: bytes))
+        if let storedHash, storedHash == hash { return .sameContent(file) }
+        let parsed: ParsedDocument
+        do {
+            parsed = try parser.parse(bytes, path: file.path)
+        } catch let error as ParsingError {
+            return .problem(Diagnostic(path: file.path, error.code == .binary ? .warning : .error, error.message))
+        } catch {
+            return .problem(Diagnostic(path: file.path, .error, "cannot parse: \(error)"))
+        }
+        let chunks = chunker.chunks(for: parsed)
+        let textHashes = chunks.map { Array(SHA256.hash(data: Array($0.text.utf8))) }
+        return .document(
+            PreparedDocument(
+                file: file, contentHash: hash, parsed: parsed, chunks: chunks, textHashes: textHashes,
+                isUpdate: storedHash != nil))
+    }
+}

@@ -1,0 +1,47 @@
+/// What an ingest run did, for the summary line and `--json`.
+public struct IngestReport: Sendable, Equatable, Codable {
+    /// Files new to the index.
+    public var added = 0
+    /// Files whose contents changed and were indexed again.
+    public var updated = 0
+    /// Files left as they were (same size and time, or same contents).
+    public var unchanged = 0
+    /// Files removed from the index because they are gone from disk.
+    public var removed = 0
+    /// Files that could not be indexed (errors).
+    public var failed = 0
+    /// Files skipped with a warning (binary, not a regular file, symlink not followed).
+    public var skipped = 0
+    /// Warnings, including those about files that were still indexed.
+    public var warnings = 0
+    /// Chunks stored by this run.
+    public var chunks = 0
+    /// Chunks sent to the embedder.
+    public var chunksEmbedded = 0
+    /// Chunks whose vector came from the index instead of the embedder.
+    public var cacheHits = 0
+    /// Bytes of the files that were read.
+    public var bytesRead: Int64 = 0
+    public var seconds: Double = 0
+    /// True when the run stopped early on SIGINT or SIGTERM.
+    public var interrupted = false
+
+    public init() {}
+
+    /// Files seen by the run, whatever became of them.
+    public var files: Int { added + updated + unchanged + failed + skipped }
+}
+
+/// A snapshot of a running ingest, for progress display.
+public struct IngestProgress: Sendable {
+    /// Files found so far (the walk runs ahead of the work, so this grows).
+    public var filesFound: Int
+    /// Files finished (stored, unchanged, skipped or failed).
+    public var filesDone: Int
+    /// Whether the walk has found every file, so `filesFound` is the total.
+    public var walkFinished: Bool
+    public var chunksStored: Int
+    public var chunksEmbedded: Int
+    public var bytesRead: Int64
+    public var elapsedSeconds: Double
+}

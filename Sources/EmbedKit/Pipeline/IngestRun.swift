@@ -1,0 +1,247 @@
+import Foundation
+
+/// The mutable state of one ingest run, owned by the loop in ``process(_:)``.
+struct IngestRun {
+    let pipeline: IngestPipeline
+    let observer: IngestPipeline.Observer
+    let states: [String: StoredDocumentState]
+    var report = IngestReport()
+
+    private let clock = ContinuousClock()
+    private let start: ContinuousClock.Instant
+    private var filesFound = 0
+    private var walkFinished = false
+    private var stopping = false
+
+    /// Parsed documents waiting for vectors, by slot.
+    private var pending: [Int: PendingDocument] = [:]
+    private var nextSlot = 0
+    /// Chunk texts waiting to be batched, in order, and who waits for each text's vector.
+    private var queue: [(hash: ContentDigest, text: String)] = []
+    private var waiters: [ContentDigest: [(slot: Int, chunk: Int)]] = [:]
+    /// Complete documents waiting to be written, and files whose contents did not change.
+    private var ready: [IndexedDocument] = []
+    private var readyChunks = 0
+    private var touched: [(path: String, size: Int64, modificationTimeNanoseconds: Int64)] = []
+
+    init(pipeline: IngestPipeline, observer: IngestPipeline.Observer, states: [String: StoredDocumentState]) {
+        self.pipeline = pipeline
+        self.observer = observer
+        self.states = states
+        start = clock.now
+    }
+
+    private var configuration: IngestPipeline.Configuration { pipeline.configuration }
+    private var batchSize: Int { max(1, min(configuration.batchSize, pipeline.embedder.maxBatchSize)) }
+
+    private enum Work: Sendable {
+        case prepared(slot: Int, PreparedFile)
+        case embedded(hashes: [ContentDigest], Result<[[Float]], any Error>)
+    }
+
+    struct PendingDocument {
+        var prepared: PreparedDocument
+        var vectors: [[Float]?]
+        var missing: Int
+    }
+
+    mutating func process(_ walker: FileWalker) async throws {
+        var files = walker.makeIterator()
+        try await withThrowingTaskGroup(of: Work.self) { group in
+            var parsing = 0
+            var embedding = 0
+            while true {
+                if !stopping && observer.shouldStop() {
+                    stopping = true
+                    report.interrupted = true
+                }
+                // Read more files while few chunks are waiting: this is what bounds memory.
+                while !stopping && !walkFinished && parsing < configuration.parseConcurrency
+                    && queue.count < batchSize * configuration.embeddingConcurrency * 2
+                {
+                    guard let event = files.next() else {
+                        walkFinished = true
+                        break
+                    }
+                    switch event {
+                    case .problem(let diagnostic):
+                        record(diagnostic)
+                    case .file(let file):
+                        filesFound += 1
+                        let stored = states[file.path]
+                        if let stored, !configuration.checksum, stored.size == file.size,
+                            stored.modificationTimeNanoseconds == file.modificationTimeNanoseconds
+                        {
+                            report.unchanged += 1
+                            continue
+                        }
+                        let slot = nextSlot
+                        nextSlot += 1
+                        let pipeline = pipeline
+                        group.addTask { .prepared(slot: slot, pipeline.prepare(file, storedHash: stored?.contentHash)) }
+                        parsing += 1
+                    }
+                }
+                // Start batches: full ones, and the last partial one once no more chunks can come.
+                let noMoreChunks = parsing == 0 && (walkFinished || stopping)
+                while !stopping && embedding < configuration.embeddingConcurrency
+                    && (queue.count >= batchSize || (noMoreChunks && !queue.isEmpty))
+                {
+                    let batch = Array(queue.prefix(batchSize))
+                    queue.removeFirst(batch.count)
+                    let embedder = pipeline.embedder
+                    group.addTask {
+                        let texts = batch.map(\.text)
+                        do {
+                            let vectors = try await embedder.embed(texts)
+                            try EmbeddingError.validate(
+                                vectors, count: texts.count, dimension: embedder.identity.dimension,
+                                source: "the \(embedder.identity.name) embedder")
+                            return .embedded(hashes: batch.map(\.hash), .success(vectors))
+                        } catch {
+                            return .embedded(hashes: batch.map(\.hash), .failure(error))
+                        }
+                    }
+                    embedding += 1
+                }
+                if readyChunks >= configuration.writeBatchChunks || touched.count >= 1024 {
+                    try await flush()
+                }
+                if parsing == 0 && embedding == 0 && (queue.isEmpty || stopping) && (walkFinished || stopping) {
+                    break
+                }
+                guard let work = try await group.next() else { break }
+                switch work {
+                case .prepared(let slot, let prepared):
+                    parsing -= 1
+                    try await accept(prepared, slot: slot)
+                case .embedded(let hashes, let result):
+                    embedding -= 1
+                    receive(result, for: hashes)
+                }
+                observer.progress(progress)
+            }
+        }
+        try await flush()
+        // Documents still waiting when a stop was asked for are left for the next run.
+        pending.removeAll()
+        observer.progress(progress)
+    }
+
+    private mutating func accept(_ prepared: PreparedFile, slot: Int) async throws {
+        switch prepared {
+        case .problem(let diagnostic):
+            record(diagnostic)
+        case .sameContent(let file):
+            report.unchanged += 1
+            touched.append((file.path, file.size, file.modificationTimeNanoseconds))
+        case .document(let document):
+            report.bytesRead += document.file.size
+            for warning in document.parsed.warnings {
+                report.warnings += 1
+                observer.diagnostic(Diagnostic(path: document.file.path, .warning, warning))
+            }
+            let cached = try await pipeline.store.cachedVectors(for: document.textHashes)
+            var entry = PendingDocument(
+                prepared: document, vectors: Array(repeating: nil, count: document.chunks.count), missing: 0)
+            for (index, hash) in document.textHashes.enumerated() {
+                if let vector = cached[hash] {
+                    entry.vectors[index] = vector
+                    report.cacheHits += 1
+                } else {
+                    entry.missing += 1
+                    if waiters[hash] == nil { queue.append((hash, document.chunks[index].text)) }
+                    waiters[hash, default: []].append((slot, index))
+                }
+            }
+            pending[slot] = entry
+            if entry.missing == 0 { complete(slot) }
+        }
+    }
+
+    private mutating func receive(_ result: Result<[[Float]], any Error>, for hashes: [ContentDigest]) {
+        switch result {
+        case .success(let vectors):
+            report.chunksEmbedded += hashes.count
+            for (hash, vector) in zip(hashes, vectors) {
+                for waiter in waiters.removeValue(forKey: hash) ?? [] {
+                    guard pending[waiter.slot] != nil else { continue }  // its document already failed
+                    pending[waiter.slot]!.vectors[waiter.chunk] = vector
+                    pending[waiter.slot]!.missing -= 1
+                    if pending[waiter.slot]!.missing == 0 { complete(waiter.slot) }
+                }
+            }
+        case .failure(let error):
+            var failedSlots = Set<Int>()
+            for hash in hashes {
+                for waiter in waiters.removeValue(forKey: hash) ?? [] { failedSlots.insert(waiter.slot) }
+            }
+            for slot in failedSlots.sorted() {
+                guard let document = pending.removeValue(forKey: slot) else { continue }
+                record(Diagnostic(path: document.prepared.file.path, .error, "not indexed: embedding failed: \(error)"))
+            }
+        }
+    }
+
+    private mutating func complete(_ slot: Int) {
+        guard let entry = pending.removeValue(forKey: slot) else { return }
+        let document = entry.prepared
+        ready.append(
+            IndexedDocument(
+                path: document.file.path, size: document.file.size,
+                modificationTimeNanoseconds: document.file.modificationTimeNanoseconds,
+                contentHash: document.contentHash, format: document.parsed.format, title: document.parsed.title,
+                chunks: document.chunks, textHashes: document.textHashes, vectors: entry.vectors.map { $0 ?? [] }))
+        readyChunks += document.chunks.count
+        if document.isUpdate { report.updated += 1 } else { report.added += 1 }
+        report.chunks += document.chunks.count
+    }
+
+    private mutating func flush() async throws {
+        if !ready.isEmpty {
+            try await pipeline.store.write(ready)
+            ready.removeAll(keepingCapacity: true)
+            readyChunks = 0
+        }
+        if !touched.isEmpty {
+            try await pipeline.store.touch(touched)
+            touched.removeAll(keepingCapacity: true)
+        }
+    }
+
+    /// Removes stored documents under `roots` whose files are gone from disk.
+    mutating func removeMissing(under roots: [String]) async throws {
+        let gone = states.keys.filter { path in
+            roots.contains { root in path == root || path.hasPrefix(root == "/" ? "/" : root + "/") }
+                && !FileManager.default.fileExists(atPath: path)
+        }.sorted()
+        try await pipeline.store.remove(paths: gone)
+        report.removed += gone.count
+    }
+
+    mutating func finish() {
+        report.seconds = (clock.now - start).seconds
+    }
+
+    private mutating func record(_ diagnostic: Diagnostic) {
+        switch diagnostic.severity {
+        case .warning: report.skipped += 1
+        case .error: report.failed += 1
+        }
+        observer.diagnostic(diagnostic)
+    }
+
+    private var progress: IngestProgress {
+        IngestProgress(
+            filesFound: filesFound, filesDone: report.files, walkFinished: walkFinished, chunksStored: report.chunks,
+            chunksEmbedded: report.chunksEmbedded, bytesRead: report.bytesRead, elapsedSeconds: (clock.now - start).seconds)
+    }
+}
+
+extension Duration {
+    /// The duration in seconds, as a floating-point number.
+    public var seconds: Double {
+        let (s, attoseconds) = components
+        return Double(s) + Double(attoseconds) / 1e18
+    }
+}

@@ -1,0 +1,119 @@
+import Foundation
+
+/// One result of a query: a chunk, its score, and the index it came from.
+public struct SearchHit: Sendable, Equatable {
+    public var rank: Int
+    public var score: Float
+    /// The path of the index that holds the chunk.
+    public var index: String
+    public var chunk: StoredChunk
+}
+
+/// The results of one query text.
+public struct QueryResult: Sendable, Equatable {
+    public var query: String
+    public var hits: [SearchHit]
+}
+
+/// Searches one or several indexes with many queries at once.
+///
+/// Every index must have been built with the same embedder: their vectors are then comparable and the
+/// rankings can be merged. Each index is loaded and scanned in its own child task; the hits are merged by
+/// score (ties: index order, then row order).
+public struct IndexSearch: Sendable {
+    public let indexPaths: [String]
+
+    public init(indexPaths: [String]) {
+        self.indexPaths = indexPaths
+    }
+
+    /// The settings shared by the indexes that can be opened, and a message for each that cannot.
+    /// - Throws: ``StoreError`` `.mismatch` when two indexes were built with different embedders.
+    public func settings() throws -> (settings: IndexSettings?, problems: [(path: String, error: StoreError)]) {
+        var found: (path: String, settings: IndexSettings)?
+        var problems: [(String, StoreError)] = []
+        for path in indexPaths {
+            do {
+                guard let settings = try IndexReader(path: path).settings() else { continue }
+                if let found, found.settings.embedder != settings.embedder {
+                    throw StoreError(
+                        .mismatch,
+                        "\(path) was built with \(settings.embedder), but \(found.path) with \(found.settings.embedder): "
+                            + "indexes searched together must share one embedder",
+                        path: path)
+                }
+                if found == nil { found = (path, settings) }
+            } catch let error as StoreError where error.code != .mismatch {
+                problems.append((path, error))
+            }
+        }
+        return (found?.settings, problems)
+    }
+
+    /// Embeds `queries` with `embedder` and returns the `k` best chunks for each, over all indexes.
+    /// - Parameter skipUnreadable: when true an index that cannot be read is left out (the caller reports it);
+    ///   when false its error is thrown.
+    public func search(
+        _ queries: [String], embedder: any Embedder, k: Int, skipUnreadable: Bool = true
+    ) async throws -> [QueryResult] {
+        guard !queries.isEmpty else { return [] }
+        var vectors: [[Float]] = []
+        for start in stride(from: 0, to: queries.count, by: embedder.maxBatchSize) {
+            let batch = Array(queries[start..<min(queries.count, start + embedder.maxBatchSize)])
+            let embedded = try await embedder.embed(batch)
+            try EmbeddingError.validate(
+                embedded, count: batch.count, dimension: embedder.identity.dimension, source: "the embedder")
+            vectors += embedded
+        }
+        let identity = embedder.identity
+        let queryVectors = vectors
+        let perIndex = try await withThrowingTaskGroup(of: (Int, [[SearchHit]]?).self) { group in
+            for (position, path) in indexPaths.enumerated() {
+                group.addTask {
+                    do {
+                        return (position, try Self.search(path: path, vectors: queryVectors, identity: identity, k: k))
+                    } catch let error as StoreError where skipUnreadable && error.code != .mismatch {
+                        return (position, nil)
+                    }
+                }
+            }
+            var results = [[[SearchHit]]?](repeating: nil, count: indexPaths.count)
+            for try await (position, hits) in group { results[position] = hits }
+            return results
+        }
+        return queries.indices.map { q in
+            let merged = perIndex.compactMap { $0?[q] }.joined().sorted { a, b in
+                a.score > b.score || (a.score == b.score && a.rank < b.rank)
+            }
+            let hits = merged.prefix(k).enumerated().map { rank, hit in
+                var hit = hit
+                hit.rank = rank + 1
+                return hit
+            }
+            return QueryResult(query: queries[q], hits: Array(hits))
+        }
+    }
+
+    private static func search(path: String, vectors: [[Float]], identity: EmbedderIdentity, k: Int) throws
+        -> [[SearchHit]]
+    {
+        let reader = try IndexReader(path: path)
+        guard let settings = try reader.settings() else { return vectors.map { _ in [] } }
+        guard settings.embedder == identity else {
+            throw StoreError(
+                .mismatch,
+                "\(path) was built with \(settings.embedder), not \(identity): query it with --embedder \(settings.embedder.name)",
+                path: path)
+        }
+        let matrix = try reader.loadVectors(dimension: identity.dimension)
+        let rows = ExactSearch.scanAll(vectors, in: matrix, k: k)
+        let chunks = try reader.chunks(ids: Array(Set(rows.joined().map { matrix.ids[$0.row] })))
+        return rows.map { ranked in
+            ranked.enumerated().compactMap { rank, row in
+                chunks[matrix.ids[row.row]].map {
+                    SearchHit(rank: rank + 1, score: row.score, index: path, chunk: $0)
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,65 @@
+import Foundation
+
+/// Helpers shared by the index's writer and readers: pragmas, metadata and encodings.
+enum IndexFile {
+    static func configure(_ connection: SQLiteConnection, writable: Bool) throws {
+        // Wait for a writer's transaction instead of failing at once with SQLITE_BUSY.
+        try connection.execute("PRAGMA busy_timeout = 10000")
+        try connection.execute("PRAGMA foreign_keys = ON")
+        if writable {
+            // WAL: queries read a consistent snapshot while an ingest writes. NORMAL sync is crash-safe in WAL
+            // mode (a power cut may lose the last commits, never consistency).
+            try connection.execute("PRAGMA journal_mode = WAL")
+            try connection.execute("PRAGMA synchronous = NORMAL")
+        }
+    }
+
+    static func meta(_ connection: SQLiteConnection, _ key: String) throws -> String? {
+        let statement = try connection.prepare("SELECT value FROM index_meta WHERE key = ?1")
+        statement.bind([.text(key)])
+        return try statement.step() ? statement.text(0) : nil
+    }
+
+    static func setMeta(_ connection: SQLiteConnection, _ key: String, _ value: String) throws {
+        try connection.prepare(
+            "INSERT INTO index_meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value"
+        ).bind([.text(key), .text(value)]).run()
+    }
+
+    static func settings(_ connection: SQLiteConnection) throws -> IndexSettings? {
+        guard let json = try meta(connection, "settings") else { return nil }
+        guard let settings = try? JSONDecoder().decode(IndexSettings.self, from: Data(json.utf8)) else {
+            throw StoreError(.notAnIndex, "\(connection.path): unreadable index settings", path: connection.path)
+        }
+        return settings
+    }
+
+    static func roots(_ connection: SQLiteConnection) throws -> [String] {
+        guard let json = try meta(connection, "roots") else { return [] }
+        return (try? JSONDecoder().decode([String].self, from: Data(json.utf8))) ?? []
+    }
+
+    static func encode(_ value: some Encodable) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
+    static func encodeHeadingPath(_ path: [String]) -> String {
+        (try? encode(path)) ?? "[]"
+    }
+
+    static func decodeHeadingPath(_ json: String) -> [String] {
+        (try? JSONDecoder().decode([String].self, from: Data(json.utf8))) ?? []
+    }
+
+    static func mismatchMessage(stored: IndexSettings, requested: IndexSettings, path: String) -> String {
+        if stored.embedder != requested.embedder {
+            return "\(path) was built with the embedder \(stored.embedder), not \(requested.embedder): "
+                + "use --embedder \(stored.embedder.name) with the same model, or another --db"
+        }
+        return "\(path) was built with chunks of \(stored.chunking.maxTokens) tokens overlapping by "
+            + "\(stored.chunking.overlapTokens), not \(requested.chunking.maxTokens) and "
+            + "\(requested.chunking.overlapTokens): use the same --chunk-tokens and --overlap-tokens, or another --db"
+    }
+}

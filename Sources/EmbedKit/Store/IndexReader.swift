@@ -1,0 +1,125 @@
+import Foundation
+
+/// A stored chunk with its document's path, as search results and exports show it.
+public struct StoredChunk: Sendable, Equatable {
+    public var id: Int64
+    public var path: String
+    public var format: DocumentFormat
+    public var title: String?
+    public var ordinal: Int
+    public var text: String
+    public var startOffset: Int
+    public var endOffset: Int
+    public var line: Int
+    public var headingPath: [String]
+}
+
+/// Read access to an index, for queries, statistics and export. Opened read-only: it never changes the file.
+///
+/// One reader belongs to one task; open one per index and per task.
+public final class IndexReader {
+    private let connection: SQLiteConnection
+    public let path: String
+
+    /// Opens the index at `path` for reading.
+    /// - Throws: ``StoreError`` when the file is missing, unreadable or not an index.
+    public init(path: String) throws {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw StoreError(
+                .cannotOpen, "\(path): no index here; build one with `embed ingest PATH... --db \(path)`", path: path)
+        }
+        connection = try SQLiteConnection(path: path, readOnly: true)
+        self.path = path
+        try IndexFile.configure(connection, writable: false)
+        do {
+            _ = try connection.prepare("SELECT 1 FROM index_meta LIMIT 1")
+            _ = try connection.prepare("SELECT 1 FROM chunks LIMIT 1")
+        } catch {
+            if error.code == .corrupt { throw error }
+            throw StoreError(.notAnIndex, "\(path): not an embed index (\(error.message))", path: path)
+        }
+    }
+
+    /// The settings the index was built with, or nil for an index that has never been written.
+    public func settings() throws -> IndexSettings? { try IndexFile.settings(connection) }
+
+    /// The roots ingested into this index, in the order they were first given.
+    public func roots() throws -> [String] { try IndexFile.roots(connection) }
+
+    public func statistics() throws -> IndexStatistics {
+        func count(_ table: String) throws -> Int {
+            let statement = try connection.prepare("SELECT count(*) FROM \(table)")
+            return try statement.step() ? Int(statement.int(0)) : 0
+        }
+        var bytes: Int64 = 0
+        for suffix in ["", "-wal"] {
+            let attributes = try? FileManager.default.attributesOfItem(atPath: path + suffix)
+            bytes += (attributes?[.size] as? NSNumber)?.int64Value ?? 0
+        }
+        return IndexStatistics(
+            documents: try count("documents"), chunks: try count("chunks"), vectors: try count("vectors"),
+            settings: try settings(), roots: try roots(), bytesOnDisk: bytes)
+    }
+
+    /// Every chunk's vector, in chunk-id order, as one contiguous row-major matrix.
+    public func loadVectors(dimension: Int) throws -> VectorMatrix {
+        let statement = try connection.prepare(
+            "SELECT c.id, v.embedding FROM chunks c JOIN vectors v ON v.id = c.vector_id ORDER BY c.id")
+        var ids: [Int64] = []
+        var values: [Float] = []
+        let rowBytes = dimension * MemoryLayout<Float>.size
+        while try statement.step() {
+            let ok = statement.withBlob(1) { blob -> Bool in
+                guard blob.count == rowBytes else { return false }
+                values.append(contentsOf: blob.bindMemory(to: Float.self))
+                return true
+            }
+            guard ok else {
+                throw StoreError(
+                    .corrupt, "\(path): chunk \(statement.int(0)) has a vector of the wrong size; rebuild the index",
+                    path: path)
+            }
+            ids.append(statement.int(0))
+        }
+        return VectorMatrix(dimension: dimension, ids: ids, values: values)
+    }
+
+    /// The chunks with these ids (missing ids are left out).
+    public func chunks(ids: [Int64]) throws -> [Int64: StoredChunk] {
+        let statement = try connection.prepare(Self.chunkSelect + " WHERE c.id = ?1")
+        var found: [Int64: StoredChunk] = [:]
+        for id in ids {
+            statement.bind([.int(id)])
+            if try statement.step() { found[id] = Self.chunk(statement) }
+        }
+        return found
+    }
+
+    /// Calls `body` with every chunk, in path then ordinal order, with its vector when `withVectors`.
+    public func forEachChunk(withVectors: Bool, _ body: (StoredChunk, [Float]?) throws -> Void) throws {
+        let statement = try connection.prepare(
+            Self.chunkSelect.replacingOccurrences(of: "FROM chunks c", with: ", v.embedding FROM chunks c")
+                + " JOIN vectors v ON v.id = c.vector_id ORDER BY d.path, c.ordinal")
+        while try statement.step() {
+            let vector = withVectors ? statement.withBlob(10) { VectorCoding.decode($0) } : nil
+            try body(Self.chunk(statement), vector)
+        }
+    }
+
+    private static let chunkSelect = """
+        SELECT c.id, d.path, d.format, d.title, c.ordinal, c.text, c.start_offset, c.end_offset, c.line,
+               c.heading_path
+        FROM chunks c JOIN documents d ON d.id = c.document_id
+        """
+
+    private static func chunk(_ s: SQLiteStatement) -> StoredChunk {
+        StoredChunk(
+            id: s.int(0), path: s.text(1), format: DocumentFormat(rawValue: s.text(2)) ?? .text,
+            title: s.isNull(3) ? nil : s.text(3), ordinal: Int(s.int(4)), text: s.text(5),
+            startOffset: Int(s.int(6)), endOffset: Int(s.int(7)), line: Int(s.int(8)),
+            headingPath: IndexFile.decodeHeadingPath(s.text(9)))
+    }
+}
+
+@available(*, unavailable, message: "An IndexReader owns a SQLite connection confined to one task")
+extension IndexReader: Sendable {}

@@ -1,0 +1,81 @@
+/// The digest that identifies file contents and chunk texts (SHA-256, 32 bytes).
+public typealias ContentDigest = [UInt8]
+
+/// What the index knows of a stored file, for change detection.
+public struct StoredDocumentState: Sendable, Equatable {
+    public var size: Int64
+    public var modificationTimeNanoseconds: Int64
+    public var contentHash: ContentDigest
+    public var chunkCount: Int
+}
+
+/// One document ready to be stored: its metadata, chunks, and one vector per chunk.
+public struct IndexedDocument: Sendable {
+    public var path: String
+    public var size: Int64
+    public var modificationTimeNanoseconds: Int64
+    public var contentHash: ContentDigest
+    public var format: DocumentFormat
+    public var title: String?
+    public var chunks: [Chunk]
+    /// SHA-256 of each chunk's UTF-8 text: the key of the embedding cache.
+    public var textHashes: [ContentDigest]
+    /// One vector per chunk.
+    public var vectors: [[Float]]
+
+    public init(
+        path: String, size: Int64, modificationTimeNanoseconds: Int64, contentHash: ContentDigest,
+        format: DocumentFormat, title: String?, chunks: [Chunk], textHashes: [ContentDigest], vectors: [[Float]]
+    ) {
+        self.path = path
+        self.size = size
+        self.modificationTimeNanoseconds = modificationTimeNanoseconds
+        self.contentHash = contentHash
+        self.format = format
+        self.title = title
+        self.chunks = chunks
+        self.textHashes = textHashes
+        self.vectors = vectors
+    }
+}
+
+/// What an index was built with. A run with different settings is refused rather than mixing vector spaces.
+public struct IndexSettings: Sendable, Equatable, Codable {
+    public var embedder: EmbedderIdentity
+    public var chunking: TextChunker.Configuration
+
+    public init(embedder: EmbedderIdentity, chunking: TextChunker.Configuration) {
+        self.embedder = embedder
+        self.chunking = chunking
+    }
+}
+
+/// Counts that describe an index.
+public struct IndexStatistics: Sendable, Equatable, Codable {
+    public var documents: Int
+    public var chunks: Int
+    public var vectors: Int
+    public var settings: IndexSettings?
+    public var roots: [String]
+    public var bytesOnDisk: Int64
+}
+
+/// Where documents, chunks and vectors are kept: one writer, used by the ingest pipeline.
+///
+/// ``SQLiteIndexStore`` is the implementation; the protocol keeps the pipeline independent of it,
+/// so another database can be added later.
+public protocol IndexStore: Sendable {
+    /// Records `settings` in a new index, or checks that an existing index was built with them.
+    /// - Throws: ``StoreError`` with code `.mismatch` when the index was built with other settings.
+    func prepare(_ settings: IndexSettings, roots: [String]) async throws
+    /// The stored state of every document, by path.
+    func documentStates() async throws -> [String: StoredDocumentState]
+    /// The vectors already stored for these chunk-text digests (the embedding cache).
+    func cachedVectors(for textHashes: [ContentDigest]) async throws -> [ContentDigest: [Float]]
+    /// Stores documents, replacing any stored under the same paths, in one transaction.
+    func write(_ documents: [IndexedDocument]) async throws
+    /// Updates the size and modification time of documents whose contents did not change.
+    func touch(_ documents: [(path: String, size: Int64, modificationTimeNanoseconds: Int64)]) async throws
+    /// Removes documents with their chunks, and the vectors no other chunk uses, in one transaction.
+    func remove(paths: [String]) async throws
+}

@@ -1,0 +1,70 @@
+/// The index schema, as named, ordered, append-only migrations.
+///
+/// Never edit a migration that has shipped: add a new one. Each runs in its own transaction and its
+/// identifier is recorded in `schema_migrations`, so an index is upgraded in place on open.
+enum Migrations {
+    static let all: [(identifier: String, sql: String)] = [
+        (
+            "v1-documents-chunks-vectors",
+            """
+            CREATE TABLE index_meta (
+                key   TEXT PRIMARY KEY,
+                value TEXT NOT NULL
+            );
+            CREATE TABLE documents (
+                id           INTEGER PRIMARY KEY,
+                path         TEXT NOT NULL UNIQUE,
+                size         INTEGER NOT NULL,
+                mtime_ns     INTEGER NOT NULL,
+                content_hash BLOB NOT NULL,
+                format       TEXT NOT NULL,
+                title        TEXT,
+                chunk_count  INTEGER NOT NULL,
+                indexed_at   INTEGER NOT NULL
+            );
+            CREATE INDEX documents_by_content_hash ON documents(content_hash);
+            CREATE TABLE vectors (
+                id        INTEGER PRIMARY KEY,
+                text_hash BLOB NOT NULL UNIQUE,
+                embedding BLOB NOT NULL
+            );
+            CREATE TABLE chunks (
+                id           INTEGER PRIMARY KEY,
+                document_id  INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+                ordinal      INTEGER NOT NULL,
+                text         TEXT NOT NULL,
+                start_offset INTEGER NOT NULL,
+                end_offset   INTEGER NOT NULL,
+                line         INTEGER NOT NULL,
+                heading_path TEXT NOT NULL,
+                token_count  INTEGER NOT NULL,
+                vector_id    INTEGER NOT NULL REFERENCES vectors(id),
+                UNIQUE (document_id, ordinal)
+            );
+            CREATE INDEX chunks_by_vector ON chunks(vector_id);
+            """
+        )
+    ]
+
+    /// Applies the migrations this index has not seen yet.
+    static func migrate(_ connection: SQLiteConnection) throws {
+        try connection.execute("CREATE TABLE IF NOT EXISTS schema_migrations (identifier TEXT PRIMARY KEY)")
+        let applied = try connection.prepare("SELECT identifier FROM schema_migrations")
+        var done = Set<String>()
+        while try applied.step() { done.insert(applied.text(0)) }
+        let known = Set(all.map(\.identifier))
+        if let unknown = done.subtracting(known).sorted().first {
+            throw StoreError(
+                .notAnIndex,
+                "\(connection.path) was written by a newer version of embed (migration \(unknown)); upgrade embed",
+                path: connection.path)
+        }
+        for migration in all where !done.contains(migration.identifier) {
+            try connection.transaction {
+                try connection.execute(migration.sql)
+                try connection.prepare("INSERT INTO schema_migrations(identifier) VALUES (?1)")
+                    .bind([.text(migration.identifier)]).run()
+            }
+        }
+    }
+}

@@ -1,0 +1,172 @@
+private import CEmbedSQLite
+
+/// Owns one SQLite connection handle. Not thread-safe: only one owner (an actor or a single task) may use it.
+final class SQLiteConnection {
+    private let handle: OpaquePointer
+    let path: String
+
+    /// Opens (and with `create`, creates) the database at `path`.
+    init(path: String, readOnly: Bool = false, create: Bool = true) throws(StoreError) {
+        var db: OpaquePointer?
+        var flags = readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE
+        if create && !readOnly { flags |= SQLITE_OPEN_CREATE }
+        flags |= SQLITE_OPEN_NOMUTEX  // this connection is confined to one owner
+        let rc = sqlite3_open_v2(path, &db, flags, nil)
+        guard rc == SQLITE_OK, let db else {
+            let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
+            sqlite3_close_v2(db)
+            throw StoreError(.cannotOpen, "cannot open index \(path): \(message)", path: path)
+        }
+        handle = db
+        self.path = path
+        sqlite3_extended_result_codes(db, 1)
+    }
+
+    deinit {
+        sqlite3_close_v2(handle)
+    }
+
+    /// Runs one or more SQL statements that take no parameters and return no rows.
+    func execute(_ sql: String) throws(StoreError) {
+        var message: UnsafeMutablePointer<CChar>?
+        let rc = sqlite3_exec(handle, sql, nil, nil, &message)
+        if rc != SQLITE_OK {
+            let text = message.map { String(cString: $0) } ?? String(cString: sqlite3_errstr(rc))
+            sqlite3_free(message)
+            throw error(rc, text)
+        }
+    }
+
+    func prepare(_ sql: String) throws(StoreError) -> SQLiteStatement {
+        var statement: OpaquePointer?
+        let rc = sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
+        guard rc == SQLITE_OK, let statement else { throw error(rc, lastMessage) }
+        return SQLiteStatement(statement, connection: self)
+    }
+
+    /// Runs `body` in one transaction: committed if it returns, rolled back if it throws.
+    func transaction<T>(_ body: () throws -> T) throws -> T {
+        try execute("BEGIN IMMEDIATE")
+        do {
+            let result = try body()
+            try execute("COMMIT")
+            return result
+        } catch {
+            try? execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    var lastMessage: String { String(cString: sqlite3_errmsg(handle)) }
+    var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
+    var changes: Int { Int(sqlite3_changes(handle)) }
+
+    func error(_ rc: Int32, _ message: String) -> StoreError {
+        let primary = rc & 0xFF
+        let code: StoreError.Code
+        switch primary {
+        case SQLITE_BUSY, SQLITE_LOCKED: code = .busy
+        case SQLITE_FULL: code = .diskFull
+        case SQLITE_READONLY: code = .readOnly
+        case SQLITE_CORRUPT, SQLITE_NOTADB: code = .corrupt
+        case SQLITE_CANTOPEN: code = .cannotOpen
+        default: code = .sqlite
+        }
+        let hint: String
+        switch code {
+        case .diskFull: hint = " (the disk or SQLite's size limit is full; free space and run again)"
+        case .readOnly: hint = " (the index is read-only; check its permissions)"
+        case .corrupt: hint = " (the index file is damaged; rebuild it from its documents)"
+        case .busy: hint = " (another process holds the index; try again)"
+        default: hint = ""
+        }
+        return StoreError(code, "\(path): \(message)\(hint)", path: path, sqliteCode: rc)
+    }
+}
+
+/// A prepared statement, reset before each use. Belongs to its connection's owner.
+final class SQLiteStatement {
+    private let handle: OpaquePointer
+    private unowned let connection: SQLiteConnection
+
+    init(_ handle: OpaquePointer, connection: SQLiteConnection) {
+        self.handle = handle
+        self.connection = connection
+    }
+
+    deinit { sqlite3_finalize(handle) }
+
+    enum Value {
+        case int(Int64)
+        case double(Double)
+        case text(String)
+        case blob([UInt8])
+        case null
+    }
+
+    /// Binds `values` to the parameters ?1, ?2, ... after resetting the statement.
+    @discardableResult
+    func bind(_ values: [Value]) -> SQLiteStatement {
+        sqlite3_reset(handle)
+        sqlite3_clear_bindings(handle)
+        for (offset, value) in values.enumerated() {
+            let index = Int32(offset + 1)
+            switch value {
+            case .int(let v): sqlite3_bind_int64(handle, index, v)
+            case .double(let v): sqlite3_bind_double(handle, index, v)
+            case .text(let v):
+                var v = v
+                v.withUTF8 { CEmbedSQLite_bind_text_transient(handle, index, $0.baseAddress, Int32($0.count)) }
+            case .blob(let v):
+                v.withUnsafeBytes { CEmbedSQLite_bind_blob_transient(handle, index, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32($0.count)) }
+            case .null: sqlite3_bind_null(handle, index)
+            }
+        }
+        return self
+    }
+
+    /// Binds a float vector as a little-endian float32 BLOB.
+    func bindVector(_ vector: [Float], at index: Int32) {
+        vector.withUnsafeBytes {
+            CEmbedSQLite_bind_blob_transient(handle, index, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32($0.count))
+        }
+    }
+
+    /// Steps once: true when a row is available.
+    func step() throws(StoreError) -> Bool {
+        let rc = sqlite3_step(handle)
+        switch rc {
+        case SQLITE_ROW: return true
+        case SQLITE_DONE: return false
+        default: throw connection.error(rc, connection.lastMessage)
+        }
+    }
+
+    /// Runs the statement to completion, ignoring rows.
+    func run() throws(StoreError) {
+        while try step() {}
+    }
+
+    func int(_ column: Int32) -> Int64 { sqlite3_column_int64(handle, column) }
+    func double(_ column: Int32) -> Double { sqlite3_column_double(handle, column) }
+    func isNull(_ column: Int32) -> Bool { sqlite3_column_type(handle, column) == SQLITE_NULL }
+
+    func text(_ column: Int32) -> String {
+        guard let pointer = sqlite3_column_text(handle, column) else { return "" }
+        let count = Int(sqlite3_column_bytes(handle, column))
+        return String(decoding: UnsafeBufferPointer(start: pointer, count: count), as: UTF8.self)
+    }
+
+    func blob(_ column: Int32) -> [UInt8] {
+        let count = Int(sqlite3_column_bytes(handle, column))
+        guard count > 0, let pointer = sqlite3_column_blob(handle, column) else { return [] }
+        return Array(UnsafeRawBufferPointer(start: pointer, count: count))
+    }
+
+    /// Calls `body` with the column's bytes without copying them; valid only inside `body`.
+    func withBlob<T>(_ column: Int32, _ body: (UnsafeRawBufferPointer) throws -> T) rethrows -> T {
+        let count = Int(sqlite3_column_bytes(handle, column))
+        let pointer = sqlite3_column_blob(handle, column)
+        return try body(UnsafeRawBufferPointer(start: count > 0 ? pointer : nil, count: count))
+    }
+}

@@ -1,0 +1,164 @@
+import Foundation
+
+/// The SQLite index: the single writer of one index file.
+///
+/// An actor whose executor is a private serial dispatch queue, so blocking SQLite calls never occupy the
+/// cooperative thread pool that parsing and embedding run on. The connection is reachable only from
+/// this actor. The file is in WAL mode: readers (queries) keep working while it writes.
+///
+/// ```swift
+/// let store = try SQLiteIndexStore(path: "output/embeddings.sqlite")
+/// try await store.prepare(settings, roots: ["docs"])
+/// try await store.write(documents)
+/// ```
+public actor SQLiteIndexStore: IndexStore {
+    private let executor: DispatchQueueExecutor
+    private let connection: SQLiteConnection
+    public nonisolated let path: String
+
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
+
+    /// Opens or creates the index at `path`, creating its folder and applying pending migrations.
+    public init(path: String) throws {
+        let directory = (path as NSString).deletingLastPathComponent
+        if !directory.isEmpty {
+            try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
+        let connection = try SQLiteConnection(path: path)
+        try IndexFile.configure(connection, writable: true)
+        try Migrations.migrate(connection)
+        self.connection = connection
+        self.path = path
+        self.executor = DispatchQueueExecutor(label: "embed.store")
+    }
+
+    public func prepare(_ settings: IndexSettings, roots: [String]) throws {
+        try connection.transaction {
+            if let stored = try IndexFile.settings(connection) {
+                guard stored == settings else {
+                    throw StoreError(
+                        .mismatch, IndexFile.mismatchMessage(stored: stored, requested: settings, path: path),
+                        path: path)
+                }
+            } else {
+                try IndexFile.setMeta(connection, "settings", IndexFile.encode(settings))
+            }
+            var known = try IndexFile.roots(connection)
+            for root in roots where !known.contains(root) { known.append(root) }
+            try IndexFile.setMeta(connection, "roots", IndexFile.encode(known))
+        }
+    }
+
+    public func documentStates() throws -> [String: StoredDocumentState] {
+        let statement = try connection.prepare("SELECT path, size, mtime_ns, content_hash, chunk_count FROM documents")
+        var states: [String: StoredDocumentState] = [:]
+        while try statement.step() {
+            states[statement.text(0)] = StoredDocumentState(
+                size: statement.int(1), modificationTimeNanoseconds: statement.int(2),
+                contentHash: statement.blob(3), chunkCount: Int(statement.int(4)))
+        }
+        return states
+    }
+
+    public func cachedVectors(for textHashes: [ContentDigest]) throws -> [ContentDigest: [Float]] {
+        let statement = try connection.prepare("SELECT embedding FROM vectors WHERE text_hash = ?1")
+        var found: [ContentDigest: [Float]] = [:]
+        for hash in textHashes where found[hash] == nil {
+            statement.bind([.blob(hash)])
+            if try statement.step() {
+                found[hash] = statement.withBlob(0) { VectorCoding.decode($0) }
+            }
+        }
+        return found
+    }
+
+    public func write(_ documents: [IndexedDocument]) throws {
+        guard !documents.isEmpty else { return }
+        let now = Int64(Date().timeIntervalSince1970)
+        let insertDocument = try connection.prepare(
+            """
+            INSERT INTO documents(path, size, mtime_ns, content_hash, format, title, chunk_count, indexed_at)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+            """)
+        let findVector = try connection.prepare("SELECT id FROM vectors WHERE text_hash = ?1")
+        let insertVector = try connection.prepare("INSERT INTO vectors(text_hash, embedding) VALUES (?1, ?2)")
+        let insertChunk = try connection.prepare(
+            """
+            INSERT INTO chunks(document_id, ordinal, text, start_offset, end_offset, line, heading_path,
+                               token_count, vector_id)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+            """)
+        try connection.transaction {
+            for document in documents {
+                let orphanCandidates = try deleteDocument(at: document.path)
+                insertDocument.bind([
+                    .text(document.path), .int(document.size), .int(document.modificationTimeNanoseconds),
+                    .blob(document.contentHash), .text(document.format.rawValue),
+                    document.title.map { .text($0) } ?? .null, .int(Int64(document.chunks.count)), .int(now),
+                ])
+                try insertDocument.run()
+                let documentID = connection.lastInsertRowID
+                for (index, chunk) in document.chunks.enumerated() {
+                    let hash = document.textHashes[index]
+                    findVector.bind([.blob(hash)])
+                    let vectorID: Int64
+                    if try findVector.step() {
+                        vectorID = findVector.int(0)
+                    } else {
+                        insertVector.bind([.blob(hash)])
+                        insertVector.bindVector(document.vectors[index], at: 2)
+                        try insertVector.run()
+                        vectorID = connection.lastInsertRowID
+                    }
+                    insertChunk.bind([
+                        .int(documentID), .int(Int64(chunk.ordinal)), .text(chunk.text), .int(Int64(chunk.startOffset)),
+                        .int(Int64(chunk.endOffset)), .int(Int64(chunk.line)),
+                        .text(IndexFile.encodeHeadingPath(chunk.headingPath)), .int(Int64(chunk.tokenCount)),
+                        .int(vectorID),
+                    ])
+                    try insertChunk.run()
+                }
+                try deleteUnusedVectors(orphanCandidates)
+            }
+        }
+    }
+
+    public func touch(_ documents: [(path: String, size: Int64, modificationTimeNanoseconds: Int64)]) throws {
+        guard !documents.isEmpty else { return }
+        let update = try connection.prepare("UPDATE documents SET size = ?2, mtime_ns = ?3 WHERE path = ?1")
+        try connection.transaction {
+            for document in documents {
+                try update.bind([.text(document.path), .int(document.size), .int(document.modificationTimeNanoseconds)])
+                    .run()
+            }
+        }
+    }
+
+    public func remove(paths: [String]) throws {
+        guard !paths.isEmpty else { return }
+        try connection.transaction {
+            for path in paths {
+                try deleteUnusedVectors(try deleteDocument(at: path))
+            }
+        }
+    }
+
+    /// Deletes a document and its chunks; returns the vector ids its chunks used.
+    private func deleteDocument(at path: String) throws -> [Int64] {
+        let vectors = try connection.prepare(
+            "SELECT c.vector_id FROM chunks c JOIN documents d ON d.id = c.document_id WHERE d.path = ?1")
+        vectors.bind([.text(path)])
+        var ids: [Int64] = []
+        while try vectors.step() { ids.append(vectors.int(0)) }
+        try connection.prepare("DELETE FROM documents WHERE path = ?1").bind([.text(path)]).run()
+        return ids
+    }
+
+    /// Deletes the vectors among `ids` that no chunk refers to any more.
+    private func deleteUnusedVectors(_ ids: [Int64]) throws {
+        guard !ids.isEmpty else { return }
+        let delete = try connection.prepare(
+            "DELETE FROM vectors WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM chunks WHERE vector_id = ?1)")
+        for id in Set(ids) { try delete.bind([.int(id)]).run() }
+    }
+}

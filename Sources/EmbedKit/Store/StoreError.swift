@@ -1,0 +1,36 @@
+/// Why the index could not be opened, read or written.
+public struct StoreError: Error, Sendable, CustomStringConvertible {
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private let name: String
+        private init(_ name: String) { self.name = name }
+        public var description: String { name }
+
+        public static let cannotOpen = Code("cannot open")
+        public static let busy = Code("busy")
+        public static let diskFull = Code("disk full")
+        public static let readOnly = Code("read-only")
+        public static let corrupt = Code("corrupt")
+        public static let sqlite = Code("sqlite")
+        /// The index was built with another embedder or chunking than the one asked for.
+        public static let mismatch = Code("mismatch")
+        /// The file is not an `embed` index, or one from a newer version.
+        public static let notAnIndex = Code("not an index")
+        /// Another process is writing this index.
+        public static let locked = Code("locked")
+    }
+
+    public var code: Code
+    /// What happened and what to do about it.
+    public var message: String
+    public var path: String?
+    public var sqliteCode: Int32?
+
+    public init(_ code: Code, _ message: String, path: String? = nil, sqliteCode: Int32? = nil) {
+        self.code = code
+        self.message = message
+        self.path = path
+        self.sqliteCode = sqliteCode
+    }
+
+    public var description: String { message }
+}

@@ -1,0 +1,22 @@
+/// The exit statuses of every `embed` command. Keep in step with the README.
+enum ExitStatus {
+    /// Everything asked for was done.
+    static let success: Int32 = 0
+    /// The run finished, but some files could not be indexed (each was reported on stderr).
+    static let someFilesFailed: Int32 = 1
+    /// The command line is wrong.
+    static let usage: Int32 = 2
+    /// Nothing could be done: the index or the embedder is unusable (missing, damaged, mismatched).
+    static let fatal: Int32 = 3
+    /// Stopped by SIGINT or SIGTERM after finishing the batches in flight; what was done is kept.
+    static let interrupted: Int32 = 130
+
+    static let help = """
+        EXIT STATUS:
+          0    success
+          1    some files failed (each reported on stderr as `path: error: ...`); the rest went in
+          2    usage error
+          3    the index or the embedder cannot be used (nothing was changed)
+          130  interrupted by SIGINT or SIGTERM; finished documents were kept
+        """
+}

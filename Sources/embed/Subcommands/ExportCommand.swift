@@ -1,0 +1,27 @@
+import ArgumentParser
+import EmbedKit
+import Foundation
+
+struct ExportCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Write every chunk as a JSON line (path, ordinal, offsets, line, heading path, text).")
+
+    @OptionGroup var store: StoreOptions
+
+    @Flag(help: "Include each chunk's vector.")
+    var vectors = false
+
+    func run() async throws {
+        let out = OutputBuffer()
+        do {
+            try IndexReader(path: store.db).forEachChunk(withVectors: vectors) { chunk, vector in
+                out.line(JSONLines.encode(ChunkLine(chunk, vector: vector)))
+            }
+        } catch {
+            out.flush()
+            throw Terminal.fail("\(error)")
+        }
+        out.flush()
+    }
+}

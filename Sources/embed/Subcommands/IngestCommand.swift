@@ -1,0 +1,82 @@
+import ArgumentParser
+import EmbedKit
+import Foundation
+
+struct IngestCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ingest",
+        abstract: "Add folders or files of text, Markdown, HTML and XML to an index.",
+        discussion: """
+            Walks each PATH recursively (hidden files and folders are skipped), parses, chunks and embeds every
+            document, and stores documents, chunks and vectors in the index. Files already in the index with the
+            same size and modification time are not read again; a changed file's chunks are replaced; files gone
+            from under PATH are removed. A problem with one file is reported as `path: warning: ...` or
+            `path: error: ...` on stderr and the run goes on.
+
+            \(ExitStatus.help)
+            """)
+
+    @Argument(help: "Folders or files to ingest.")
+    var paths: [String]
+
+    @OptionGroup var store: StoreOptions
+    @OptionGroup var embedderOptions: EmbedderOptions
+    @OptionGroup var ingest: IngestOptions
+    @OptionGroup var output: OutputOptions
+
+    func validate() throws {
+        guard !paths.isEmpty else { throw ValidationError("Give at least one folder or file to ingest.") }
+        try ingest.validate()
+    }
+
+    func run() async throws {
+        let status = try await IngestRunner(
+            roots: paths, db: store.db, embedderOptions: embedderOptions, ingest: ingest, output: output
+        ).run()
+        if status != ExitStatus.success { throw ExitCode(status) }
+    }
+}
+
+/// Options shared by `ingest` and `reindex`.
+struct IngestOptions: ParsableArguments {
+    @Option(help: "Only ingest files matching this glob (repeatable; a glob with / matches the path below the root).")
+    var include: [String] = []
+
+    @Option(help: "Skip files and folders matching this glob (repeatable).")
+    var exclude: [String] = []
+
+    @Flag(help: "Also ingest hidden files and folders (names starting with a dot).")
+    var hidden = false
+
+    @Flag(help: "Follow symlinks that lead outside the ingested folders.")
+    var followSymlinks = false
+
+    @Flag(help: "Hash every file, even when its size and modification time are unchanged.")
+    var checksum = false
+
+    @Option(help: "Embedding batches in flight at once.")
+    var concurrency: Int = ProcessInfoCores.active
+
+    @Option(help: "Chunks per embedding batch.")
+    var batchSize: Int = 64
+
+    @Option(help: "Largest chunk, in the embedder's tokens.")
+    var chunkTokens: Int?
+
+    @Option(help: "Tokens repeated between consecutive chunks of a section.")
+    var overlapTokens: Int?
+
+    @Option(help: "Files larger than this many MiB are skipped with a warning.")
+    var maxFileMib: Int = 256
+
+    func validate() throws {
+        guard concurrency >= 1 else { throw ValidationError("--concurrency must be at least 1.") }
+        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1.") }
+        if let chunkTokens, chunkTokens < 8 { throw ValidationError("--chunk-tokens must be at least 8.") }
+        if let overlapTokens, overlapTokens < 0 { throw ValidationError("--overlap-tokens must not be negative.") }
+        if let chunkTokens, let overlapTokens, overlapTokens >= chunkTokens {
+            throw ValidationError("--overlap-tokens must be smaller than --chunk-tokens.")
+        }
+        guard maxFileMib >= 1 else { throw ValidationError("--max-file-mib must be at least 1.") }
+    }
+}

@@ -1,0 +1,72 @@
+import ArgumentParser
+import EmbedKit
+import Foundation
+
+struct StatsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stats", abstract: "Show what an index holds: documents, chunks, embedder, size on disk.")
+
+    @OptionGroup var store: StoreOptions
+
+    @Flag(help: "Print one JSON object.")
+    var json = false
+
+    func run() async throws {
+        let stats: IndexStatistics
+        do {
+            stats = try IndexReader(path: store.db).statistics()
+        } catch {
+            throw Terminal.fail("\(error)")
+        }
+        let out = OutputBuffer()
+        if json {
+            out.line(JSONLines.encode(StatsLine(path: store.db, stats)))
+        } else {
+            out.line("index:      \(store.db)")
+            out.line("documents:  \(stats.documents)")
+            out.line("chunks:     \(stats.chunks)")
+            out.line("vectors:    \(stats.vectors) distinct")
+            if let settings = stats.settings {
+                out.line("embedder:   \(settings.embedder.name) (\(settings.embedder.model))")
+                out.line("dimension:  \(settings.embedder.dimension)")
+                out.line(
+                    "chunking:   \(settings.chunking.maxTokens) tokens, \(settings.chunking.overlapTokens) overlap")
+            } else {
+                out.line("embedder:   (none yet)")
+            }
+            out.line("roots:      \(stats.roots.map(DisplayPath.of).joined(separator: ", "))")
+            out.line(String(format: "size:       %.1f MiB", Double(stats.bytesOnDisk) / 1_048_576))
+        }
+        out.flush()
+    }
+}
+
+struct StatsLine: Encodable {
+    var path: String
+    var documents: Int
+    var chunks: Int
+    var vectors: Int
+    var embedder: String?
+    var model: String?
+    var dimension: Int?
+    var normalized: Bool?
+    var chunk_tokens: Int?
+    var overlap_tokens: Int?
+    var roots: [String]
+    var bytes_on_disk: Int64
+
+    init(path: String, _ s: IndexStatistics) {
+        self.path = path
+        documents = s.documents
+        chunks = s.chunks
+        vectors = s.vectors
+        embedder = s.settings?.embedder.name
+        model = s.settings?.embedder.model
+        dimension = s.settings?.embedder.dimension
+        normalized = s.settings?.embedder.isNormalized
+        chunk_tokens = s.settings?.chunking.maxTokens
+        overlap_tokens = s.settings?.chunking.overlapTokens
+        roots = s.roots
+        bytes_on_disk = s.bytesOnDisk
+    }
+}
