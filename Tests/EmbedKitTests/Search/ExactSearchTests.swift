@@ -1,0 +1,77 @@
+@testable import EmbedKit
+import Testing
+
+@Suite("ExactSearch")
+struct ExactSearchTests {
+    /// A deterministic pseudo-random generator, so failures reproduce.
+    struct SplitMix: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
+    func randomMatrix(rows: Int, dimension: Int, seed: UInt64, quantized: Bool = false) -> VectorMatrix {
+        var rng = SplitMix(state: seed)
+        let values = (0..<(rows * dimension)).map { _ in
+            // Coarse values make exact ties likely.
+            quantized ? Float(Int.random(in: -2...2, using: &rng)) : Float.random(in: -1...1, using: &rng)
+        }
+        return VectorMatrix(dimension: dimension, ids: (0..<rows).map { Int64($0 + 100) }, values: values)
+    }
+
+    func naive(_ query: [Float], _ matrix: VectorMatrix, k: Int) -> [ScoredRow] {
+        let scored = (0..<matrix.count).map { row in
+            var score: Float = 0
+            for i in 0..<matrix.dimension { score += matrix.values[row * matrix.dimension + i] * query[i] }
+            return ScoredRow(row: row, score: score)
+        }
+        return Array(scored.sorted(by: ScoredRow.ranksBefore).prefix(k))
+    }
+
+    @Test("results equal a naive full sort", arguments: [(1, 1), (10, 5), (5000, 10), (20_000, 25)])
+    func exact(rows: Int, k: Int) async {
+        let matrix = randomMatrix(rows: rows, dimension: 16, seed: UInt64(rows))
+        var rng = SplitMix(state: 7)
+        let queries = (0..<3).map { _ in (0..<16).map { _ in Float.random(in: -1...1, using: &rng) } }
+        let results = await ExactSearch.search(queries, in: matrix, k: k, partitions: 3)
+        for (query, result) in zip(queries, results) {
+            #expect(result == naive(query, matrix, k: k))
+        }
+    }
+
+    @Test("ties are broken by row order, the same for any number of partitions")
+    func ties() async {
+        let matrix = randomMatrix(rows: 9000, dimension: 4, seed: 3, quantized: true)
+        let query: [Float] = [1, 1, 0, 0]
+        let one = await ExactSearch.search([query], in: matrix, k: 50, partitions: 1)
+        let many = await ExactSearch.search([query], in: matrix, k: 50, partitions: 4)
+        #expect(one == many)
+        #expect(one[0] == naive(query, matrix, k: 50))
+    }
+
+    @Test("k larger than the index returns every row; k = 0 and an empty index return nothing")
+    func edges() async {
+        let matrix = randomMatrix(rows: 7, dimension: 3, seed: 1)
+        let query: [Float] = [0.5, -0.2, 0.1]
+        #expect(await ExactSearch.search([query], in: matrix, k: 100)[0].count == 7)
+        #expect(await ExactSearch.search([query], in: matrix, k: 0)[0].isEmpty)
+        let empty = VectorMatrix(dimension: 3, ids: [], values: [])
+        #expect(await ExactSearch.search([query], in: empty, k: 5)[0].isEmpty)
+    }
+
+    @Test("a filter applies during the scan and still returns k matches")
+    func filter() async {
+        let matrix = randomMatrix(rows: 1000, dimension: 8, seed: 9)
+        let query = [Float](repeating: 0.3, count: 8)
+        let result = await ExactSearch.search([query], in: matrix, k: 10, accept: { $0 % 2 == 0 })[0]
+        #expect(result.count == 10)
+        #expect(result.allSatisfy { $0.row % 2 == 0 })
+        let none = await ExactSearch.search([query], in: matrix, k: 10, accept: { _ in false })[0]
+        #expect(none.isEmpty)
+    }
+}

@@ -1,0 +1,93 @@
+import EmbedKit
+import EmbedKitTestSupport
+import Foundation
+import Testing
+
+@Suite("SQLiteIndexStore")
+struct SQLiteIndexStoreTests {
+    let settings = IndexSettings(embedder: HashEmbedder().identity, chunking: .init())
+
+    func document(_ path: String, texts: [String], hash: UInt8 = 1) -> IndexedDocument {
+        let embedder = HashEmbedder()
+        let chunks = texts.enumerated().map { i, text in
+            Chunk(ordinal: i, text: text, startOffset: 0, endOffset: text.unicodeScalars.count, line: 1, headingPath: ["H"], tokenCount: 1)
+        }
+        return IndexedDocument(
+            path: path, size: 10, modificationTimeNanoseconds: 5, contentHash: [hash], format: .text, title: "T",
+            chunks: chunks, textHashes: texts.map { Array($0.utf8) }, vectors: texts.map(embedder.vector(for:)))
+    }
+
+    @Test("writing a document twice replaces it: nothing is duplicated, unused vectors are deleted")
+    func replace() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let path = dir.path + "/index.sqlite"
+        let store = try SQLiteIndexStore(path: path)
+        try await store.prepare(settings, roots: [dir.path])
+        try await store.write([document("/a", texts: ["one", "two"]), document("/b", texts: ["two", "three"])])
+        var stats = try IndexReader(path: path).statistics()
+        #expect((stats.documents, stats.chunks, stats.vectors) == (2, 4, 3))
+        try await store.write([document("/a", texts: ["four"], hash: 2)])
+        stats = try IndexReader(path: path).statistics()
+        #expect((stats.documents, stats.chunks, stats.vectors) == (2, 3, 3))  // "one" is gone, "two" is still used by /b
+        try await store.remove(paths: ["/b"])
+        stats = try IndexReader(path: path).statistics()
+        #expect((stats.documents, stats.chunks, stats.vectors) == (1, 1, 1))
+        let states = try await store.documentStates()
+        #expect(states["/a"]?.contentHash == [2])
+        #expect(states["/a"]?.chunkCount == 1)
+    }
+
+    @Test("vectors round-trip as little-endian float32 and serve as the embedding cache")
+    func vectors() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let path = dir.path + "/index.sqlite"
+        let store = try SQLiteIndexStore(path: path)
+        try await store.prepare(settings, roots: [])
+        let doc = document("/a", texts: ["alpha", "beta"])
+        try await store.write([doc])
+        let matrix = try IndexReader(path: path).loadVectors(dimension: 384)
+        #expect(matrix.count == 2)
+        #expect(Array(matrix.values[0..<384]) == doc.vectors[0])
+        let cached = try await store.cachedVectors(for: [Array("beta".utf8), Array("gamma".utf8)])
+        #expect(cached.count == 1)
+        #expect(cached[Array("beta".utf8)] == doc.vectors[1])
+        var exported: [String] = []
+        try IndexReader(path: path).forEachChunk(withVectors: true) { chunk, vector in
+            exported.append(chunk.text)
+            #expect(vector?.count == 384)
+            #expect(chunk.headingPath == ["H"])
+        }
+        #expect(exported == ["alpha", "beta"])
+    }
+
+    @Test("an index refuses another embedder or chunking, with a message that says what to do")
+    func mismatch() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let path = dir.path + "/index.sqlite"
+        try await SQLiteIndexStore(path: path).prepare(settings, roots: [])
+        let other = IndexSettings(embedder: HashEmbedder(dimension: 64).identity, chunking: .init())
+        let error = await #expect(throws: StoreError.self) {
+            try await SQLiteIndexStore(path: path).prepare(other, roots: [])
+        }
+        #expect(error?.code == .mismatch)
+        #expect(error?.message.contains("use --embedder hash with the same model, or another --db") == true)
+        let chunking = IndexSettings(embedder: settings.embedder, chunking: .init(maxTokens: 100, overlapTokens: 10))
+        await #expect(throws: StoreError.self) { try await SQLiteIndexStore(path: path).prepare(chunking, roots: []) }
+        // Reopening with the same settings works and keeps the roots.
+        try await SQLiteIndexStore(path: path).prepare(settings, roots: ["/x"])
+        #expect(try IndexReader(path: path).roots() == ["/x"])
+    }
+
+    @Test("a missing index, or a file that is not an index, is a clear error")
+    func notAnIndex() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        #expect(throws: StoreError.self) { try IndexReader(path: dir.path + "/missing.sqlite") }
+        let junk = try dir.write("junk.sqlite", String(repeating: "not a database ", count: 100))
+        let error = #expect(throws: StoreError.self) { try IndexReader(path: junk) }
+        #expect(error?.code == .corrupt)
+    }
+}
