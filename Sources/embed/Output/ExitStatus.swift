@@ -2,7 +2,8 @@
 enum ExitStatus {
     /// Everything asked for was done.
     static let success: Int32 = 0
-    /// The run finished, but some files could not be indexed (each was reported on stderr).
+    /// The run finished, but some files could not be indexed, or some indexes could not be searched
+    /// (each was reported on stderr).
     static let someFilesFailed: Int32 = 1
     /// The command line is wrong.
     static let usage: Int32 = 2
@@ -14,7 +15,8 @@ enum ExitStatus {
     static let help = """
         EXIT STATUS:
           0    success
-          1    some files failed (each reported on stderr as `path: error: ...`); the rest went in
+          1    some files (ingest) or indexes (query) failed, each reported on stderr as
+               `path: error: ...`; the rest went in or was searched
           2    usage error
           3    the index or the embedder cannot be used (nothing was changed)
           130  interrupted by SIGINT or SIGTERM; finished documents were kept

@@ -45,8 +45,10 @@ struct QueryCommand: AsyncParsableCommand {
         let settings: IndexSettings?
         let embedder: any Embedder
         let results: [QueryResult]
+        let openedProblems: [(path: String, error: StoreError)]
         do {
             let opened = try search.settings()
+            openedProblems = opened.problems
             for problem in opened.problems {
                 if strict { throw problem.error }
                 Terminal.error("\(problem.path): error: \(problem.error.message)")
@@ -71,6 +73,8 @@ struct QueryCommand: AsyncParsableCommand {
             }
         }
         out.flush()
+        // Results were printed, but a script must still learn that an index was left out.
+        if !openedProblems.isEmpty { throw ExitCode(ExitStatus.someFilesFailed) }
     }
 
     private func readQueries() throws -> [String] {

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs the Debian packages embed builds against, when they are missing. Safe to run again.
+#   libxml2-dev    HTML and XML parsing
+#   libsqlite3-dev the index
+#   libopenblas-dev matrix multiplies (native model, batched search)
+#   pkg-config     lets SwiftPM find libxml2's headers
+set -euo pipefail
+packages=(libxml2-dev libsqlite3-dev libopenblas-dev pkg-config "$@")
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "Installing ${missing[*]}..." >&2
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+command -v swift >/dev/null || { echo "error: swift is not on PATH; install Swift 6.2 or newer" >&2; exit 1; }
