@@ -17,7 +17,7 @@ struct EmbedCommand: AsyncParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [
-            IngestCommand.self, QueryCommand.self, StatsCommand.self, EncodeCommand.self, ExportCommand.self,
+            IngestCommand.self, ReindexCommand.self, QueryCommand.self, StatsCommand.self, EncodeCommand.self, ExportCommand.self,
         ]
     )
 

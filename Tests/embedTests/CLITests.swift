@@ -39,7 +39,7 @@ struct CLITests {
         #expect(again.status == 0)
         let summary = try EmbedBinary.json(again.stdout)
         #expect(summary["unchanged"] as? Int == files)
-        #expect(summary["chunksEmbedded"] as? Int == 0)
+        #expect(summary["chunks_embedded"] as? Int == 0)
         #expect(try EmbedBinary.json(try EmbedBinary.run(["stats", "--db", db, "--json"]).stdout)["chunks"] as? Int == chunks)
 
         let query = try EmbedBinary.run([

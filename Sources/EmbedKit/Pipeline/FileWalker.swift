@@ -19,17 +19,21 @@ public struct SourceFile: Sendable, Equatable {
 /// one of the roots (or when `followSymlinks` is set), and a directory is never entered twice, so links
 /// cannot loop. FIFOs, sockets and devices are reported and skipped: reading them could block forever.
 public struct FileWalker: Sequence {
-    public struct Options: Sendable {
+    public struct Options: Sendable, Equatable, Codable {
         public var includeHidden = false
         public var followSymlinks = false
         /// Globs a file must match (any of them) to be ingested; empty means every file.
         public var include: [String] = []
         /// Globs that exclude files and folders.
         public var exclude: [String] = []
-        /// Paths never ingested (the index itself).
+        /// Paths never ingested (the index itself). Not recorded in the index.
         public var ignoredPaths: Set<String> = []
 
         public init() {}
+
+        enum CodingKeys: String, CodingKey {
+            case includeHidden = "include_hidden", followSymlinks = "follow_symlinks", include, exclude
+        }
     }
 
     public enum Event: Sendable, Equatable {

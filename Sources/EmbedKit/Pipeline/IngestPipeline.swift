@@ -28,11 +28,14 @@ public struct IngestPipeline: Sendable {
         public var writeBatchChunks: Int
         /// Remove stored documents under the roots whose files no longer exist.
         public var removeMissing: Bool
+        /// Find what would change and how many chunks would be embedded, but embed and write nothing.
+        public var dryRun: Bool
 
         public init(
             embeddingConcurrency: Int = ProcessInfoCores.active, batchSize: Int = 64,
             parseConcurrency: Int = ProcessInfoCores.active, checksum: Bool = false,
-            maxFileSize: Int64 = 256 << 20, writeBatchChunks: Int = 2048, removeMissing: Bool = true
+            maxFileSize: Int64 = 256 << 20, writeBatchChunks: Int = 2048, removeMissing: Bool = true,
+            dryRun: Bool = false
         ) {
             self.embeddingConcurrency = max(1, embeddingConcurrency)
             self.batchSize = max(1, batchSize)
@@ -41,23 +44,33 @@ public struct IngestPipeline: Sendable {
             self.maxFileSize = maxFileSize
             self.writeBatchChunks = max(1, writeBatchChunks)
             self.removeMissing = removeMissing
+            self.dryRun = dryRun
         }
+    }
+
+    /// What happened to a document in the index.
+    public enum Change: String, Sendable {
+        case added, updated, removed
     }
 
     /// Callbacks from a running pipeline; all are called from the pipeline's loop, one at a time.
     public struct Observer: Sendable {
         public var diagnostic: @Sendable (Diagnostic) -> Void
         public var progress: @Sendable (IngestProgress) -> Void
+        /// A document was (or, in a dry run, would be) added, updated or removed.
+        public var change: @Sendable (Change, String) -> Void
         /// Asked between steps; when it returns true the run stops after the batches in flight.
         public var shouldStop: @Sendable () -> Bool
 
         public init(
             diagnostic: @escaping @Sendable (Diagnostic) -> Void = { _ in },
             progress: @escaping @Sendable (IngestProgress) -> Void = { _ in },
+            change: @escaping @Sendable (Change, String) -> Void = { _, _ in },
             shouldStop: @escaping @Sendable () -> Bool = { false }
         ) {
             self.diagnostic = diagnostic
             self.progress = progress
+            self.change = change
             self.shouldStop = shouldStop
         }
     }
@@ -84,20 +97,38 @@ public struct IngestPipeline: Sendable {
         IndexSettings(embedder: embedder.identity, chunking: chunker.configuration)
     }
 
-    /// Ingests every file under `roots` (files or folders).
+    /// Ingests every file under `roots` (files or folders), each walked with its own options, and records the
+    /// roots in the index.
+    /// - Parameter ignoredPaths: files never ingested (the index itself).
     /// - Throws: ``StoreError`` when the index cannot be written; problems with single files are diagnostics.
     public func run(
-        roots: [String], walkOptions: FileWalker.Options = .init(), observer: Observer = Observer()
+        roots: [IngestRoot], ignoredPaths: Set<String> = [], observer: Observer = Observer()
     ) async throws -> IngestReport {
-        let canonicalRoots = roots.map { FileWalker.canonicalPath($0) ?? $0 }
-        try await store.prepare(settings, roots: canonicalRoots)
+        if !configuration.dryRun {
+            try await store.prepare(settings, roots: roots.filter { FileManager.default.fileExists(atPath: $0.path) })
+        }
         var run = IngestRun(pipeline: self, observer: observer, states: try await store.documentStates())
-        try await run.process(FileWalker(roots: roots, options: walkOptions))
+        let files = roots.lazy.flatMap { root in
+            var options = root.options
+            options.ignoredPaths = ignoredPaths
+            return FileWalker(roots: [root.path], options: options)
+        }
+        try await run.process(files)
         if configuration.removeMissing && !run.report.interrupted {
-            try await run.removeMissing(under: canonicalRoots)
+            // A root that is missing altogether (an unmounted disk?) is reported, and its documents are kept.
+            try await run.removeMissing(under: roots.filter { FileManager.default.fileExists(atPath: $0.path) })
         }
         run.finish()
         return run.report
+    }
+
+    /// Ingests `paths`, all walked with the same options.
+    public func run(
+        paths: [String], walkOptions: FileWalker.Options = .init(), observer: Observer = Observer()
+    ) async throws -> IngestReport {
+        try await run(
+            roots: paths.map { IngestRoot.resolving($0, options: walkOptions) }, ignoredPaths: walkOptions.ignoredPaths,
+            observer: observer)
     }
 }
 

@@ -45,8 +45,8 @@ struct IngestRun {
         var missing: Int
     }
 
-    mutating func process(_ walker: FileWalker) async throws {
-        var files = walker.makeIterator()
+    mutating func process(_ walk: some Sequence<FileWalker.Event>) async throws {
+        var files = walk.makeIterator()
         try await withThrowingTaskGroup(of: Work.self) { group in
             var parsing = 0
             var embedding = 0
@@ -134,7 +134,21 @@ struct IngestRun {
             record(diagnostic)
         case .sameContent(let file):
             report.unchanged += 1
-            touched.append((file.path, file.size, file.modificationTimeNanoseconds))
+            if !configuration.dryRun { touched.append((file.path, file.size, file.modificationTimeNanoseconds)) }
+        case .document(let document) where configuration.dryRun:
+            // Count what would be embedded (each distinct uncached text once), and go no further.
+            let cached = try await pipeline.store.cachedVectors(for: document.textHashes)
+            for hash in document.textHashes {
+                if cached[hash] != nil {
+                    report.cacheHits += 1
+                } else if waiters[hash] == nil {
+                    waiters[hash] = []
+                    report.chunksEmbedded += 1
+                }
+            }
+            report.chunks += document.chunks.count
+            if document.isUpdate { report.updated += 1 } else { report.added += 1 }
+            observer.change(document.isUpdate ? .updated : .added, document.file.path)
         case .document(let document):
             report.bytesRead += document.file.size
             for warning in document.parsed.warnings {
@@ -195,6 +209,7 @@ struct IngestRun {
         readyChunks += document.chunks.count
         if document.isUpdate { report.updated += 1 } else { report.added += 1 }
         report.chunks += document.chunks.count
+        observer.change(document.isUpdate ? .updated : .added, document.file.path)
     }
 
     private mutating func flush() async throws {
@@ -210,12 +225,12 @@ struct IngestRun {
     }
 
     /// Removes stored documents under `roots` whose files are gone from disk.
-    mutating func removeMissing(under roots: [String]) async throws {
+    mutating func removeMissing(under roots: [IngestRoot]) async throws {
         let gone = states.keys.filter { path in
-            roots.contains { root in path == root || path.hasPrefix(root == "/" ? "/" : root + "/") }
-                && !FileManager.default.fileExists(atPath: path)
+            roots.contains { $0.contains(path) } && !FileManager.default.fileExists(atPath: path)
         }.sorted()
-        try await pipeline.store.remove(paths: gone)
+        if !configuration.dryRun { try await pipeline.store.remove(paths: gone) }
+        for path in gone { observer.change(.removed, path) }
         report.removed += gone.count
     }
 

@@ -34,9 +34,12 @@ enum IndexFile {
         return settings
     }
 
-    static func roots(_ connection: SQLiteConnection) throws -> [String] {
+    static func roots(_ connection: SQLiteConnection) throws -> [IngestRoot] {
         guard let json = try meta(connection, "roots") else { return [] }
-        return (try? JSONDecoder().decode([String].self, from: Data(json.utf8))) ?? []
+        guard let roots = try? JSONDecoder().decode([IngestRoot].self, from: Data(json.utf8)) else {
+            throw StoreError(.notAnIndex, "\(connection.path): unreadable list of roots", path: connection.path)
+        }
+        return roots
     }
 
     static func encode(_ value: some Encodable) throws -> String {

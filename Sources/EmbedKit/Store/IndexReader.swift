@@ -44,7 +44,7 @@ public final class IndexReader {
     public func settings() throws -> IndexSettings? { try IndexFile.settings(connection) }
 
     /// The roots ingested into this index, in the order they were first given.
-    public func roots() throws -> [String] { try IndexFile.roots(connection) }
+    public func roots() throws -> [IngestRoot] { try IndexFile.roots(connection) }
 
     public func statistics() throws -> IndexStatistics {
         func count(_ table: String) throws -> Int {

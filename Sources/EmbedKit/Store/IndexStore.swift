@@ -56,7 +56,7 @@ public struct IndexStatistics: Sendable, Equatable, Codable {
     public var chunks: Int
     public var vectors: Int
     public var settings: IndexSettings?
-    public var roots: [String]
+    public var roots: [IngestRoot]
     public var bytesOnDisk: Int64
 }
 
@@ -65,9 +65,10 @@ public struct IndexStatistics: Sendable, Equatable, Codable {
 /// ``SQLiteIndexStore`` is the implementation; the protocol keeps the pipeline independent of it,
 /// so another database can be added later.
 public protocol IndexStore: Sendable {
-    /// Records `settings` in a new index, or checks that an existing index was built with them.
+    /// Records `settings` in a new index, or checks that an existing index was built with them, and records
+    /// `roots` (a root already known gets its new options).
     /// - Throws: ``StoreError`` with code `.mismatch` when the index was built with other settings.
-    func prepare(_ settings: IndexSettings, roots: [String]) async throws
+    func prepare(_ settings: IndexSettings, roots: [IngestRoot]) async throws
     /// The stored state of every document, by path.
     func documentStates() async throws -> [String: StoredDocumentState]
     /// The vectors already stored for these chunk-text digests (the embedding cache).

@@ -8,7 +8,7 @@ import Foundation
 ///
 /// ```swift
 /// let store = try SQLiteIndexStore(path: "output/embeddings.sqlite")
-/// try await store.prepare(settings, roots: ["docs"])
+/// try await store.prepare(settings, roots: [IngestRoot.resolving("docs")])
 /// try await store.write(documents)
 /// ```
 public actor SQLiteIndexStore: IndexStore {
@@ -32,7 +32,7 @@ public actor SQLiteIndexStore: IndexStore {
         self.executor = DispatchQueueExecutor(label: "embed.store")
     }
 
-    public func prepare(_ settings: IndexSettings, roots: [String]) throws {
+    public func prepare(_ settings: IndexSettings, roots: [IngestRoot]) throws {
         try connection.transaction {
             if let stored = try IndexFile.settings(connection) {
                 guard stored == settings else {
@@ -44,7 +44,13 @@ public actor SQLiteIndexStore: IndexStore {
                 try IndexFile.setMeta(connection, "settings", IndexFile.encode(settings))
             }
             var known = try IndexFile.roots(connection)
-            for root in roots where !known.contains(root) { known.append(root) }
+            for root in roots {
+                if let index = known.firstIndex(where: { $0.path == root.path }) {
+                    known[index] = root
+                } else {
+                    known.append(root)
+                }
+            }
             try IndexFile.setMeta(connection, "roots", IndexFile.encode(known))
         }
     }

@@ -9,6 +9,8 @@ enum ExitStatus {
     static let usage: Int32 = 2
     /// Nothing could be done: the index or the embedder is unusable (missing, damaged, mismatched).
     static let fatal: Int32 = 3
+    /// Another ingest or reindex holds the index's lock (use `--wait` to wait for it).
+    static let locked: Int32 = 4
     /// Stopped by SIGINT or SIGTERM after finishing the batches in flight; what was done is kept.
     static let interrupted: Int32 = 130
 
@@ -19,6 +21,7 @@ enum ExitStatus {
                `path: error: ...`; the rest went in or was searched
           2    usage error
           3    the index or the embedder cannot be used (nothing was changed)
+          4    another ingest or reindex is writing the index (see --wait); nothing was changed
           130  interrupted by SIGINT or SIGTERM; finished documents were kept
         """
 }

@@ -13,6 +13,25 @@ enum JSONLines {
     }
 }
 
+/// The summary of an ingest or reindex, as `--json` prints it.
+struct ReportLine: Encodable {
+    var added, updated, unchanged, removed, failed, skipped, warnings: Int
+    var chunks, chunks_embedded, cache_hits: Int
+    var bytes_read: Int64
+    var seconds: Double
+    var interrupted: Bool
+    var dry_run: Bool
+
+    init(_ r: IngestReport, dryRun: Bool) {
+        (added, updated, unchanged, removed, failed, skipped, warnings) =
+            (r.added, r.updated, r.unchanged, r.removed, r.failed, r.skipped, r.warnings)
+        (chunks, chunks_embedded, cache_hits, bytes_read) = (r.chunks, r.chunksEmbedded, r.cacheHits, r.bytesRead)
+        seconds = (r.seconds * 1000).rounded() / 1000
+        interrupted = r.interrupted
+        dry_run = dryRun
+    }
+}
+
 /// One search result, as `embed query --json` prints it.
 struct HitLine: Encodable {
     var query: String

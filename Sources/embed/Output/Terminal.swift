@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Synchronization
 
 /// Writes to standard error, which carries everything that is not a result.
 enum Terminal {
@@ -17,21 +18,27 @@ enum Terminal {
 }
 
 /// Standard output, buffered: results are written in large blocks, not one system call per line.
-final class OutputBuffer {
-    private var buffer: [UInt8] = []
-
-    init() { buffer.reserveCapacity(1 << 16) }
+/// Safe to share: pipeline callbacks may add lines.
+final class OutputBuffer: Sendable {
+    private let buffer = Mutex<[UInt8]>([])
 
     func line(_ text: String) {
-        buffer.append(contentsOf: text.utf8)
-        buffer.append(0x0A)
-        if buffer.count >= 1 << 16 { flush() }
+        let full = buffer.withLock { buffer -> [UInt8]? in
+            buffer.append(contentsOf: text.utf8)
+            buffer.append(0x0A)
+            guard buffer.count >= 1 << 16 else { return nil }
+            defer { buffer.removeAll(keepingCapacity: true) }
+            return buffer
+        }
+        if let full { FileHandle.standardOutput.write(Data(full)) }
     }
 
     func flush() {
-        guard !buffer.isEmpty else { return }
-        FileHandle.standardOutput.write(Data(buffer))
-        buffer.removeAll(keepingCapacity: true)
+        let pending = buffer.withLock { buffer -> [UInt8] in
+            defer { buffer.removeAll(keepingCapacity: true) }
+            return buffer
+        }
+        if !pending.isEmpty { FileHandle.standardOutput.write(Data(pending)) }
     }
 
     deinit { flush() }

@@ -30,8 +30,9 @@ struct IngestCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        let roots = paths.map { IngestRoot.resolving($0, options: ingest.walkOptions) }
         let status = try await IngestRunner(
-            roots: paths, db: store.db, embedderOptions: embedderOptions, ingest: ingest, output: output
+            roots: roots, db: store.db, embedderOptions: embedderOptions, ingest: ingest, output: output
         ).run()
         if status != ExitStatus.success { throw ExitCode(status) }
     }
@@ -68,6 +69,21 @@ struct IngestOptions: ParsableArguments {
 
     @Option(help: "Files larger than this many MiB are skipped with a warning.")
     var maxFileMib: Int = 256
+
+    @Flag(help: "Wait for another ingest or reindex of the same index to finish, instead of exiting with status 4.")
+    var wait = false
+
+    @Flag(help: "Print what would be added, updated and removed, and how many chunks would be embedded; change nothing.")
+    var dryRun = false
+
+    var walkOptions: FileWalker.Options {
+        var walk = FileWalker.Options()
+        walk.include = include
+        walk.exclude = exclude
+        walk.includeHidden = hidden
+        walk.followSymlinks = followSymlinks
+        return walk
+    }
 
     func validate() throws {
         guard concurrency >= 1 else { throw ValidationError("--concurrency must be at least 1.") }

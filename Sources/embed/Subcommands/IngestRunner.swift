@@ -3,7 +3,7 @@ import Foundation
 
 /// Builds the pipeline from the options, runs it, and prints diagnostics, progress and the summary.
 struct IngestRunner {
-    var roots: [String]
+    var roots: [IngestRoot]
     var db: String
     var embedderOptions: EmbedderOptions
     var ingest: IngestOptions
@@ -14,13 +14,22 @@ struct IngestRunner {
         let store: SQLiteIndexStore
         let embedder: any Embedder
         let existing: IndexSettings?
+        let lock: IndexLock?
         do {
+            // A dry run writes nothing, so it needs no lock (and must not create an index).
+            lock = ingest.dryRun ? nil : try IndexLock(indexPath: db, wait: ingest.wait)
             existing = FileManager.default.fileExists(atPath: db) ? try IndexReader(path: db).settings() : nil
             embedder = try await embedderOptions.makeEmbedder(for: existing)
+            if ingest.dryRun && !FileManager.default.fileExists(atPath: db) {
+                throw StoreError(.cannotOpen, "\(db): no index here yet; a dry run needs one to compare with", path: db)
+            }
             store = try SQLiteIndexStore(path: db)
+        } catch let error as StoreError where error.code == .locked {
+            throw Terminal.fail(error.message, status: ExitStatus.locked)
         } catch {
             throw Terminal.fail("\(error)")
         }
+        defer { withExtendedLifetime(lock) {} }
         let chunking = TextChunker.Configuration(
             maxTokens: ingest.chunkTokens ?? existing?.chunking.maxTokens ?? defaultChunkTokens(embedder),
             overlapTokens: ingest.overlapTokens ?? existing?.chunking.overlapTokens ?? TextChunker.Configuration().overlapTokens)
@@ -29,48 +38,55 @@ struct IngestRunner {
             chunker: TextChunker(configuration: chunking, tokenCounter: embedder.tokenCounter), store: store,
             configuration: .init(
                 embeddingConcurrency: ingest.concurrency, batchSize: ingest.batchSize, checksum: ingest.checksum,
-                maxFileSize: Int64(ingest.maxFileMib) << 20))
+                maxFileSize: Int64(ingest.maxFileMib) << 20, dryRun: ingest.dryRun))
 
-        var walk = FileWalker.Options()
-        walk.include = ingest.include
-        walk.exclude = ingest.exclude
-        walk.includeHidden = ingest.hidden
-        walk.followSymlinks = ingest.followSymlinks
-        if let index = FileWalker.canonicalPath(db) {
-            walk.ignoredPaths = [index, index + "-wal", index + "-shm", index + "-journal"]
-        }
+        let index = FileWalker.canonicalPath(db) ?? db
+        let ignored: Set<String> = Set(["", "-wal", "-shm", "-journal", ".lock"].map { index + $0 })
 
         let progress = ProgressPrinter(enabled: output.showsProgress)
         let stop = StopSignal()
+        let out = OutputBuffer()
+        let listChanges = ingest.dryRun && !output.json
         let observer = IngestPipeline.Observer(
             diagnostic: { diagnostic in
                 progress.clear()
                 Terminal.error(diagnostic.description)
             },
             progress: progress.update,
+            change: { change, path in
+                guard listChanges else { return }
+                out.line("\(change == .added ? "add" : change == .updated ? "update" : "remove") \(DisplayPath.of(path))")
+            },
             shouldStop: { stop.isRequested })
 
         let report: IngestReport
         do {
-            report = try await pipeline.run(roots: roots, walkOptions: walk, observer: observer)
+            report = try await pipeline.run(roots: roots, ignoredPaths: ignored, observer: observer)
         } catch {
             progress.clear()
+            out.flush()
             throw Terminal.fail("\(error)")
         }
         progress.clear()
         if output.json {
-            let out = OutputBuffer()
-            out.line(JSONLines.encode(report))
-            out.flush()
+            out.line(JSONLines.encode(ReportLine(report, dryRun: ingest.dryRun)))
+        } else if ingest.dryRun {
+            out.line(Self.dryRunSummary(report))
         } else if !output.quiet {
             Terminal.error(Self.summary(report))
         }
+        out.flush()
         if report.interrupted { return ExitStatus.interrupted }
         return report.failed > 0 ? ExitStatus.someFilesFailed : ExitStatus.success
     }
 
     private func defaultChunkTokens(_ embedder: any Embedder) -> Int {
         min(TextChunker.Configuration().maxTokens, embedder.maxInputTokens ?? .max)
+    }
+
+    static func dryRunSummary(_ r: IngestReport) -> String {
+        "Would add \(r.added), update \(r.updated) and remove \(r.removed) files (\(r.unchanged) unchanged); "
+            + "would embed \(r.chunksEmbedded) chunks (\(r.cacheHits) from cache)"
     }
 
     static func summary(_ r: IngestReport) -> String {

@@ -34,7 +34,7 @@ struct StatsCommand: AsyncParsableCommand {
             } else {
                 out.line("embedder:   (none yet)")
             }
-            out.line("roots:      \(stats.roots.map(DisplayPath.of).joined(separator: ", "))")
+            out.line("roots:      \(stats.roots.map { DisplayPath.of($0.path) }.joined(separator: ", "))")
             out.line(String(format: "size:       %.1f MiB", Double(stats.bytesOnDisk) / 1_048_576))
         }
         out.flush()
@@ -66,7 +66,7 @@ struct StatsLine: Encodable {
         normalized = s.settings?.embedder.isNormalized
         chunk_tokens = s.settings?.chunking.maxTokens
         overlap_tokens = s.settings?.chunking.overlapTokens
-        roots = s.roots
+        roots = s.roots.map(\.path)
         bytes_on_disk = s.bytesOnDisk
     }
 }

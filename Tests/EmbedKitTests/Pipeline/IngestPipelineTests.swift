@@ -39,7 +39,7 @@ struct IngestPipelineTests {
         defer { setup.dir.remove() }
         try setup.writeDocuments(40)
         let embedder = CountingEmbedder(delay: .milliseconds(5))
-        let report = try await setup.pipeline(embedder, concurrency: 3, batchSize: 4).run(roots: [setup.root])
+        let report = try await setup.pipeline(embedder, concurrency: 3, batchSize: 4).run(paths: [setup.root])
         #expect(report.added == 40)
         #expect(report.failed == 0)
         #expect(embedder.snapshot.maxInFlight <= 3)
@@ -53,12 +53,12 @@ struct IngestPipelineTests {
         defer { setup.dir.remove() }
         try setup.writeDocuments(5)
         let first = CountingEmbedder()
-        let initial = try await setup.pipeline(first).run(roots: [setup.root])
+        let initial = try await setup.pipeline(first).run(paths: [setup.root])
         #expect(initial.added == 5)
         let chunks = try IndexReader(path: setup.db).statistics().chunks
 
         let second = CountingEmbedder()
-        let again = try await setup.pipeline(second).run(roots: [setup.root])
+        let again = try await setup.pipeline(second).run(paths: [setup.root])
         #expect(again.unchanged == 5)
         #expect(second.snapshot.calls == 0)
         #expect(try IndexReader(path: setup.db).statistics().chunks == chunks)
@@ -66,7 +66,7 @@ struct IngestPipelineTests {
         try setup.dir.write("docs/doc0.txt", "Completely new text for document zero.")
         try FileManager.default.removeItem(atPath: setup.root + "/doc1.txt")
         let third = CountingEmbedder()
-        let changed = try await setup.pipeline(third).run(roots: [setup.root])
+        let changed = try await setup.pipeline(third).run(paths: [setup.root])
         #expect((changed.added, changed.updated, changed.unchanged, changed.removed) == (0, 1, 3, 1))
         #expect(third.snapshot.texts == 1)
         #expect(try IndexReader(path: setup.db).statistics().documents == 4)
@@ -82,7 +82,7 @@ struct IngestPipelineTests {
         var diagnostics: [Diagnostic] = []
         let collected = Collected()
         let report = try await setup.pipeline(failing, batchSize: 1).run(
-            roots: [setup.root], observer: .init(diagnostic: { collected.append($0) }))
+            paths: [setup.root], observer: .init(diagnostic: { collected.append($0) }))
         diagnostics = collected.items
         #expect(report.failed == 1)
         #expect(report.added == 6)
@@ -92,7 +92,7 @@ struct IngestPipelineTests {
         #expect(try IndexReader(path: setup.db).statistics().documents == 6)
 
         let healthy = CountingEmbedder()
-        let rerun = try await setup.pipeline(healthy).run(roots: [setup.root])
+        let rerun = try await setup.pipeline(healthy).run(paths: [setup.root])
         #expect((rerun.added, rerun.unchanged, rerun.failed) == (1, 6, 0))
         #expect(healthy.snapshot.texts == 1)
     }
@@ -102,10 +102,10 @@ struct IngestPipelineTests {
         let setup = try Setup()
         defer { setup.dir.remove() }
         try setup.writeDocuments(2)
-        _ = try await setup.pipeline(CountingEmbedder()).run(roots: [setup.root])
+        _ = try await setup.pipeline(CountingEmbedder()).run(paths: [setup.root])
         try FileManager.default.moveItem(atPath: setup.root + "/doc0.txt", toPath: setup.root + "/renamed.txt")
         let embedder = CountingEmbedder()
-        let report = try await setup.pipeline(embedder).run(roots: [setup.root])
+        let report = try await setup.pipeline(embedder).run(paths: [setup.root])
         #expect((report.added, report.removed, report.unchanged) == (1, 1, 1))
         #expect(embedder.snapshot.texts == 0)
         #expect(report.cacheHits == report.chunks)
@@ -119,7 +119,7 @@ struct IngestPipelineTests {
         let embedder = CountingEmbedder(delay: .milliseconds(20))
         let stopAfter = Collected()
         let report = try await setup.pipeline(embedder).run(
-            roots: [setup.root],
+            paths: [setup.root],
             observer: .init(progress: { _ in stopAfter.append(Diagnostic(path: "", .warning, "")) },
                             shouldStop: { stopAfter.items.count > 5 }))
         #expect(report.interrupted)

@@ -23,7 +23,7 @@ struct SQLiteIndexStoreTests {
         defer { dir.remove() }
         let path = dir.path + "/index.sqlite"
         let store = try SQLiteIndexStore(path: path)
-        try await store.prepare(settings, roots: [dir.path])
+        try await store.prepare(settings, roots: [IngestRoot(path: dir.path)])
         try await store.write([document("/a", texts: ["one", "two"]), document("/b", texts: ["two", "three"])])
         var stats = try IndexReader(path: path).statistics()
         #expect((stats.documents, stats.chunks, stats.vectors) == (2, 4, 3))
@@ -77,8 +77,8 @@ struct SQLiteIndexStoreTests {
         let chunking = IndexSettings(embedder: settings.embedder, chunking: .init(maxTokens: 100, overlapTokens: 10))
         await #expect(throws: StoreError.self) { try await SQLiteIndexStore(path: path).prepare(chunking, roots: []) }
         // Reopening with the same settings works and keeps the roots.
-        try await SQLiteIndexStore(path: path).prepare(settings, roots: ["/x"])
-        #expect(try IndexReader(path: path).roots() == ["/x"])
+        try await SQLiteIndexStore(path: path).prepare(settings, roots: [IngestRoot(path: "/x")])
+        #expect(try IndexReader(path: path).roots().map(\.path) == ["/x"])
     }
 
     @Test("a missing index, or a file that is not an index, is a clear error")

@@ -1,0 +1,47 @@
+import ArgumentParser
+import EmbedKit
+import Foundation
+
+struct ReindexCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reindex",
+        abstract: "Bring an index up to date with its folders: what cron runs.",
+        discussion: """
+            Walks again every folder the index was built from, with the options it was ingested with: new files are
+            added, changed files re-embedded (only the chunks whose text changed), deleted files removed, and
+            unchanged files not even read. The embedder and chunking are the index's own.
+
+              */15 * * * *  cd /srv/docs && embed reindex --quiet --db index.sqlite
+
+            \(ExitStatus.help)
+            """)
+
+    @OptionGroup var store: StoreOptions
+    @OptionGroup var embedderOptions: EmbedderOptions
+    @OptionGroup var ingest: IngestOptions
+    @OptionGroup var output: OutputOptions
+
+    func validate() throws {
+        try ingest.validate()
+        if !ingest.include.isEmpty || !ingest.exclude.isEmpty || ingest.hidden || ingest.followSymlinks {
+            throw ValidationError(
+                "reindex walks each folder with the options it was ingested with; to change them, run `embed ingest` on that folder.")
+        }
+    }
+
+    func run() async throws {
+        let roots: [IngestRoot]
+        do {
+            roots = try IndexReader(path: store.db).roots()
+        } catch {
+            throw Terminal.fail("\(error)")
+        }
+        guard !roots.isEmpty else {
+            throw Terminal.fail("\(store.db) records no folders yet; add some with `embed ingest PATH... --db \(store.db)`")
+        }
+        let status = try await IngestRunner(
+            roots: roots, db: store.db, embedderOptions: embedderOptions, ingest: ingest, output: output
+        ).run()
+        if status != ExitStatus.success { throw ExitCode(status) }
+    }
+}
