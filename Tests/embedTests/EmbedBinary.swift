@@ -57,6 +57,31 @@ struct EmbedBinary {
             stderr: String(decoding: errData, as: UTF8.self))
     }
 
+    /// Starts the binary without waiting for it; its output is discarded.
+    static func start(_ arguments: [String]) throws -> Process {
+        let binary = try #require(executable, "build the embed executable first: swift build")
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        process.currentDirectoryURL = repository
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
+    /// Runs the binary and kills it with SIGKILL after `seconds`; returns its exit status if it finished first.
+    static func runAndKill(_ arguments: [String], after seconds: Double) throws -> Int32? {
+        let process = try start(arguments)
+        let deadline = Date().addingTimeInterval(seconds)
+        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.005) }
+        guard process.isRunning else { return process.terminationStatus }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        return nil
+    }
+
     static func json(_ line: String) throws -> [String: Any] {
         try #require(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
     }

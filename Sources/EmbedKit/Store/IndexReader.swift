@@ -61,6 +61,37 @@ public final class IndexReader {
             settings: try settings(), roots: try roots(), bytesOnDisk: bytes)
     }
 
+    /// Checks the file and the index's invariants; returns one line per problem, none when all is well.
+    ///
+    /// SQLite's integrity and foreign-key checks, then: every document has as many chunks as it says, every
+    /// vector is used by a chunk, and every vector has the index's dimension.
+    public func check() throws -> [String] {
+        var problems: [String] = []
+        let integrity = try connection.prepare("PRAGMA integrity_check")
+        while try integrity.step() {
+            let line = integrity.text(0)
+            if line != "ok" { problems.append("integrity: \(line)") }
+        }
+        let foreignKeys = try connection.prepare("PRAGMA foreign_key_check")
+        while try foreignKeys.step() { problems.append("row \(foreignKeys.int(1)) of \(foreignKeys.text(0)) refers to a missing \(foreignKeys.text(2))") }
+        func count(_ sql: String) throws -> Int {
+            let statement = try connection.prepare(sql)
+            return try statement.step() ? Int(statement.int(0)) : 0
+        }
+        let unused = try count("SELECT count(*) FROM vectors v WHERE NOT EXISTS (SELECT 1 FROM chunks c WHERE c.vector_id = v.id)")
+        if unused > 0 { problems.append("\(unused) vectors are used by no chunk") }
+        let incomplete = try count(
+            "SELECT count(*) FROM documents d WHERE chunk_count != (SELECT count(*) FROM chunks c WHERE c.document_id = d.id)")
+        if incomplete > 0 { problems.append("\(incomplete) documents do not have all their chunks") }
+        let missing = try count("SELECT count(*) FROM chunks c WHERE NOT EXISTS (SELECT 1 FROM vectors v WHERE v.id = c.vector_id)")
+        if missing > 0 { problems.append("\(missing) chunks have no vector") }
+        if let dimension = try settings()?.embedder.dimension {
+            let wrong = try count("SELECT count(*) FROM vectors WHERE length(embedding) != \(dimension * 4)")
+            if wrong > 0 { problems.append("\(wrong) vectors do not have \(dimension) dimensions") }
+        }
+        return problems
+    }
+
     /// Every chunk's vector, in chunk-id order, as one contiguous row-major matrix.
     public func loadVectors(dimension: Int) throws -> VectorMatrix {
         let statement = try connection.prepare(

@@ -11,13 +11,20 @@ struct StatsCommand: AsyncParsableCommand {
     @Flag(help: "Print one JSON object.")
     var json = false
 
+    @Flag(help: "Check the index's integrity (exit status 3 when it is damaged).")
+    var check = false
+
     func run() async throws {
         let stats: IndexStatistics
+        var problems: [String] = []
         do {
-            stats = try IndexReader(path: store.db).statistics()
+            let reader = try IndexReader(path: store.db)
+            if check { problems = try reader.check() }
+            stats = try reader.statistics()
         } catch {
             throw Terminal.fail("\(error)")
         }
+
         let out = OutputBuffer()
         if json {
             out.line(JSONLines.encode(StatsLine(path: store.db, stats)))
@@ -38,6 +45,12 @@ struct StatsCommand: AsyncParsableCommand {
             out.line(String(format: "size:       %.1f MiB", Double(stats.bytesOnDisk) / 1_048_576))
         }
         out.flush()
+        guard check else { return }
+        for problem in problems { Terminal.error("\(store.db): error: \(problem)") }
+        guard problems.isEmpty else {
+            throw Terminal.fail("\(store.db) is damaged; rebuild it with `embed ingest` into a new --db")
+        }
+        Terminal.error("\(store.db): integrity check passed")
     }
 }
 

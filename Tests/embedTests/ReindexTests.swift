@@ -1,0 +1,158 @@
+import EmbedKitTestSupport
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// `embed reindex` as cron runs it: exact counts, nothing embedded twice, kills and overlapping runs survived.
+@Suite("embed reindex", .serialized)
+struct ReindexTests {
+    /// Paragraphs of 16 to 18 estimated tokens: each becomes its own chunk at --chunk-tokens 24.
+    static func paragraphs(_ topic: String, count: Int) -> String {
+        (0..<count).map { "Paragraph \($0) of the \(topic) notes covers \(topic) detail number \($0) in plain words." }
+            .joined(separator: "\n\n")
+    }
+
+    func reindex(_ db: String, _ extra: [String] = []) throws -> [String: Any] {
+        let run = try EmbedBinary.run(["reindex", "--db", db, "--json"] + extra)
+        #expect(run.status == 0, "\(run.stderr)")
+        return try EmbedBinary.json(run.lines.last ?? "")
+    }
+
+    func counts(_ summary: [String: Any]) -> [Int] {
+        ["added", "updated", "unchanged", "removed", "failed", "chunks_embedded"].map { summary[$0] as? Int ?? -1 }
+    }
+
+    @Test("add, modify, delete, rename, touch and mixed changes give exact counts and embed only what changed")
+    func scenarios() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let docs = dir.path + "/docs"
+        let db = dir.path + "/index.sqlite"
+        for topic in ["alpha", "bravo", "charlie", "delta"] {
+            try dir.write("docs/\(topic).txt", Self.paragraphs(topic, count: 4))
+        }
+        let first = try EmbedBinary.run(["ingest", docs, "--db", db, "--chunk-tokens", "24", "--overlap-tokens", "0", "--json"])
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(counts(try EmbedBinary.json(first.stdout)) == [4, 0, 0, 0, 0, 16])
+
+        // Nothing changed: nothing read, nothing embedded.
+        var summary = try reindex(db)
+        #expect(counts(summary) == [0, 0, 4, 0, 0, 0])
+        #expect(summary["bytes_read"] as? Int == 0)
+
+        // Touched without change: read once, nothing embedded, and not read again next time.
+        let later = Date().addingTimeInterval(60)
+        try FileManager.default.setAttributes([.modificationDate: later], ofItemAtPath: docs + "/alpha.txt")
+        #expect(counts(try reindex(db)) == [0, 0, 4, 0, 0, 0])
+        #expect(counts(try reindex(db)) == [0, 0, 4, 0, 0, 0])
+
+        // One paragraph edited: one chunk embedded.
+        let edited = Self.paragraphs("bravo", count: 4).replacingOccurrences(of: "detail number 2", with: "a new detail")
+        try dir.write("docs/bravo.txt", edited)
+        #expect(counts(try reindex(db)) == [0, 1, 3, 0, 0, 1])
+
+        // Renamed: no embedding at all.
+        try FileManager.default.moveItem(atPath: docs + "/charlie.txt", toPath: docs + "/charlie-renamed.txt")
+        summary = try reindex(db)
+        #expect(counts(summary) == [1, 0, 3, 1, 0, 0])
+        #expect(summary["cache_hits"] as? Int == 4)
+
+        // Deleted.
+        try FileManager.default.removeItem(atPath: docs + "/delta.txt")
+        #expect(counts(try reindex(db)) == [0, 0, 3, 1, 0, 0])
+
+        // Mixed: one added, one edited, one deleted, one copied under a new name.
+        try dir.write("docs/echo.txt", Self.paragraphs("echo", count: 2))
+        try dir.write("docs/alpha.txt", Self.paragraphs("alpha", count: 5))
+        try FileManager.default.removeItem(atPath: docs + "/bravo.txt")
+        try FileManager.default.copyItem(atPath: docs + "/charlie-renamed.txt", toPath: docs + "/charlie-copy.txt")
+        #expect(counts(try reindex(db, ["--dry-run"])) == [2, 1, 1, 1, 0, 3])
+        #expect(counts(try reindex(db)) == [2, 1, 1, 1, 0, 3])
+
+        let stats = try EmbedBinary.json(try EmbedBinary.run(["stats", "--db", db, "--json"]).stdout)
+        #expect(stats["documents"] as? Int == 4)
+        #expect(stats["chunks"] as? Int == 5 + 4 + 4 + 2)
+        #expect(try EmbedBinary.run(["stats", "--db", db, "--check"]).status == 0)
+    }
+
+    /// A tree big enough that an ingest takes a while.
+    static func writeTree(_ dir: TemporaryDirectory, files: Int) throws {
+        for i in 0..<files {
+            try dir.write("tree/part\(i % 7)/file\(i).md", "# File \(i)\n\n" + paragraphs("topic\(i)", count: 12))
+        }
+    }
+
+    @Test("killed with SIGKILL at random moments, the index stays consistent and the next run equals a clean run")
+    func kills() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try Self.writeTree(dir, files: 240)
+        let clean = dir.path + "/clean.sqlite"
+        let started = Date()
+        #expect(try EmbedBinary.run(["ingest", dir.path + "/tree", "--db", clean]).status == 0)
+        let duration = Date().timeIntervalSince(started)
+
+        let killed = dir.path + "/killed.sqlite"
+        var generator = SystemRandomNumberGenerator()
+        var interrupted = 0
+        for _ in 0..<10 {
+            let delay = Double.random(in: 0.05...max(0.1, duration), using: &generator)
+            let status = try EmbedBinary.runAndKill(["ingest", dir.path + "/tree", "--db", killed], after: delay)
+            if status == nil { interrupted += 1 }
+            if FileManager.default.fileExists(atPath: killed) {
+                let check = try EmbedBinary.run(["stats", "--db", killed, "--check"])
+                #expect(check.status == 0, "\(check.stderr)")
+            }
+        }
+        #expect(interrupted > 0, "no run was killed mid-way; the tree is too small for this machine")
+        let finish = try EmbedBinary.run(["reindex", "--db", killed])
+        #expect(finish.status == 0, "\(finish.stderr)")
+        let expected = try EmbedBinary.run(["export", "--vectors", "--db", clean]).stdout
+        let actual = try EmbedBinary.run(["export", "--vectors", "--db", killed]).stdout
+        #expect(expected.count > 100_000)
+        #expect(actual == expected)
+    }
+
+    @Test("a second run on the same index exits with status 4, or waits with --wait; SIGTERM stops cleanly")
+    func overlapping() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try Self.writeTree(dir, files: 240)
+        let db = dir.path + "/index.sqlite"
+        let first = try EmbedBinary.start(["ingest", dir.path + "/tree", "--db", db])
+        Thread.sleep(forTimeInterval: 0.15)
+        let second = try EmbedBinary.run(["ingest", dir.path + "/tree", "--db", db])
+        #expect(second.status == 4)
+        #expect(second.stderr.contains("is writing \(db); let it finish, or pass --wait to wait for it"))
+        let waited = try EmbedBinary.run(["reindex", "--db", db, "--wait", "--json"])
+        #expect(waited.status == 0)
+        first.waitUntilExit()
+        #expect(first.terminationStatus == 0)
+        #expect(try EmbedBinary.json(waited.stdout)["added"] as? Int == 0)
+
+        // SIGTERM: stops after the batches in flight, keeps whole documents, exits 130.
+        let other = dir.path + "/other.sqlite"
+        let terminated = try EmbedBinary.start(["ingest", dir.path + "/tree", "--db", other])
+        Thread.sleep(forTimeInterval: 0.3)
+        terminated.terminate()
+        terminated.waitUntilExit()
+        #expect([0, 130].contains(terminated.terminationStatus))
+        #expect(try EmbedBinary.run(["stats", "--db", other, "--check"]).status == 0)
+    }
+
+    @Test("a run with other chunking is refused with a clear message, and the index is untouched")
+    func mismatch() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try dir.write("docs/a.txt", Self.paragraphs("alpha", count: 3))
+        let db = dir.path + "/index.sqlite"
+        #expect(try EmbedBinary.run(["ingest", dir.path + "/docs", "--db", db]).status == 0)
+        let refused = try EmbedBinary.run(["reindex", "--db", db, "--chunk-tokens", "64"])
+        #expect(refused.status == 3)
+        #expect(refused.stderr.contains("was built with chunks of 200 tokens overlapping by 32, not 64 and 32"))
+        #expect(try EmbedBinary.json(try EmbedBinary.run(["stats", "--db", db, "--json"]).stdout)["documents"] as? Int == 1)
+    }
+}
