@@ -17,6 +17,8 @@ public struct Diagnostic: Sendable, Equatable, CustomStringConvertible {
         self.message = message
     }
 
-    /// Compiler style: `path: warning: what happened`.
-    public var description: String { "\(path): \(severity.rawValue): \(message)" }
+    /// Compiler style: `path: warning: what happened` (without the path when the problem is not a file's).
+    public var description: String {
+        path.isEmpty ? "\(severity.rawValue): \(message)" : "\(path): \(severity.rawValue): \(message)"
+    }
 }

@@ -1,65 +1,137 @@
+import CEmbedBLAS
 import Foundation
 
 /// Exact nearest-neighbour search by dot product over a ``VectorMatrix``.
 ///
-/// The rows are split into contiguous partitions, one child task each (bounded by `partitions`); each keeps a
-/// top-k per query, and the partial results are merged. The result equals a full sort of all scores, with ties
-/// broken by row order. For normalized vectors the dot product is the cosine similarity.
+/// The rows are split into contiguous partitions, one child task each. A partition scores blocks of rows
+/// against all queries at once with one BLAS call per block (a matrix product, so many queries cost little
+/// more than one), keeps the best rows per query, and also every row whose score is within the float32 error
+/// bound of the cut-off. The survivors are re-scored exactly, in double precision, and ranked by that score,
+/// ties broken by row. The result is therefore the exact ranking, the same on every CPU and for any number of
+/// partitions, whatever order BLAS sums in. For normalized vectors the dot product is the cosine similarity.
 public enum ExactSearch {
+    /// Rows scored per BLAS call: a block of scores for 100 queries stays in the L2 cache.
+    static let blockRows = 2048
+
     /// The `k` best rows for each query, best first.
     /// - Parameters:
     ///   - queries: query vectors, each of `matrix.dimension` floats.
     ///   - partitions: how many child tasks scan at once; defaults to the number of cores.
-    ///   - accept: an optional filter on rows, applied during the scan.
+    ///   - minScore: rows scoring below this are left out.
+    ///   - accept: a filter on rows, applied during the scan, so `k` rows come back whenever `k` rows pass.
     public static func search(
         _ queries: [[Float]], in matrix: VectorMatrix, k: Int,
-        partitions: Int = ProcessInfoCores.active,
+        partitions: Int = ProcessInfoCores.active, minScore: Float? = nil,
         accept: (@Sendable (Int) -> Bool)? = nil
     ) async -> [[ScoredRow]] {
         guard k > 0, matrix.count > 0, !queries.isEmpty else { return queries.map { _ in [] } }
-        let parts = max(1, min(partitions, matrix.count / 4096 + 1))
+        precondition(queries.allSatisfy { $0.count == matrix.dimension }, "queries must match the matrix's dimension")
+        // One BLAS thread per partition: the partitions already use every core, and more threads would oversubscribe.
+        openblas_set_num_threads(1)
+        let parts = max(1, min(partitions, (matrix.count + blockRows - 1) / blockRows))
         let rowsPerPart = (matrix.count + parts - 1) / parts
-        let partials = await withTaskGroup(of: (Int, [[ScoredRow]]).self) { group in
+        let packed = queries.flatMap { $0 }
+        let margins = queries.map { errorMargin(for: $0, in: matrix) }
+        let partials = await withTaskGroup(of: [[ScoredRow]].self) { group in
             for part in 0..<parts {
                 let rows = (part * rowsPerPart)..<min(matrix.count, (part + 1) * rowsPerPart)
-                group.addTask { (part, scan(queries, matrix, rows: rows, k: k, accept: accept)) }
+                group.addTask {
+                    scan(packed, queryCount: queries.count, matrix, rows: rows, k: k, margins: margins,
+                         minScore: minScore, accept: accept)
+                }
             }
-            var all = [[[ScoredRow]]](repeating: [], count: parts)
-            for await (part, result) in group { all[part] = result }
+            var all: [[[ScoredRow]]] = []
+            for await partial in group { all.append(partial) }
             return all
         }
         return queries.indices.map { q in
-            var merged = TopK(k: k)
-            for partial in partials { for row in partial[q] { merged.insert(row) } }
-            return merged.sorted()
+            rescore(partials.flatMap { $0[q] }, query: queries[q], matrix: matrix, k: k, margin: margins[q], minScore: minScore)
         }
     }
 
-    /// A single-task scan of every row, for callers that already run one task per index.
-    public static func scanAll(_ queries: [[Float]], in matrix: VectorMatrix, k: Int) -> [[ScoredRow]] {
-        guard k > 0, matrix.count > 0 else { return queries.map { _ in [] } }
-        return scan(queries, matrix, rows: 0..<matrix.count, k: k, accept: nil)
+    /// A bound on the difference between any float32 dot product of this query with a row and the exact one
+    /// (|error| ≤ d·u·Σ|xᵢqᵢ| ≤ d·u·‖x‖·‖q‖, with u = 2⁻²⁴; doubled for safety).
+    static func errorMargin(for query: [Float], in matrix: VectorMatrix) -> Float {
+        let queryNorm = query.reduce(Float(0)) { $0 + $1 * $1 }.squareRoot()
+        return Float(matrix.dimension + 2) * 0x1p-23 * queryNorm * matrix.maxRowNorm
     }
 
+    /// Scans `rows` for every query: the best `k` by float32 score, plus rows within `2·margin` of the cut-off.
     static func scan(
-        _ queries: [[Float]], _ matrix: VectorMatrix, rows: Range<Int>, k: Int, accept: (@Sendable (Int) -> Bool)?
+        _ packed: [Float], queryCount: Int, _ matrix: VectorMatrix, rows: Range<Int>, k: Int, margins: [Float],
+        minScore: Float?, accept: (@Sendable (Int) -> Bool)?
     ) -> [[ScoredRow]] {
         let dimension = matrix.dimension
-        return matrix.values.withUnsafeBufferPointer { values in
-            queries.map { query in
-                var top = TopK(k: k)
-                query.withUnsafeBufferPointer { q in
-                    for row in rows {
-                        if let accept, !accept(row) { continue }
-                        let base = values.baseAddress! + row * dimension
-                        var score: Float = 0
-                        for i in 0..<dimension { score += base[i] * q[i] }
-                        if score >= top.threshold { top.insert(ScoredRow(row: row, score: score)) }
+        var tops = (0..<queryCount).map { _ in TopK(k: k) }
+        var near = [[ScoredRow]](repeating: [], count: queryCount)
+        var scores = [Float](repeating: 0, count: blockRows * queryCount)
+        let values = matrix.values.baseAddress!
+        packed.withUnsafeBufferPointer { q in
+            scores.withUnsafeMutableBufferPointer { c in
+                var start = rows.lowerBound
+                while start < rows.upperBound {
+                    let count = min(blockRows, rows.upperBound - start)
+                    let block = values + start * dimension
+                    if queryCount == 1 {
+                        cblas_sgemv(
+                            CblasRowMajor, CblasNoTrans, Int32(count), Int32(dimension), 1, block, Int32(dimension),
+                            q.baseAddress, 1, 0, c.baseAddress, 1)
+                    } else {
+                        cblas_sgemm(
+                            CblasRowMajor, CblasNoTrans, CblasTrans, Int32(count), Int32(queryCount), Int32(dimension), 1,
+                            block, Int32(dimension), q.baseAddress, Int32(dimension), 0, c.baseAddress, Int32(queryCount))
                     }
+                    for i in 0..<count {
+                        let row = start + i
+                        if let accept, !accept(row) { continue }
+                        for j in 0..<queryCount {
+                            let score = c[i * queryCount + j]
+                            let slack = 2 * margins[j]
+                            if let minScore, score < minScore - slack { continue }
+                            if score < tops[j].threshold - slack { continue }
+                            tops[j].insert(ScoredRow(row: row, score: score))
+                            near[j].append(ScoredRow(row: row, score: score))
+                            // Keep the near list short: drop what fell out of reach since it was added.
+                            if near[j].count > 4 * k + 1024 {
+                                let cut = tops[j].threshold - slack
+                                near[j].removeAll { $0.score < cut }
+                            }
+                        }
+                    }
+                    start += count
                 }
-                return top.sorted()
             }
         }
+        return (0..<queryCount).map { j in
+            let cut = tops[j].threshold - 2 * margins[j]
+            return near[j].filter { $0.score >= cut }
+        }
+    }
+
+    /// Ranks candidates by their exact score (double precision), ties by row, and keeps the best `k`.
+    static func rescore(
+        _ candidates: [ScoredRow], query: [Float], matrix: VectorMatrix, k: Int, margin: Float, minScore: Float?
+    ) -> [ScoredRow] {
+        guard !candidates.isEmpty else { return [] }
+        // The k-th best float score over all partitions, and everything that can still beat the exact cut-off.
+        var top = TopK(k: k)
+        for candidate in candidates { top.insert(candidate) }
+        let cut = top.threshold - 2 * margin
+        var exact: [(row: Int, score: Double)] = candidates.filter { $0.score >= cut }.map { candidate in
+            (candidate.row, exactScore(query, row: candidate.row, in: matrix))
+        }
+        if let minScore { exact.removeAll { $0.score < Double(minScore) } }
+        exact.sort { a, b in a.score > b.score || (a.score == b.score && a.row < b.row) }
+        return exact.prefix(k).map { ScoredRow(row: $0.row, score: Float($0.score)) }
+    }
+
+    /// The dot product of `query` with a row, summed in double precision in index order.
+    /// (Each product of two floats is exact in a double; only the sum rounds, the same way everywhere.)
+    public static func exactScore(_ query: [Float], row: Int, in matrix: VectorMatrix) -> Double {
+        let base = matrix.values.baseAddress! + row * matrix.dimension
+        var sum: Double = 0
+        for i in 0..<matrix.dimension { sum += Double(base[i]) * Double(query[i]) }
+        return sum
     }
 }
 

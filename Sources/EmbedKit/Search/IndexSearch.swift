@@ -71,7 +71,7 @@ public struct IndexSearch: Sendable {
             for (position, path) in indexPaths.enumerated() {
                 group.addTask {
                     do {
-                        return (position, try Self.search(path: path, vectors: queryVectors, identity: identity, k: k))
+                        return (position, try await Self.search(path: path, vectors: queryVectors, identity: identity, k: k))
                     } catch let error as StoreError where skipUnreadable && error.code != .mismatch {
                         return (position, nil)
                     }
@@ -94,7 +94,7 @@ public struct IndexSearch: Sendable {
         }
     }
 
-    private static func search(path: String, vectors: [[Float]], identity: EmbedderIdentity, k: Int) throws
+    private static func search(path: String, vectors: [[Float]], identity: EmbedderIdentity, k: Int) async throws
         -> [[SearchHit]]
     {
         let reader = try IndexReader(path: path)
@@ -105,8 +105,8 @@ public struct IndexSearch: Sendable {
                 "\(path) was built with \(settings.embedder), not \(identity): query it with --embedder \(settings.embedder.name)",
                 path: path)
         }
-        let matrix = try reader.loadVectors(dimension: identity.dimension)
-        let rows = ExactSearch.scanAll(vectors, in: matrix, k: k)
+        let matrix = try reader.vectors(dimension: identity.dimension)
+        let rows = await ExactSearch.search(vectors, in: matrix, k: k)
         let chunks = try reader.chunks(ids: Array(Set(rows.joined().map { matrix.ids[$0.row] })))
         return rows.map { ranked in
             ranked.enumerated().compactMap { rank, row in

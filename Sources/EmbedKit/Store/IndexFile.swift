@@ -42,6 +42,39 @@ enum IndexFile {
         return roots
     }
 
+    /// The index's generation: a counter that every transaction changing chunks or vectors increments.
+    static func generation(_ connection: SQLiteConnection) throws -> Int64 {
+        Int64(try meta(connection, "generation") ?? "0") ?? 0
+    }
+
+    /// Increments the generation; call inside the transaction that changes chunks or vectors.
+    static func advanceGeneration(_ connection: SQLiteConnection) throws {
+        try connection.prepare(
+            """
+            INSERT INTO index_meta(key, value) VALUES ('generation', '1')
+            ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1
+            """
+        ).run()
+    }
+
+    /// Writes `<index>.vectors` from the index as it is now, read in one transaction so it is consistent.
+    static func buildVectorFile(_ connection: SQLiteConnection, indexPath: String, dimension: Int) throws {
+        try connection.execute("BEGIN")
+        defer { try? connection.execute("COMMIT") }
+        let generation = try generation(connection)
+        let counter = try connection.prepare("SELECT count(*) FROM chunks")
+        let count = try counter.step() ? Int(counter.int(0)) : 0
+        let rows = try connection.prepare(
+            "SELECT c.id, c.document_id, v.embedding FROM chunks c JOIN vectors v ON v.id = c.vector_id ORDER BY c.id")
+        try VectorFile.write(
+            path: VectorFile.path(forIndex: indexPath), dimension: dimension, count: count, generation: generation
+        ) { emit in
+            while try rows.step() {
+                try rows.withBlob(2) { try emit(rows.int(0), rows.int(1), $0) }
+            }
+        }
+    }
+
     static func encode(_ value: some Encodable) throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]

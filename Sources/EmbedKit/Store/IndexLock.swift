@@ -51,6 +51,16 @@ public final class IndexLock: Sendable {
         _ = pid.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
     }
 
+    /// True when some process holds the lock of the index at `indexPath` (a writer is running).
+    public static func isHeld(indexPath: String) -> Bool {
+        let fd = open(indexPath + ".lock", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        guard flock(fd, LOCK_SH | LOCK_NB) == 0 else { return errno == EWOULDBLOCK }
+        flock(fd, LOCK_UN)
+        return false
+    }
+
     deinit {
         flock(descriptor, LOCK_UN)
         close(descriptor)

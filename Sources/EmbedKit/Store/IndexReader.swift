@@ -92,11 +92,28 @@ public final class IndexReader {
         return problems
     }
 
-    /// Every chunk's vector, in chunk-id order, as one contiguous row-major matrix.
+    /// Every chunk's vector, in chunk-id order, as one contiguous row-major matrix: mapped from the index's
+    /// vector file when it is current, else read from SQLite (and the vector file rebuilt, unless a writer is
+    /// busy with the index or the folder is read-only).
+    public func vectors(dimension: Int) throws -> VectorMatrix {
+        let file = VectorFile.path(forIndex: path)
+        let generation = try IndexFile.generation(connection)
+        if let mapped = VectorFile.map(path: file, dimension: dimension, generation: generation) { return mapped }
+        if !IndexLock.isHeld(indexPath: path),
+            (try? IndexFile.buildVectorFile(connection, indexPath: path, dimension: dimension)) != nil,
+            let mapped = VectorFile.map(path: file, dimension: dimension, generation: try IndexFile.generation(connection))
+        {
+            return mapped
+        }
+        return try loadVectors(dimension: dimension)
+    }
+
+    /// Every chunk's vector, in chunk-id order, read from SQLite into memory.
     public func loadVectors(dimension: Int) throws -> VectorMatrix {
         let statement = try connection.prepare(
-            "SELECT c.id, v.embedding FROM chunks c JOIN vectors v ON v.id = c.vector_id ORDER BY c.id")
+            "SELECT c.id, v.embedding, c.document_id FROM chunks c JOIN vectors v ON v.id = c.vector_id ORDER BY c.id")
         var ids: [Int64] = []
+        var documents: [Int64] = []
         var values: [Float] = []
         let rowBytes = dimension * MemoryLayout<Float>.size
         while try statement.step() {
@@ -111,8 +128,9 @@ public final class IndexReader {
                     path: path)
             }
             ids.append(statement.int(0))
+            documents.append(statement.int(2))
         }
-        return VectorMatrix(dimension: dimension, ids: ids, values: values)
+        return VectorMatrix(dimension: dimension, ids: ids, documentIDs: documents, values: values)
     }
 
     /// The chunks with these ids (missing ids are left out).

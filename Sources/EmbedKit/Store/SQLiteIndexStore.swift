@@ -95,6 +95,7 @@ public actor SQLiteIndexStore: IndexStore {
             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
             """)
         try connection.transaction {
+            try IndexFile.advanceGeneration(connection)
             for document in documents {
                 let orphanCandidates = try deleteDocument(at: document.path)
                 insertDocument.bind([
@@ -143,9 +144,27 @@ public actor SQLiteIndexStore: IndexStore {
     public func remove(paths: [String]) throws {
         guard !paths.isEmpty else { return }
         try connection.transaction {
+            try IndexFile.advanceGeneration(connection)
             for path in paths {
                 try deleteUnusedVectors(try deleteDocument(at: path))
             }
+        }
+    }
+
+    /// Rewrites the index's memory-mappable vector file when it is older than the index, so that queries
+    /// start at once. A failure here costs queries speed, never correctness, so it is reported, not thrown.
+    public func refreshVectorFile() -> String? {
+        do {
+            guard let settings = try IndexFile.settings(connection) else { return nil }
+            let generation = try IndexFile.generation(connection)
+            if VectorFile.map(path: VectorFile.path(forIndex: path), dimension: settings.embedder.dimension,
+                              generation: generation) != nil {
+                return nil
+            }
+            try IndexFile.buildVectorFile(connection, indexPath: path, dimension: settings.embedder.dimension)
+            return nil
+        } catch {
+            return "cannot write the vector file \(VectorFile.path(forIndex: path)): \(error); queries will read SQLite"
         }
     }
 

@@ -24,13 +24,15 @@ struct ExactSearchTests {
         return VectorMatrix(dimension: dimension, ids: (0..<rows).map { Int64($0 + 100) }, values: values)
     }
 
-    func naive(_ query: [Float], _ matrix: VectorMatrix, k: Int) -> [ScoredRow] {
-        let scored = (0..<matrix.count).map { row in
-            var score: Float = 0
-            for i in 0..<matrix.dimension { score += matrix.values[row * matrix.dimension + i] * query[i] }
-            return ScoredRow(row: row, score: score)
+    /// The reference: every score summed in double precision in index order, a full sort, ties by row.
+    func naive(_ query: [Float], _ matrix: VectorMatrix, k: Int, accept: (Int) -> Bool = { _ in true }) -> [ScoredRow] {
+        let scored = (0..<matrix.count).filter(accept).map { row in
+            var score: Double = 0
+            for i in 0..<matrix.dimension { score += Double(matrix.values[row * matrix.dimension + i]) * Double(query[i]) }
+            return (row: row, score: score)
         }
-        return Array(scored.sorted(by: ScoredRow.ranksBefore).prefix(k))
+        let sorted = scored.sorted { $0.score > $1.score || ($0.score == $1.score && $0.row < $1.row) }
+        return sorted.prefix(k).map { ScoredRow(row: $0.row, score: Float($0.score)) }
     }
 
     @Test("results equal a naive full sort", arguments: [(1, 1), (10, 5), (5000, 10), (20_000, 25)])
@@ -38,10 +40,29 @@ struct ExactSearchTests {
         let matrix = randomMatrix(rows: rows, dimension: 16, seed: UInt64(rows))
         var rng = SplitMix(state: 7)
         let queries = (0..<3).map { _ in (0..<16).map { _ in Float.random(in: -1...1, using: &rng) } }
-        let results = await ExactSearch.search(queries, in: matrix, k: k, partitions: 3)
-        for (query, result) in zip(queries, results) {
+        let batched = await ExactSearch.search(queries, in: matrix, k: k, partitions: 3)
+        for (query, result) in zip(queries, batched) {
             #expect(result == naive(query, matrix, k: k))
+            // One query alone takes the matrix-vector path; the answer is the same.
+            #expect(await ExactSearch.search([query], in: matrix, k: k, partitions: 2)[0] == result)
         }
+    }
+
+    @Test("near-ties closer than float32 rounding are still ranked exactly")
+    func nearTies() async {
+        // Rows that differ by one unit in the last place of one component.
+        let dimension = 384
+        var values: [Float] = []
+        for row in 0..<3000 {
+            var vector = [Float](repeating: 0.05, count: dimension)
+            vector[row % dimension] = vector[row % dimension].nextUp
+            if row % 3 == 0 { vector[(row * 7) % dimension] = vector[(row * 7) % dimension].nextDown }
+            values += vector
+        }
+        let matrix = VectorMatrix(dimension: dimension, ids: (0..<3000).map { Int64($0) }, values: values)
+        let query = (0..<dimension).map { Float($0 % 5) * 0.01 + 0.03 }
+        let result = await ExactSearch.search([query], in: matrix, k: 40, partitions: 2)[0]
+        #expect(result == naive(query, matrix, k: 40))
     }
 
     @Test("ties are broken by row order, the same for any number of partitions")
@@ -70,7 +91,10 @@ struct ExactSearchTests {
         let query = [Float](repeating: 0.3, count: 8)
         let result = await ExactSearch.search([query], in: matrix, k: 10, accept: { $0 % 2 == 0 })[0]
         #expect(result.count == 10)
-        #expect(result.allSatisfy { $0.row % 2 == 0 })
+        #expect(result == naive(query, matrix, k: 10, accept: { $0 % 2 == 0 }))
+        let floor = result[4].score
+        let above = await ExactSearch.search([query], in: matrix, k: 10, minScore: floor, accept: { $0 % 2 == 0 })[0]
+        #expect(above == Array(result.prefix(5)))
         let none = await ExactSearch.search([query], in: matrix, k: 10, accept: { _ in false })[0]
         #expect(none.isEmpty)
     }
