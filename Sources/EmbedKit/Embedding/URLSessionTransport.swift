@@ -8,6 +8,12 @@ import FoundationNetworking
 ///
 /// One transport owns one session and its connection pool; share it between requests (and embedders) so
 /// connections are kept alive. The session is invalidated when the transport is deallocated.
+///
+/// Timeouts are rounded up to whole seconds (at least 1 s), because on Linux `URLSession` truncates them.
+///
+/// Known Linux limitation (swift-corelibs-foundation over libcurl): when a server resets a *reused* keep-alive
+/// connection mid-request, the failure is only reported when the request timeout expires; the embedder then
+/// retries. So a dropped connection costs up to one request timeout.
 public final class URLSessionTransport: HTTPTransport {
     private let session: URLSession
 
@@ -29,7 +35,9 @@ public final class URLSessionTransport: HTTPTransport {
         var urlRequest = URLRequest(url: request.url)
         urlRequest.httpMethod = request.method
         urlRequest.httpBody = request.body
-        urlRequest.timeoutInterval = Self.seconds(request.timeout)
+        // Whole seconds, at least 1: swift-corelibs-foundation truncates the interval to whole seconds for its
+        // timer, so 0.5 s would become 0 and fail every request at once with a bogus timeout.
+        urlRequest.timeoutInterval = max(1, Self.seconds(request.timeout).rounded(.up))
         for (name, value) in request.headers {
             urlRequest.setValue(value, forHTTPHeaderField: name)
         }
