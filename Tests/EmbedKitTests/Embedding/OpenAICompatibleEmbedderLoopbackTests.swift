@@ -90,6 +90,21 @@ struct OpenAICompatibleEmbedderLoopbackTests {
         #expect(server.requests.count == 4)
     }
 
+    @Test("cancelling embed stops waiting for a slow server promptly")
+    func cancellation() async throws {
+        let server = try LoopbackEmbeddingServer(.init(latency: .seconds(10)))
+        defer { server.stop() }
+        let embedder = try Self.embedder(server) { $0.requestTimeout = .seconds(30) }
+        let clock = ContinuousClock()
+        let start = clock.now
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { _ = try? await embedder.embed(Self.texts(3)) }
+            try? await Task.sleep(for: .milliseconds(100))
+            group.cancelAll()
+        }
+        #expect(clock.now - start < .seconds(2))
+    }
+
     @Test("4xx fail at once with .rejected", arguments: [400, 403, 404])
     func failFast(status: Int) async throws {
         let server = try LoopbackEmbeddingServer()
