@@ -52,7 +52,9 @@ public enum DeterministicVectors {
 
     /// The parsed JSON object of an embeddings request body, or nil.
     static func requestFields(_ body: Data) -> (model: String?, encoding: String?, dimensions: Int?) {
-        guard let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any] else { return (nil, nil, nil) }
+        guard let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any] else {
+            return (nil, nil, nil)
+        }
         return (object["model"] as? String, object["encoding_format"] as? String, object["dimensions"] as? Int)
     }
 }

@@ -47,7 +47,8 @@ public final class FakeHTTPTransport: HTTPTransport {
         switch step {
         case nil: return answer(DeterministicVectors.requestFields(request.body).dimensions ?? dimension, inputs)
         case .respond(let response): return response
-        case .status(let status, let headers): return HTTPResponse(status: status, headers: headers, body: Data("{}".utf8))
+        case .status(let status, let headers):
+            return HTTPResponse(status: status, headers: headers, body: Data("{}".utf8))
         case .fail(let kind): throw HTTPTransportError(kind, "scripted \(kind) failure")
         case .wrongDimension(let wrong): return answer(wrong, inputs)
         case .dropLast: return answer(dimension, Array(inputs.dropLast()))

@@ -2,9 +2,9 @@ public import Foundation
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A real HTTP/1.1 OpenAI-compatible embeddings server on 127.0.0.1, for tests and benchmarks.
@@ -126,7 +126,9 @@ public final class LoopbackEmbeddingServer: Sendable {
         address.sin_port = configuration.port.bigEndian
         address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard bound == 0, listen(fd, 128) == 0 else {
             let code = POSIXErrorCode(rawValue: errno) ?? .EIO
@@ -234,7 +236,8 @@ public final class LoopbackEmbeddingServer: Sendable {
             case .closed:
                 return
             case .bad(let status):
-                write(fd, status: status, body: Self.errorBody("bad request", type: "invalid_request_error"), close: true)
+                write(
+                    fd, status: status, body: Self.errorBody("bad request", type: "invalid_request_error"), close: true)
                 return
             case .request(let request):
                 let keepAlive = request.headers["connection"]?.lowercased() != "close"
@@ -277,7 +280,10 @@ public final class LoopbackEmbeddingServer: Sendable {
 
         sleep(configuration.latency)
         if let key = configuration.requiredAPIKey, request.headers["authorization"] != "Bearer \(key)" {
-            write(fd, status: 401, body: Self.errorBody("invalid api key", type: "invalid_request_error", code: "invalid_api_key"), close: !keepAlive)
+            write(
+                fd, status: 401,
+                body: Self.errorBody("invalid api key", type: "invalid_request_error", code: "invalid_api_key"),
+                close: !keepAlive)
             return true
         }
         guard let inputs = DeterministicVectors.inputs(ofRequestBody: body) else {
@@ -292,7 +298,8 @@ public final class LoopbackEmbeddingServer: Sendable {
         case nil:
             break
         case .rateLimited(let retryAfter):
-            write(fd, status: 429, headers: retryAfter.map { ["Retry-After": $0] } ?? [:],
+            write(
+                fd, status: 429, headers: retryAfter.map { ["Retry-After": $0] } ?? [:],
                 body: Self.errorBody("rate limited", type: "rate_limit_exceeded"), close: !keepAlive)
             return true
         case .status(let status):
@@ -303,7 +310,9 @@ public final class LoopbackEmbeddingServer: Sendable {
         case .resetConnection:
             return false
         case .malformedJSON:
-            write(fd, status: 200, body: Data(#"{"object":"list","data":[{"index":0,"embedding":[0.5,"#.utf8), close: !keepAlive)
+            write(
+                fd, status: 200, body: Data(#"{"object":"list","data":[{"index":0,"embedding":[0.5,"#.utf8),
+                close: !keepAlive)
             return true
         case .wrongDimension:
             if !vectors.isEmpty { vectors[vectors.count - 1].append(0.5) }
@@ -313,7 +322,9 @@ public final class LoopbackEmbeddingServer: Sendable {
         case .duplicateIndex:
             if indexes.count > 1 { indexes[1] = 0 }
         }
-        write(fd, status: 200, body: DeterministicVectors.responseBody(vectors, base64: base64, indexes: indexes), close: !keepAlive)
+        write(
+            fd, status: 200, body: DeterministicVectors.responseBody(vectors, base64: base64, indexes: indexes),
+            close: !keepAlive)
         return true
     }
 
@@ -336,7 +347,8 @@ public final class LoopbackEmbeddingServer: Sendable {
         var headers: [String: String] = [:]
         for line in lines {
             guard let colon = line.firstIndex(of: ":") else { return .bad(status: 400) }
-            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(
+                in: .whitespaces)
         }
         if headers["transfer-encoding"] != nil { return .bad(status: 411) }
         let length = Int(headers["content-length"] ?? "0") ?? -1
@@ -350,7 +362,8 @@ public final class LoopbackEmbeddingServer: Sendable {
         }
         let body = Array(buffer[..<length])
         buffer.removeFirst(length)
-        return .request(Request(method: String(requestLine[0]), path: String(requestLine[1]), headers: headers, body: body))
+        return .request(
+            Request(method: String(requestLine[0]), path: String(requestLine[1]), headers: headers, body: body))
     }
 
     /// Appends what arrives within 50 ms to `buffer`; false when the peer closed or the server is stopping.
@@ -370,7 +383,8 @@ public final class LoopbackEmbeddingServer: Sendable {
     }
 
     private func write(_ fd: Int32, status: Int, headers: [String: String] = [:], body: Data, close: Bool) {
-        var head = "HTTP/1.1 \(status) \(Self.reason(status))\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n"
+        var head =
+            "HTTP/1.1 \(status) \(Self.reason(status))\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n"
         for (name, value) in headers { head += "\(name): \(value)\r\n" }
         head += close ? "Connection: close\r\n\r\n" : "Connection: keep-alive\r\n\r\n"
         sendAll(fd, Array(head.utf8) + Array(body))

@@ -10,7 +10,10 @@ public struct HTTPRequest: Sendable {
     /// How long the transport may wait for the whole response before failing with ``HTTPTransportError/Kind-swift.enum/timedOut``.
     public var timeout: Duration
 
-    public init(url: URL, method: String = "POST", headers: [String: String] = [:], body: Data = Data(), timeout: Duration = .seconds(60)) {
+    public init(
+        url: URL, method: String = "POST", headers: [String: String] = [:], body: Data = Data(),
+        timeout: Duration = .seconds(60)
+    ) {
         self.url = url
         self.method = method
         self.headers = headers
@@ -28,7 +31,8 @@ public struct HTTPResponse: Sendable {
 
     public init(status: Int, headers: [String: String] = [:], body: Data = Data()) {
         self.status = status
-        self.headers = Dictionary(headers.map { ($0.key.lowercased(), $0.value) }, uniquingKeysWith: { first, _ in first })
+        self.headers = Dictionary(
+            headers.map { ($0.key.lowercased(), $0.value) }, uniquingKeysWith: { first, _ in first })
         self.body = body
     }
 

@@ -64,7 +64,9 @@ extension OpenAICompatibleEmbedder {
             let failure: RetryPolicy.Failure
             let detail: String
             var lastBadResponse: EmbeddingError? = nil
-            switch try await attemptOnce(request, count: inputs.count, expectedDimension: expectedDimension, label: label) {
+            switch try await attemptOnce(
+                request, count: inputs.count, expectedDimension: expectedDimension, label: label)
+            {
             case .success(let vectors):
                 return vectors
             case .badResponse(let error):
@@ -125,7 +127,8 @@ extension OpenAICompatibleEmbedder {
             return .status(response)
         }
         do {
-            let vectors = try Self.decode(response.body, count: count, expectedDimension: expectedDimension, label: label)
+            let vectors = try Self.decode(
+                response.body, count: count, expectedDimension: expectedDimension, label: label)
             limiter.release(permit, outcome: .success)
             return .success(vectors)
         } catch let error as EmbeddingError {
@@ -134,7 +137,8 @@ extension OpenAICompatibleEmbedder {
         }
     }
 
-    private func exhausted(_ reason: RetryPolicy.Reason, detail: String, attempt: Int, label: String) -> EmbeddingError {
+    private func exhausted(_ reason: RetryPolicy.Reason, detail: String, attempt: Int, label: String) -> EmbeddingError
+    {
         switch reason {
         case .retryAfterTooLong(let wait):
             return EmbeddingError(
@@ -171,19 +175,23 @@ extension OpenAICompatibleEmbedder {
                 ? "\(prefix): it needs an API key. Set the environment variable \(keyVariable) to your key."
                 : "\(prefix): it refused the API key in \(keyVariable). Check that \(keyVariable) holds a valid key for this provider."
         case 403:
-            message = "\(prefix): access denied. Check that the key in \(keyVariable) may use model \(configuration.model)."
+            message =
+                "\(prefix): access denied. Check that the key in \(keyVariable) may use model \(configuration.model)."
         case 404:
-            message = "\(prefix): not found. Check the base URL (\(configuration.baseURL.absoluteString); most providers' end in /v1) and the model name \(configuration.model)."
+            message =
+                "\(prefix): not found. Check the base URL (\(configuration.baseURL.absoluteString); most providers' end in /v1) and the model name \(configuration.model)."
         case 413:
             message = "\(prefix): the request is too large. Lower the inputs or tokens per request."
         default:
-            message = "\(prefix): the request was rejected. Check the model name \(configuration.model), the dimensions and the input limits (at most \(configuration.maxInputTokens) tokens per input)."
+            message =
+                "\(prefix): the request was rejected. Check the model name \(configuration.model), the dimensions and the input limits (at most \(configuration.maxInputTokens) tokens per input)."
         }
         return EmbeddingError(.rejected, message)
     }
 
     private static func isIdentifier(_ text: String) -> Bool {
-        text.count <= 64 && text.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" || $0 == ".") }
+        text.count <= 64
+            && text.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" || $0 == ".") }
     }
 
     /// Decodes and checks a 2xx body: valid JSON, one item per input, each index exactly once, one finite
@@ -193,15 +201,19 @@ extension OpenAICompatibleEmbedder {
         do {
             response = try JSONDecoder().decode(WireResponse.self, from: body)
         } catch {
-            throw EmbeddingError(.badResponse, "\(label): the response is not valid embeddings JSON (\(body.count) bytes)")
+            throw EmbeddingError(
+                .badResponse, "\(label): the response is not valid embeddings JSON (\(body.count) bytes)")
         }
         guard response.data.count == count else {
-            throw EmbeddingError(.badResponse, "\(label): the response has \(response.data.count) embeddings for \(count) inputs")
+            throw EmbeddingError(
+                .badResponse, "\(label): the response has \(response.data.count) embeddings for \(count) inputs")
         }
         var vectors = [[Float]?](repeating: nil, count: count)
         for item in response.data {
             guard (0..<count).contains(item.index) else {
-                throw EmbeddingError(.badResponse, "\(label): the response has an embedding with index \(item.index), outside 0..\(count - 1)")
+                throw EmbeddingError(
+                    .badResponse,
+                    "\(label): the response has an embedding with index \(item.index), outside 0..\(count - 1)")
             }
             guard vectors[item.index] == nil else {
                 throw EmbeddingError(.badResponse, "\(label): the response has index \(item.index) twice")
@@ -212,7 +224,8 @@ extension OpenAICompatibleEmbedder {
                 vector = floats
             case .base64(let text):
                 guard let decoded = decodeBase64(text) else {
-                    throw EmbeddingError(.badResponse, "\(label): the embedding at index \(item.index) is not valid base64 float32 data")
+                    throw EmbeddingError(
+                        .badResponse, "\(label): the embedding at index \(item.index) is not valid base64 float32 data")
                 }
                 vector = decoded
             }
@@ -223,7 +236,8 @@ extension OpenAICompatibleEmbedder {
         for (i, vector) in result.enumerated() {
             guard vector.count == dimension, dimension > 0 else {
                 throw EmbeddingError(
-                    .badResponse, "\(label): the embedding at index \(i) has dimension \(vector.count), expected \(dimension)")
+                    .badResponse,
+                    "\(label): the embedding at index \(i) has dimension \(vector.count), expected \(dimension)")
             }
             guard vector.allSatisfy(\.isFinite) else {
                 throw EmbeddingError(.badResponse, "\(label): the embedding at index \(i) has a non-finite value")

@@ -176,7 +176,8 @@ public struct OpenAICompatibleEmbedder: Embedder {
                 configuration, dimension: dimensions, transport: transport, environment: environment)
         }
         // A placeholder dimension; the probe request checks no dimension.
-        let probe = try OpenAICompatibleEmbedder(configuration, dimension: 1, transport: transport, environment: environment)
+        let probe = try OpenAICompatibleEmbedder(
+            configuration, dimension: 1, transport: transport, environment: environment)
         let vectors = try await probe.send(["dimension probe"], label: "the dimension probe", expectedDimension: nil)
         return try OpenAICompatibleEmbedder(
             configuration, dimension: vectors[0].count, transport: transport, environment: environment)
@@ -272,10 +273,13 @@ public struct OpenAICompatibleEmbedder: Embedder {
         let url = configuration.baseURL
         guard let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https", url.host != nil else {
             throw EmbeddingError(
-                .rejected, "The base URL \(url.absoluteString) is not an http(s) URL with a host, such as https://api.openai.com/v1.")
+                .rejected,
+                "The base URL \(url.absoluteString) is not an http(s) URL with a host, such as https://api.openai.com/v1."
+            )
         }
         guard !configuration.model.isEmpty else {
-            throw EmbeddingError(.rejected, "No model name given. Name the provider's embedding model, such as text-embedding-3-small.")
+            throw EmbeddingError(
+                .rejected, "No model name given. Name the provider's embedding model, such as text-embedding-3-small.")
         }
         let positive: [(String, Int)] = [
             ("maxConcurrentRequests", configuration.maxConcurrentRequests),

@@ -16,7 +16,8 @@ struct OpenAICompatibleEmbedderLoopbackTests {
             baseURL: server.baseURL, model: "loopback-model", requestTimeout: .seconds(5), retryPolicy: fastRetries)
         change(&configuration)
         return try OpenAICompatibleEmbedder(
-            configuration, dimension: configuration.dimensions ?? server.configuration.dimension, environment: environment)
+            configuration, dimension: configuration.dimensions ?? server.configuration.dimension,
+            environment: environment)
     }
 
     static func texts(_ count: Int, _ prefix: String = "text") -> [String] {
@@ -24,7 +25,9 @@ struct OpenAICompatibleEmbedderLoopbackTests {
     }
 
     /// Every text got its own vector, and the server saw each text answered exactly once.
-    static func expectExact(_ vectors: [[Float]], for texts: [String], server: LoopbackEmbeddingServer, dimension: Int = 8) {
+    static func expectExact(
+        _ vectors: [[Float]], for texts: [String], server: LoopbackEmbeddingServer, dimension: Int = 8
+    ) {
         #expect(vectors == texts.map { DeterministicVectors.vector(for: $0, dimension: dimension) })
         let answered = server.requests.filter { $0.fault == nil }.flatMap(\.inputs)
         #expect(answered.sorted() == texts.sorted())
@@ -45,7 +48,9 @@ struct OpenAICompatibleEmbedderLoopbackTests {
         let embedded = server.requests.dropFirst()
         #expect(embedded.count == 19)
         #expect(embedded.flatMap(\.inputs).sorted() == texts.sorted())
-        #expect(embedded.allSatisfy { $0.model == "loopback-model" && $0.encodingFormat == "float" && $0.dimensions == nil })
+        #expect(
+            embedded.allSatisfy { $0.model == "loopback-model" && $0.encodingFormat == "float" && $0.dimensions == nil }
+        )
     }
 
     @Test("requests in flight never exceed maxConcurrentRequests across many concurrent embed calls")
@@ -71,11 +76,13 @@ struct OpenAICompatibleEmbedderLoopbackTests {
         #expect(server.maxInFlight >= 2)
     }
 
-    @Test("each fault is survived by retrying, with nothing lost or duplicated", arguments: [
-        LoopbackEmbeddingServer.Fault.rateLimited(retryAfter: "0"), .rateLimited(retryAfter: nil), .status(500),
-        .status(503), .slow(.seconds(3)), .resetConnection, .malformedJSON, .wrongDimension, .wrongCount,
-        .duplicateIndex,
-    ])
+    @Test(
+        "each fault is survived by retrying, with nothing lost or duplicated",
+        arguments: [
+            LoopbackEmbeddingServer.Fault.rateLimited(retryAfter: "0"), .rateLimited(retryAfter: nil), .status(500),
+            .status(503), .slow(.seconds(3)), .resetConnection, .malformedJSON, .wrongDimension, .wrongCount,
+            .duplicateIndex,
+        ])
     func faultSurvived(fault: LoopbackEmbeddingServer.Fault) async throws {
         let server = try LoopbackEmbeddingServer()
         defer { server.stop() }
@@ -113,7 +120,10 @@ struct OpenAICompatibleEmbedderLoopbackTests {
         let embedder = try Self.embedder(server)
         let error = await #expect(throws: EmbeddingError.self) { try await embedder.embed(["a", "b"]) }
         #expect(error?.code == .rejected)
-        #expect(error?.message.hasPrefix("request 1 (inputs 0..1): the server at 127.0.0.1:\(server.port) answered HTTP \(status), server_error: ") == true)
+        #expect(
+            error?.message.hasPrefix(
+                "request 1 (inputs 0..1): the server at 127.0.0.1:\(server.port) answered HTTP \(status), server_error: "
+            ) == true)
         #expect(server.requests.count == 1)
     }
 
@@ -124,7 +134,10 @@ struct OpenAICompatibleEmbedderLoopbackTests {
         let wrong = try Self.embedder(server, environment: ["EMBED_API_KEY": "sk-wrong-value"])
         let error = await #expect(throws: EmbeddingError.self) { try await wrong.embed(["a"]) }
         #expect(error?.code == .rejected)
-        #expect(error?.message == "request 1 (inputs 0..0): the server at 127.0.0.1:\(server.port) answered HTTP 401, invalid_request_error/invalid_api_key: it refused the API key in EMBED_API_KEY. Check that EMBED_API_KEY holds a valid key for this provider.")
+        #expect(
+            error?.message
+                == "request 1 (inputs 0..0): the server at 127.0.0.1:\(server.port) answered HTTP 401, invalid_request_error/invalid_api_key: it refused the API key in EMBED_API_KEY. Check that EMBED_API_KEY holds a valid key for this provider."
+        )
         #expect(error.map { "\($0)".contains("sk-wrong") } == false)
 
         let right = try Self.embedder(server, environment: ["EMBED_API_KEY": "sk-right"])
@@ -224,7 +237,9 @@ struct OpenAICompatibleEmbedderLoopbackTests {
         let start = clock.now
         server.stop()
         #expect(clock.now - start < .seconds(1))
-        let error = await #expect(throws: EmbeddingError.self) { try await Self.embedder(server) { $0.retryPolicy = .none }.embed(["a"]) }
+        let error = await #expect(throws: EmbeddingError.self) {
+            try await Self.embedder(server) { $0.retryPolicy = .none }.embed(["a"])
+        }
         #expect(error?.code == .transport)
     }
 }

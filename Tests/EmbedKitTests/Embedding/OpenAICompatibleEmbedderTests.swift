@@ -1,7 +1,8 @@
-@testable import EmbedKit
 import EmbedKitTestSupport
 import Foundation
 import Testing
+
+@testable import EmbedKit
 
 /// Unit tests over a scripted transport (no network). The socket tests are in
 /// `OpenAICompatibleEmbedderLoopbackTests`.
@@ -44,11 +45,17 @@ struct OpenAICompatibleEmbedderTests {
     @Test("identity is openai, model@host[:port], the dimension, not normalized by default")
     func identity() throws {
         let remote = try OpenAICompatibleEmbedder(Self.configuration(), dimension: 4, transport: FakeHTTPTransport())
-        #expect(remote.identity == EmbedderIdentity(name: "openai", model: "test-model@api.example.com", dimension: 4, isNormalized: false))
+        #expect(
+            remote.identity
+                == EmbedderIdentity(
+                    name: "openai", model: "test-model@api.example.com", dimension: 4, isNormalized: false))
         let local = try OpenAICompatibleEmbedder(
             Self.configuration("http://127.0.0.1:8080/v1", dimensions: nil) { $0.isNormalized = true }, dimension: 3,
             transport: FakeHTTPTransport())
-        #expect(local.identity == EmbedderIdentity(name: "openai", model: "test-model@127.0.0.1:8080", dimension: 3, isNormalized: true))
+        #expect(
+            local.identity
+                == EmbedderIdentity(
+                    name: "openai", model: "test-model@127.0.0.1:8080", dimension: 3, isNormalized: true))
     }
 
     @Test("without a key no Authorization header is sent; OPENAI_API_KEY is used only for api.openai.com")
@@ -77,15 +84,22 @@ struct OpenAICompatibleEmbedderTests {
         #expect(transport.requests.count == 1)
         #expect(try body(transport.requests[0])["dimensions"] == nil)
 
-        let given = try await OpenAICompatibleEmbedder.connect(Self.configuration(dimensions: 4), transport: transport, environment: [:])
+        let given = try await OpenAICompatibleEmbedder.connect(
+            Self.configuration(dimensions: 4), transport: transport, environment: [:])
         #expect(given.identity.dimension == 4)
         #expect(transport.requests.count == 1)
     }
 
     @Test("splits by input count and token budget, in order")
     func splitting() async throws {
-        #expect(OpenAICompatibleEmbedder.plan(tokenCounts: [1, 1, 1, 1, 1], maxInputs: 2, maxTokens: 100) == [0..<2, 2..<4, 4..<5])
-        #expect(OpenAICompatibleEmbedder.plan(tokenCounts: [3, 3, 3, 9, 1], maxInputs: 10, maxTokens: 6) == [0..<2, 2..<3, 3..<4, 4..<5])
+        #expect(
+            OpenAICompatibleEmbedder.plan(tokenCounts: [1, 1, 1, 1, 1], maxInputs: 2, maxTokens: 100) == [
+                0..<2, 2..<4, 4..<5,
+            ])
+        #expect(
+            OpenAICompatibleEmbedder.plan(tokenCounts: [3, 3, 3, 9, 1], maxInputs: 10, maxTokens: 6) == [
+                0..<2, 2..<3, 3..<4, 4..<5,
+            ])
         #expect(OpenAICompatibleEmbedder.plan(tokenCounts: [], maxInputs: 2, maxTokens: 6) == [])
 
         let transport = FakeHTTPTransport()
@@ -105,11 +119,16 @@ struct OpenAICompatibleEmbedderTests {
             Self.configuration { $0.maxInputTokens = 10 }, dimension: 4, transport: transport, environment: [:])
         let error = await #expect(throws: EmbeddingError.self) { try await failing.embed(["short", long]) }
         #expect(error?.code == .inputTooLong)
-        #expect(error?.message == "Input 1 has about 20 tokens, more than the 10 allowed for test-model. Use smaller chunks, or the truncate input-length policy.")
+        #expect(
+            error?.message
+                == "Input 1 has about 20 tokens, more than the 10 allowed for test-model. Use smaller chunks, or the truncate input-length policy."
+        )
         #expect(transport.requests.isEmpty)
 
         let truncating = try OpenAICompatibleEmbedder(
-            Self.configuration { $0.maxInputTokens = 10; $0.inputLengthPolicy = .truncate }, dimension: 4,
+            Self.configuration {
+                $0.maxInputTokens = 10; $0.inputLengthPolicy = .truncate
+            }, dimension: 4,
             transport: transport, environment: [:])
         let vectors = try await truncating.embed(["short", long])
         let sent = try #require(try body(transport.requests[0])["input"] as? [String])
@@ -131,7 +150,8 @@ struct OpenAICompatibleEmbedderTests {
     func base64() async throws {
         let transport = FakeHTTPTransport(dimension: 5)
         let embedder = try OpenAICompatibleEmbedder(
-            Self.configuration(dimensions: nil) { $0.encoding = .base64 }, dimension: 5, transport: transport, environment: [:])
+            Self.configuration(dimensions: nil) { $0.encoding = .base64 }, dimension: 5, transport: transport,
+            environment: [:])
         let vectors = try await embedder.embed(["p", "q"])
         #expect(vectors == ["p", "q"].map { DeterministicVectors.vector(for: $0, dimension: 5) })
         #expect(try body(transport.requests[0])["encoding_format"] as? String == "base64")
@@ -158,19 +178,26 @@ struct OpenAICompatibleEmbedderTests {
     @Test("gives up with .transport after maxAttempts, naming the request")
     func exhausted() async throws {
         let transport = FakeHTTPTransport(script: Array(repeating: .status(503), count: 10))
-        let embedder = try OpenAICompatibleEmbedder(Self.configuration(), dimension: 4, transport: transport, environment: [:])
+        let embedder = try OpenAICompatibleEmbedder(
+            Self.configuration(), dimension: 4, transport: transport, environment: [:])
         let error = await #expect(throws: EmbeddingError.self) { try await embedder.embed(["x", "y"]) }
         #expect(error?.code == .transport)
-        #expect(error?.message == "request 1 (inputs 0..1): gave up after 4 attempts to api.example.com; the last failed with HTTP 503. The server may be down or overloaded: try again later or with fewer concurrent requests.")
+        #expect(
+            error?.message
+                == "request 1 (inputs 0..1): gave up after 4 attempts to api.example.com; the last failed with HTTP 503. The server may be down or overloaded: try again later or with fewer concurrent requests."
+        )
         #expect(transport.requests.count == 4)
     }
 
-    @Test("bad responses that persist fail with .badResponse", arguments: [
-        FakeHTTPTransport.Step.malformed, .wrongDimension(3), .dropLast,
-    ])
+    @Test(
+        "bad responses that persist fail with .badResponse",
+        arguments: [
+            FakeHTTPTransport.Step.malformed, .wrongDimension(3), .dropLast,
+        ])
     func persistentBadResponse(step: FakeHTTPTransport.Step) async throws {
         let transport = FakeHTTPTransport(script: Array(repeating: step, count: 5))
-        let embedder = try OpenAICompatibleEmbedder(Self.configuration(), dimension: 4, transport: transport, environment: [:])
+        let embedder = try OpenAICompatibleEmbedder(
+            Self.configuration(), dimension: 4, transport: transport, environment: [:])
         let error = await #expect(throws: EmbeddingError.self) { try await embedder.embed(["x", "y"]) }
         #expect(error?.code == .badResponse)
         #expect(error?.message.hasPrefix("request 1 (inputs 0..1): ") == true)
@@ -180,10 +207,13 @@ struct OpenAICompatibleEmbedderTests {
     @Test("4xx fail at once with .rejected", arguments: [400, 403, 404, 422])
     func rejected(status: Int) async throws {
         let transport = FakeHTTPTransport(script: [.status(status)])
-        let embedder = try OpenAICompatibleEmbedder(Self.configuration(), dimension: 4, transport: transport, environment: [:])
+        let embedder = try OpenAICompatibleEmbedder(
+            Self.configuration(), dimension: 4, transport: transport, environment: [:])
         let error = await #expect(throws: EmbeddingError.self) { try await embedder.embed(["x"]) }
         #expect(error?.code == .rejected)
-        #expect(error?.message.hasPrefix("request 1 (inputs 0..0): the server at api.example.com answered HTTP \(status): ") == true)
+        #expect(
+            error?.message.hasPrefix("request 1 (inputs 0..0): the server at api.example.com answered HTTP \(status): ")
+                == true)
         #expect(transport.requests.count == 1)
     }
 
@@ -194,34 +224,49 @@ struct OpenAICompatibleEmbedderTests {
             Self.configuration { $0.apiKeyEnvironmentVariable = "MY_KEY" }, dimension: 4, transport: transport,
             environment: ["MY_KEY": "sk-do-not-print"])
         let error = await #expect(throws: EmbeddingError.self) { try await withKey.embed(["x"]) }
-        #expect(error?.message == "request 1 (inputs 0..0): the server at api.example.com answered HTTP 401: it refused the API key in MY_KEY. Check that MY_KEY holds a valid key for this provider.")
+        #expect(
+            error?.message
+                == "request 1 (inputs 0..0): the server at api.example.com answered HTTP 401: it refused the API key in MY_KEY. Check that MY_KEY holds a valid key for this provider."
+        )
         #expect(error.map { String(describing: $0).contains("sk-do-not-print") } == false)
 
-        let withoutKey = try OpenAICompatibleEmbedder(Self.configuration(), dimension: 4, transport: transport, environment: [:])
+        let withoutKey = try OpenAICompatibleEmbedder(
+            Self.configuration(), dimension: 4, transport: transport, environment: [:])
         let missing = await #expect(throws: EmbeddingError.self) { try await withoutKey.embed(["x"]) }
-        #expect(missing?.message == "request 1 (inputs 0..0): the server at api.example.com answered HTTP 401: it needs an API key. Set the environment variable EMBED_API_KEY to your key.")
+        #expect(
+            missing?.message
+                == "request 1 (inputs 0..0): the server at api.example.com answered HTTP 401: it needs an API key. Set the environment variable EMBED_API_KEY to your key."
+        )
     }
 
     @Test("the provider's error type and code are quoted, its message is not")
     func providerError() async throws {
-        let body = Data(#"{"error":{"message":"input 'secret text' too long","type":"invalid_request_error","code":null}}"#.utf8)
+        let body = Data(
+            #"{"error":{"message":"input 'secret text' too long","type":"invalid_request_error","code":null}}"#.utf8)
         let transport = FakeHTTPTransport(script: [.respond(HTTPResponse(status: 400, body: body))])
-        let embedder = try OpenAICompatibleEmbedder(Self.configuration(), dimension: 4, transport: transport, environment: [:])
+        let embedder = try OpenAICompatibleEmbedder(
+            Self.configuration(), dimension: 4, transport: transport, environment: [:])
         let error = await #expect(throws: EmbeddingError.self) { try await embedder.embed(["secret text"]) }
-        #expect(error?.message.hasPrefix("request 1 (inputs 0..0): the server at api.example.com answered HTTP 400, invalid_request_error: ") == true)
+        #expect(
+            error?.message.hasPrefix(
+                "request 1 (inputs 0..0): the server at api.example.com answered HTTP 400, invalid_request_error: ")
+                == true)
         #expect(error?.message.contains("secret") == false)
     }
 
     @Test("invalid configurations are rejected")
     func invalidConfiguration() {
         #expect(throws: EmbeddingError.self) {
-            try OpenAICompatibleEmbedder(Self.configuration("file:///tmp"), dimension: 4, transport: FakeHTTPTransport())
+            try OpenAICompatibleEmbedder(
+                Self.configuration("file:///tmp"), dimension: 4, transport: FakeHTTPTransport())
         }
         #expect(throws: EmbeddingError.self) {
-            try OpenAICompatibleEmbedder(Self.configuration { $0.maxConcurrentRequests = 0 }, dimension: 4, transport: FakeHTTPTransport())
+            try OpenAICompatibleEmbedder(
+                Self.configuration { $0.maxConcurrentRequests = 0 }, dimension: 4, transport: FakeHTTPTransport())
         }
         #expect(throws: EmbeddingError.self) {
-            try OpenAICompatibleEmbedder(Self.configuration(dimensions: 8), dimension: 4, transport: FakeHTTPTransport())
+            try OpenAICompatibleEmbedder(
+                Self.configuration(dimensions: 8), dimension: 4, transport: FakeHTTPTransport())
         }
     }
 }

@@ -34,7 +34,9 @@ struct RetryPolicyTests {
     @Test("429 without a usable Retry-After backs off exponentially")
     func rateLimitedWithoutHeader() {
         #expect(policy.decide(.status(429, headers: [:]), attempt: 2, jitter: 0.5) == .retry(after: .seconds(1)))
-        #expect(policy.decide(.status(429, headers: ["retry-after": "soon"]), attempt: 1, jitter: 1) == .retry(after: .seconds(1)))
+        #expect(
+            policy.decide(.status(429, headers: ["retry-after": "soon"]), attempt: 1, jitter: 1)
+                == .retry(after: .seconds(1)))
     }
 
     @Test("a Retry-After longer than allowed fails")
@@ -53,10 +55,13 @@ struct RetryPolicyTests {
         #expect(policy.backoff(attempt: 3, jitter: 0) == .zero)
     }
 
-    @Test("5xx, 408, timeouts and dropped connections are retried", arguments: [
-        RetryPolicy.Failure.status(500, headers: [:]), .status(502, headers: [:]), .status(503, headers: [:]),
-        .status(504, headers: [:]), .status(408, headers: [:]), .transport(.timedOut), .transport(.connectionFailed),
-    ])
+    @Test(
+        "5xx, 408, timeouts and dropped connections are retried",
+        arguments: [
+            RetryPolicy.Failure.status(500, headers: [:]), .status(502, headers: [:]), .status(503, headers: [:]),
+            .status(504, headers: [:]), .status(408, headers: [:]), .transport(.timedOut),
+            .transport(.connectionFailed),
+        ])
     func retried(failure: RetryPolicy.Failure) {
         #expect(policy.decide(failure, attempt: 1, jitter: 1) == .retry(after: .seconds(1)))
         #expect(policy.decide(failure, attempt: 3, jitter: 1) == .retry(after: .seconds(4)))
@@ -65,14 +70,18 @@ struct RetryPolicyTests {
     @Test("attempts are limited")
     func exhausted() {
         #expect(policy.decide(.status(500, headers: [:]), attempt: 4, jitter: 1) == .fail(.attemptsExhausted))
-        #expect(policy.decide(.status(429, headers: ["retry-after": "1"]), attempt: 4, jitter: 1) == .fail(.attemptsExhausted))
+        #expect(
+            policy.decide(.status(429, headers: ["retry-after": "1"]), attempt: 4, jitter: 1)
+                == .fail(.attemptsExhausted))
         #expect(policy.decide(.transport(.timedOut), attempt: 4, jitter: 1) == .fail(.attemptsExhausted))
         #expect(RetryPolicy.none.decide(.transport(.timedOut), attempt: 1, jitter: 1) == .fail(.attemptsExhausted))
     }
 
     @Test("4xx other than 408 and 429 fail at once", arguments: [400, 401, 403, 404, 413, 422])
     func failFast(status: Int) {
-        #expect(policy.decide(.status(status, headers: ["retry-after": "1"]), attempt: 1, jitter: 1) == .fail(.notRetryable))
+        #expect(
+            policy.decide(.status(status, headers: ["retry-after": "1"]), attempt: 1, jitter: 1) == .fail(.notRetryable)
+        )
     }
 
     @Test("other transport failures are not retried")
