@@ -41,6 +41,8 @@ public final class AdaptiveConcurrencyLimit: Sendable {
         var nextID: UInt64 = 0
         var waiters: [Waiter] = []
         var waiterHead = 0
+        /// Waiters that have an id but have not registered yet, and those of them cancelled meanwhile.
+        var unregisteredIDs: Set<UInt64> = []
         var cancelledIDs: Set<UInt64> = []
 
         mutating func popGrantable() -> [(CheckedContinuation<Permit, any Error>, Permit)] {
@@ -91,12 +93,14 @@ public final class AdaptiveConcurrencyLimit: Sendable {
         if let permit = tryAcquire() { return permit }
         let id = state.withLock { state -> UInt64 in
             state.nextID += 1
+            state.unregisteredIDs.insert(state.nextID)
             return state.nextID
         }
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Permit, any Error>) in
                 enum Action { case grant(Permit), cancel, wait }
                 let action = state.withLock { state -> Action in
+                    state.unregisteredIDs.remove(id)
                     if state.cancelledIDs.remove(id) != nil { return .cancel }
                     if state.inFlight < state.limit, state.waiterHead == state.waiters.count {
                         state.inFlight += 1
@@ -116,8 +120,8 @@ public final class AdaptiveConcurrencyLimit: Sendable {
                 if let index = state.waiters[state.waiterHead...].firstIndex(where: { $0.id == id }) {
                     return state.waiters.remove(at: index).continuation
                 }
-                // Not waiting yet (or already granted): make a later registration fail at once.
-                state.cancelledIDs.insert(id)
+                // Not registered yet: make the registration fail at once. (Already granted: nothing to do.)
+                if state.unregisteredIDs.remove(id) != nil { state.cancelledIDs.insert(id) }
                 return nil
             }
             continuation?.resume(throwing: CancellationError())
