@@ -1,0 +1,74 @@
+public import Foundation
+
+/// One HTTP request, as the remote embedder hands it to an ``HTTPTransport``.
+public struct HTTPRequest: Sendable {
+    public var url: URL
+    public var method: String
+    /// Header fields; names are matched case-insensitively by servers.
+    public var headers: [String: String]
+    public var body: Data
+    /// How long the transport may wait for the whole response before failing with ``HTTPTransportError/Kind-swift.enum/timedOut``.
+    public var timeout: Duration
+
+    public init(
+        url: URL, method: String = "POST", headers: [String: String] = [:], body: Data = Data(),
+        timeout: Duration = .seconds(60)
+    ) {
+        self.url = url
+        self.method = method
+        self.headers = headers
+        self.body = body
+        self.timeout = timeout
+    }
+}
+
+/// One HTTP response: status, header fields and the whole body.
+public struct HTTPResponse: Sendable {
+    public var status: Int
+    /// Header fields with lower-cased names.
+    public var headers: [String: String]
+    public var body: Data
+
+    public init(status: Int, headers: [String: String] = [:], body: Data = Data()) {
+        self.status = status
+        self.headers = Dictionary(
+            headers.map { ($0.key.lowercased(), $0.value) }, uniquingKeysWith: { first, _ in first })
+        self.body = body
+    }
+
+    /// The value of a header field, matched case-insensitively.
+    public func header(_ name: String) -> String? { headers[name.lowercased()] }
+}
+
+/// Sends HTTP requests. The remote embedder depends on this protocol, not on a client library, so tests can
+/// script responses (modelled on swift-openapi-runtime's `ClientTransport`).
+///
+/// Implementations are `Sendable` and safe to call from many tasks at once. They return every response that
+/// arrived, whatever its status, and throw ``HTTPTransportError`` only when no response arrived.
+public protocol HTTPTransport: Sendable {
+    /// Sends `request` and returns the response.
+    /// - Throws: ``HTTPTransportError`` when no complete response arrived; `CancellationError` when cancelled.
+    func send(_ request: HTTPRequest) async throws -> HTTPResponse
+}
+
+/// Why no response arrived. Messages never contain request bodies or header values.
+public struct HTTPTransportError: Error, Sendable, CustomStringConvertible {
+    public enum Kind: Sendable, Hashable {
+        /// No complete response within the request timeout.
+        case timedOut
+        /// The connection could not be made, or was closed or reset before the response was complete.
+        case connectionFailed
+        /// Anything else (bad URL, TLS failure, ...); not worth retrying.
+        case other
+    }
+
+    public var kind: Kind
+    public var message: String
+
+    public init(_ kind: Kind, _ message: String) {
+        self.kind = kind
+        self.message = message
+    }
+
+    public var description: String { message }
+}
