@@ -80,6 +80,8 @@ public struct IngestPipeline: Sendable {
     public let chunker: TextChunker
     public let store: any IndexStore
     public let configuration: Configuration
+    /// Recorded in the index with its roots, for `reindex`.
+    public var embedderOptions: [String: String] = [:]
 
     public init(
         embedder: any Embedder, parser: any DocumentParser, chunker: TextChunker, store: any IndexStore,
@@ -106,6 +108,7 @@ public struct IngestPipeline: Sendable {
     ) async throws -> IngestReport {
         if !configuration.dryRun {
             try await store.prepare(settings, roots: roots.filter { FileManager.default.fileExists(atPath: $0.path) })
+            try await store.recordEmbedderOptions(embedderOptions)
         }
         var run = IngestRun(pipeline: self, observer: observer, states: try await store.documentStates())
         let files = roots.lazy.flatMap { root in

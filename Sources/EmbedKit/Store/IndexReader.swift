@@ -46,6 +46,12 @@ public final class IndexReader {
     /// The roots ingested into this index, in the order they were first given.
     public func roots() throws -> [IngestRoot] { try IndexFile.roots(connection) }
 
+    /// How the embedder was configured when the index was last written (see `IndexStore.recordEmbedderOptions`).
+    public func embedderOptions() throws -> [String: String] {
+        guard let json = try IndexFile.meta(connection, "embedder_options") else { return [:] }
+        return (try? JSONDecoder().decode([String: String].self, from: Data(json.utf8))) ?? [:]
+    }
+
     public func statistics() throws -> IndexStatistics {
         func count(_ table: String) throws -> Int {
             let statement = try connection.prepare("SELECT count(*) FROM \(table)")

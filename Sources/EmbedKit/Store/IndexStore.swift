@@ -69,6 +69,9 @@ public protocol IndexStore: Sendable {
     /// `roots` (a root already known gets its new options).
     /// - Throws: ``StoreError`` with code `.mismatch` when the index was built with other settings.
     func prepare(_ settings: IndexSettings, roots: [IngestRoot]) async throws
+    /// Records how the embedder was configured (base URL, model...), so `reindex` can build it again.
+    /// Never holds secrets.
+    func recordEmbedderOptions(_ options: [String: String]) async throws
     /// The stored state of every document, by path.
     func documentStates() async throws -> [String: StoredDocumentState]
     /// The vectors already stored for these chunk-text digests (the embedding cache).

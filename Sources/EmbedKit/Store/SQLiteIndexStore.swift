@@ -55,6 +55,10 @@ public actor SQLiteIndexStore: IndexStore {
         }
     }
 
+    public func recordEmbedderOptions(_ options: [String: String]) throws {
+        try IndexFile.setMeta(connection, "embedder_options", IndexFile.encode(options))
+    }
+
     public func documentStates() throws -> [String: StoredDocumentState] {
         let statement = try connection.prepare("SELECT path, size, mtime_ns, content_hash, chunk_count FROM documents")
         var states: [String: StoredDocumentState] = [:]

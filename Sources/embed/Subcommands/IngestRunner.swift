@@ -14,18 +14,28 @@ struct IngestRunner {
         let store: SQLiteIndexStore
         let embedder: any Embedder
         let existing: IndexSettings?
+        var storedOptions: [String: String] = [:]
         let lock: IndexLock?
         do {
             // A dry run writes nothing, so it needs no lock (and must not create an index).
             lock = ingest.dryRun ? nil : try IndexLock(indexPath: db, wait: ingest.wait)
-            existing = FileManager.default.fileExists(atPath: db) ? try IndexReader(path: db).settings() : nil
-            embedder = try await embedderOptions.makeEmbedder(for: existing)
+            if FileManager.default.fileExists(atPath: db) {
+                let reader = try IndexReader(path: db)
+                existing = try reader.settings()
+                storedOptions = try reader.embedderOptions()
+            } else {
+                existing = nil
+            }
+            embedder = try await embedderOptions.makeEmbedder(
+                for: existing, stored: storedOptions, concurrency: ingest.concurrency)
             if ingest.dryRun && !FileManager.default.fileExists(atPath: db) {
                 throw StoreError(.cannotOpen, "\(db): no index here yet; a dry run needs one to compare with", path: db)
             }
             store = try SQLiteIndexStore(path: db)
         } catch let error as StoreError where error.code == .locked {
             throw Terminal.fail(error.message, status: ExitStatus.locked)
+        } catch let error as ValidationError {
+            throw Terminal.fail(error.message, status: ExitStatus.usage)
         } catch {
             throw Terminal.fail("\(error)")
         }
@@ -33,12 +43,14 @@ struct IngestRunner {
         let chunking = TextChunker.Configuration(
             maxTokens: ingest.chunkTokens ?? existing?.chunking.maxTokens ?? defaultChunkTokens(embedder),
             overlapTokens: ingest.overlapTokens ?? existing?.chunking.overlapTokens ?? TextChunker.Configuration().overlapTokens)
-        let pipeline = IngestPipeline(
+        var pipeline = IngestPipeline(
             embedder: embedder, parser: ParserRegistry(),
             chunker: TextChunker(configuration: chunking, tokenCounter: embedder.tokenCounter), store: store,
             configuration: .init(
                 embeddingConcurrency: ingest.concurrency, batchSize: ingest.batchSize, checksum: ingest.checksum,
                 maxFileSize: Int64(ingest.maxFileMib) << 20, dryRun: ingest.dryRun))
+        pipeline.embedderOptions = embedder.identity.name == EmbedderKind.openai.rawValue
+            ? embedderOptions.recorded(merging: storedOptions) : [:]
 
         let index = FileWalker.canonicalPath(db) ?? db
         let ignored: Set<String> = Set(["", "-wal", "-shm", "-journal", ".lock"].map { index + $0 })

@@ -57,10 +57,13 @@ struct QueryCommand: AsyncParsableCommand {
                 throw Terminal.fail("no index could be read")
             }
             settings = opened.settings
-            embedder = try await embedderOptions.makeEmbedder(for: settings)
+            let stored = (try? IndexReader(path: search.indexPaths[0]).embedderOptions()) ?? [:]
+            embedder = try await embedderOptions.makeEmbedder(for: settings, stored: stored)
             results = try await search.search(texts, embedder: embedder, k: k, skipUnreadable: !strict)
         } catch let exit as ExitCode {
             throw exit
+        } catch let error as ValidationError {
+            throw Terminal.fail(error.message, status: ExitStatus.usage)
         } catch {
             throw Terminal.fail("\(error)")
         }
