@@ -47,6 +47,8 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Benchmarks (run by the scripts in benchmarks/).
+        .executableTarget(name: "embed-bench-search", dependencies: ["EmbedKit"], swiftSettings: swiftSettings),
 
         .testTarget(
             name: "EmbedKitTests",

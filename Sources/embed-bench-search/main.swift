@@ -1,0 +1,97 @@
+// Times the search engine in-process on an index made by benchmarks/search/make_index.py:
+// the memory-bandwidth floor (one pass over the mapped vectors), single queries and a batch of 100.
+// Prints one JSON object. Usage: embed-bench-search INDEX QUERIES.npy
+import EmbedKit
+import Foundation
+
+@main
+struct SearchBenchmark {
+    static func main() async throws {
+        let arguments = CommandLine.arguments
+        guard arguments.count == 3 else {
+            FileHandle.standardError.write(Data("usage: embed-bench-search INDEX QUERIES.npy\n".utf8))
+            exit(2)
+        }
+        let clock = ContinuousClock()
+        let openStart = clock.now
+        let reader = try IndexReader(path: arguments[1])
+        let matrix = try reader.vectors(dimension: 384)
+        let openSeconds = (clock.now - openStart).seconds
+        let queries = try loadNpy(arguments[2], dimension: 384)
+
+        // Warm the mapping (the page cache is warm; this maps the pages into this process).
+        _ = await BandwidthProbe.sum(matrix)
+        var floor = Double.infinity
+        for _ in 0..<5 {
+            let start = clock.now
+            _ = await BandwidthProbe.sum(matrix)
+            floor = min(floor, (clock.now - start).seconds)
+        }
+        var single: [Double] = []
+        for query in queries.prefix(30) {
+            let start = clock.now
+            _ = await ExactSearch.search([query], in: matrix, k: 10)
+            single.append((clock.now - start).seconds)
+        }
+        var batch: [Double] = []
+        for _ in 0..<5 {
+            let start = clock.now
+            _ = await ExactSearch.search(Array(queries.prefix(100)), in: matrix, k: 10)
+            batch.append((clock.now - start).seconds)
+        }
+        single.sort()
+        batch.sort()
+        let result: [String: Double] = [
+            "rows": Double(matrix.count), "open_seconds": openSeconds, "bandwidth_floor_seconds": floor,
+            "single_median_seconds": single[single.count / 2], "single_min_seconds": single[0],
+            "batch100_median_seconds": batch[batch.count / 2], "batch100_min_seconds": batch[0],
+            "gigabytes_per_second": Double(matrix.count * 384 * 4) / floor / 1e9,
+        ]
+        let data = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
+        print(String(decoding: data, as: UTF8.self))
+    }
+
+    /// Reads a float32 2-D .npy file (little-endian, C order).
+    static func loadNpy(_ path: String, dimension: Int) throws -> [[Float]] {
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        let headerLength = Int(data[8]) | Int(data[9]) << 8
+        let start = 10 + headerLength
+        let floats = data[start...].withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+        return stride(from: 0, to: floats.count, by: dimension).map { Array(floats[$0..<($0 + dimension)]) }
+    }
+}
+
+/// One pass over every float of the matrix, split across the cores: what no search can beat.
+enum BandwidthProbe {
+    static func sum(_ matrix: VectorMatrix) async -> Float {
+        let parts = ProcessInfoCores.active
+        let total = matrix.values.count
+        let per = (total / parts + 15) / 16 * 16
+        return await withTaskGroup(of: Float.self) { group in
+            for part in 0..<parts {
+                let range = (part * per)..<min(total, (part + 1) * per)
+                group.addTask {
+                    let base = UnsafeRawPointer(matrix.values.baseAddress! + range.lowerBound)
+                    var a = SIMD16<Float>()
+                    var b = SIMD16<Float>()
+                    var i = 0
+                    let count = range.count
+                    while i + 32 <= count {
+                        a += base.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
+                        b += base.loadUnaligned(fromByteOffset: (i + 16) * 4, as: SIMD16<Float>.self)
+                        i += 32
+                    }
+                    var s = (a + b).sum()
+                    while i < count {
+                        s += matrix.values[range.lowerBound + i]
+                        i += 1
+                    }
+                    return s
+                }
+            }
+            var sum: Float = 0
+            for await s in group { sum += s }
+            return sum
+        }
+    }
+}

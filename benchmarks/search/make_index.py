@@ -1,0 +1,69 @@
+#!/usr/bin/env python3
+"""Writes an `embed` index of N random unit vectors (dimension 384) straight into SQLite, plus the same
+vectors and a set of random unit queries as .npy files for the reference engines.
+
+Usage: make_index.py N OUT_DIR [--seed S]
+
+The index follows the schema in the README (this script is also a check that any SQLite client can write
+one): one document per 1,000 chunks, every chunk with its own vector, the `hash` embedder's identity.
+"""
+import argparse, hashlib, json, os, sqlite3, sys, time
+import numpy as np
+
+SCHEMA_ID = "v1-documents-chunks-vectors"
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("n", type=int)
+    parser.add_argument("out")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--queries", type=int, default=100)
+    args = parser.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    rng = np.random.default_rng(args.seed)
+    dim = 384
+    vectors = rng.standard_normal((args.n, dim), dtype=np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    queries = rng.standard_normal((args.queries, dim), dtype=np.float32)
+    queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+    np.save(os.path.join(args.out, "vectors.npy"), vectors)
+    np.save(os.path.join(args.out, "queries.npy"), queries)
+
+    db = os.path.join(args.out, "index.sqlite")
+    for suffix in ("", "-wal", "-shm", ".vectors", ".lock"):
+        if os.path.exists(db + suffix):
+            os.remove(db + suffix)
+    # The schema exactly as embed's first migration creates it (see Sources/EmbedKit/Store/Migrations.swift).
+    migrations = open(os.path.join(os.path.dirname(__file__), "..", "..", "Sources", "EmbedKit", "Store",
+                                   "Migrations.swift")).read()
+    sql = migrations.split('"""')[1]
+    started = time.time()
+    con = sqlite3.connect(db)
+    con.execute("PRAGMA journal_mode = WAL")
+    con.executescript("CREATE TABLE schema_migrations (identifier TEXT PRIMARY KEY);" + sql)
+    con.execute("INSERT INTO schema_migrations VALUES (?)", (SCHEMA_ID,))
+    settings = {"chunking": {"maxTokens": 200, "overlapTokens": 32},
+                "embedder": {"dimension": dim, "isNormalized": True, "model": "fnv1a-words-bigrams-v1", "name": "hash"}}
+    con.execute("INSERT INTO index_meta VALUES ('settings', ?)", (json.dumps(settings, sort_keys=True),))
+    con.execute("INSERT INTO index_meta VALUES ('roots', '[]')")
+    con.execute("INSERT INTO index_meta VALUES ('generation', '1')")
+    per_doc = 1000
+    with con:
+        for d in range((args.n + per_doc - 1) // per_doc):
+            lo, hi = d * per_doc, min(args.n, (d + 1) * per_doc)
+            con.execute("INSERT INTO documents VALUES (?, ?, 0, 0, ?, 'text', NULL, ?, 0)",
+                        (d + 1, f"/bench/doc{d}.txt", hashlib.sha256(str(d).encode()).digest(), hi - lo))
+            rows = []
+            for i in range(lo, hi):
+                text = f"random vector {i}"
+                rows.append((i + 1, hashlib.sha256(text.encode()).digest(), vectors[i].tobytes()))
+            con.executemany("INSERT INTO vectors VALUES (?, ?, ?)", rows)
+            con.executemany("INSERT INTO chunks VALUES (?, ?, ?, ?, 0, ?, 1, '[]', 3, ?)",
+                            [(i + 1, d + 1, i - lo, f"random vector {i}", len(f"random vector {i}"), i + 1)
+                             for i in range(lo, hi)])
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    con.close()
+    print(f"wrote {args.n} vectors to {db} in {time.time() - started:.1f}s", file=sys.stderr)
+
+if __name__ == "__main__":
+    main()
