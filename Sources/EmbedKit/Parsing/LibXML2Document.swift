@@ -6,12 +6,12 @@ private import CEmbedXML2
 /// Not `Sendable`: a tree belongs to the one parse call that made it.
 final class LibXML2Document {
     fileprivate let pointer: xmlDocPtr
-    /// Set when libxml2 reported the input as not well-formed: the first error's line and message.
-    let firstError: String?
+    /// Set when libxml2 reported the input as not well-formed: the last error's line and message.
+    let lastError: String?
 
-    private init(pointer: xmlDocPtr, firstError: String?) {
+    private init(pointer: xmlDocPtr, lastError: String?) {
         self.pointer = pointer
-        self.firstError = firstError
+        self.lastError = lastError
     }
 
     deinit { xmlFreeDoc(pointer) }
@@ -44,7 +44,7 @@ final class LibXML2Document {
                 htmlCtxtReadMemory(context, chars.baseAddress, Int32(chars.count), nil, "UTF-8", Int32(options))
             }
         }
-        return doc.map { LibXML2Document(pointer: $0, firstError: nil) }
+        return doc.map { LibXML2Document(pointer: $0, lastError: nil) }
     }
 
     /// Parses UTF-8 XML with recovery. Never loads a DTD or an external entity (no `XML_PARSE_NOENT`,
@@ -57,23 +57,24 @@ final class LibXML2Document {
         let options =
             XML_PARSE_RECOVER.rawValue | XML_PARSE_NONET.rawValue | XML_PARSE_NOERROR.rawValue
             | XML_PARSE_NOWARNING.rawValue | XML_PARSE_COMPACT.rawValue | XML_PARSE_IGNORE_ENC.rawValue
+            | XML_PARSE_BIG_LINES.rawValue
         let doc = utf8.withUnsafeBufferPointer { buffer in
             buffer.withMemoryRebound(to: CChar.self) { chars in
                 xmlCtxtReadMemory(context, chars.baseAddress, Int32(chars.count), nil, "UTF-8", Int32(options))
             }
         }
-        var firstError: String?
+        var lastError: String?
         if context.pointee.wellFormed == 0 {
-            firstError = "not well-formed"
+            lastError = "not well-formed"
             if let error = xmlCtxtGetLastError(context), let message = error.pointee.message {
                 let text = String(cString: message).trimmingTrailingWhitespace()
-                firstError = "not well-formed (line \(max(1, Int(error.pointee.line)))): \(text)"
+                lastError = "not well-formed (line \(max(1, Int(error.pointee.line)))): \(text)"
             }
         }
         guard let doc else {
-            throw ParsingError(.malformed, "XML \(firstError ?? "not well-formed"); nothing could be recovered")
+            throw ParsingError(.malformed, "XML \(lastError ?? "not well-formed"), nothing recovered")
         }
-        return LibXML2Document(pointer: doc, firstError: firstError)
+        return LibXML2Document(pointer: doc, lastError: lastError)
     }
 
     /// The root element's name, lowercased.

@@ -137,7 +137,7 @@ public enum TextDecoder {
         case "iso-8859-15", "iso8859-15", "latin-9", "latin9", "l9", "iso_8859-15":
             singleByte = (latin9High, "ISO-8859-15")
         default:
-            if let encoding = String.Encoding(ianaName: declared) {
+            if let encoding = foundationEncoding(named: declared) {
                 return decodeWithFoundation(bytes, declared: declared, encoding: encoding, warnings: &warnings)
             }
             warnings.append("unsupported charset \"\(declared)\" declared; decoded as UTF-8 or Windows-1252 instead")
@@ -151,6 +151,17 @@ public enum TextDecoder {
             return (decodeSingleByte(bytes, high: singleByte.table), singleByte.name)
         }
         return (decodeLatin1(bytes), "ISO-8859-1")
+    }
+
+    /// Foundation's encoding for an IANA charset name.
+    private static func foundationEncoding(named name: String) -> String.Encoding? {
+        #if canImport(Darwin)
+        let cfEncoding = CFStringConvertIANACharSetNameToEncoding(name as CFString)
+        guard cfEncoding != kCFStringEncodingInvalidId else { return nil }
+        return String.Encoding(rawValue: UInt(CFStringConvertEncodingToNSStringEncoding(cfEncoding)))
+        #else
+        return String.Encoding(ianaName: name)
+        #endif
     }
 
     private static func decodeWithFoundation(
@@ -167,7 +178,7 @@ public enum TextDecoder {
     private static func decodeUTF8OrFallback(
         _ bytes: ArraySlice<UInt8>, declared: String?, warnings: inout [String]
     ) -> ([UInt8], String) {
-        if isASCII(bytes) || String(validating: bytes, as: UTF8.self) != nil {
+        if String(validating: bytes, as: UTF8.self) != nil {
             return (Array(bytes), "UTF-8")
         }
         if let declared {
@@ -344,7 +355,11 @@ public enum TextDecoder {
 
     /// Turns CRLF and CR into LF and removes NUL bytes (with a warning), in place.
     private static func normalize(_ utf8: inout [UInt8], warnings: inout [String]) {
-        guard utf8.contains(0x0D) || utf8.contains(0) else { return }
+        let needsWork = utf8.withUnsafeBytes { raw in
+            guard let base = raw.baseAddress else { return false }
+            return memchr(base, 0x0D, raw.count) != nil || memchr(base, 0, raw.count) != nil
+        }
+        guard needsWork else { return }
         var out: [UInt8] = []
         out.reserveCapacity(utf8.count)
         var sawNUL = false

@@ -9,11 +9,12 @@
 /// elements that have a `title` child (DocBook book → chapter → section gives 1, 2, 3), at most 6.
 /// The first `title` is the document title. Entity references that are not plain internal text are kept as
 /// written (`&name;`). Documents whose root is `html` (XHTML) are read like HTML (see ``HTMLDocumentParser``)
-/// and keep the `.xml` format.
+/// and keep the `.xml` format. Bytes from which libxml2 recovers no tree at all are indexed as plain text,
+/// with a warning.
 public struct XMLDocumentParser: DocumentParser {
     public init() {}
 
-    /// - Throws: ``ParsingError`` `.binary` for non-text bytes, `.malformed` if libxml2 recovers no tree at all.
+    /// - Throws: ``ParsingError`` `.binary` for non-text bytes, `.tooLarge` over 2 GB.
     public func parse(_ bytes: [UInt8], path: String) throws -> ParsedDocument {
         if bytes.isEmpty { return ParsedDocument(format: .xml, blocks: []) }
         try FormatDetector.checkText(bytes)
@@ -21,11 +22,24 @@ public struct XMLDocumentParser: DocumentParser {
         if decoded.utf8.allSatisfy(TextDecoder.isSpace) {
             return ParsedDocument(format: .xml, blocks: [], warnings: decoded.warnings)
         }
-        guard let document = try LibXML2Document.xml(decoded.utf8) else {
-            throw ParsingError(.malformed, "XML could not be parsed, skipped")
+        var parsed: LibXML2Document?
+        var failure: ParsingError?
+        do {
+            parsed = try LibXML2Document.xml(decoded.utf8)
+        } catch {
+            failure = error
+        }
+        if let failure, failure.code != .malformed { throw failure }
+        guard let document = parsed, document.rootElementName != nil else {
+            // Not XML at all (no root element): keep the text rather than lose the file.
+            var document = try PlainTextDocumentParser().parse(decoded.utf8, path: path)
+            document.format = .xml
+            let reason = failure?.message ?? parsed?.lastError.map { "XML \($0)" } ?? "XML without a root element"
+            document.warnings = decoded.warnings + ["\(reason); indexed as plain text"]
+            return document
         }
         var warnings = decoded.warnings
-        if let error = document.firstError { warnings.append("XML \(error); kept the text recovered") }
+        if let error = document.lastError { warnings.append("XML \(error); kept the text recovered") }
         var result: ParsedDocument
         if document.rootElementName == "html" {
             result = HTMLDocumentParser.extract(document, format: .xml)

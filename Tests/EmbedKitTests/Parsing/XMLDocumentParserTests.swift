@@ -93,3 +93,13 @@ struct XMLDocumentParserTests {
         ])
     }
 }
+
+extension XMLDocumentParserTests {
+    @Test("bytes that are not XML at all are kept as plain text, with a warning")
+    func notXML() throws {
+        let doc = try parse("just words\n\nand more")
+        #expect(doc.blocks.map(\.text) == ["just words", "and more"])
+        #expect(doc.format == .xml)
+        #expect(doc.warnings == ["XML not well-formed (line 1): Start tag expected, '<' not found; indexed as plain text"])
+    }
+}
