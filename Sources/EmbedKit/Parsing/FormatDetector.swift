@@ -1,6 +1,6 @@
 /// Decides what a file is: its ``DocumentFormat`` from the extension or, failing that, from its first bytes;
 /// and whether it is binary (not text at all).
-public enum FormatDetector {
+public enum FormatDetector: Sendable {
     /// How many leading bytes are looked at for NUL bytes.
     public static let binaryProbeLength = 8192
 

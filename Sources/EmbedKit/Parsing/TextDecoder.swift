@@ -12,7 +12,7 @@ internal import Foundation
 /// A declaration that lies (declares UTF-8 but the bytes are not; declares a single-byte charset but the
 /// bytes are valid non-ASCII UTF-8) is overridden, with a warning. Decoding never drops text.
 /// The result has `\n` line ends (CRLF and CR are normalized) and no U+0000 (libxml2 stops at NUL).
-public enum TextDecoder {
+public enum TextDecoder: Sendable {
     /// Decoded text as UTF-8 bytes, with the encoding used and any problems met.
     public struct Decoded: Sendable, Equatable {
         /// Valid UTF-8, `\n` line ends, no NUL.

@@ -81,3 +81,16 @@ struct HTMLDocumentParserTests {
         #expect(doc.blocks.allSatisfy { $0.line >= 1 && !$0.text.isEmpty })
     }
 }
+
+extension HTMLDocumentParserTests {
+    @Test("without a <title>, the first h1 is the title; block lines follow the source")
+    func titleFallbackAndLines() throws {
+        let doc = try parse("<body>\n<h2>Intro</h2>\n\n<h1>Real\n title</h1>\n<p>\n\n  text\n  more</p>\n</body>")
+        #expect(doc.title == "Real title")
+        #expect(doc.blocks == [
+            .init(kind: .heading(level: 2), text: "Intro", line: 2),
+            .init(kind: .heading(level: 1), text: "Real title", line: 4),
+            .init(kind: .paragraph, text: "text more", line: 8),
+        ])
+    }
+}

@@ -25,3 +25,27 @@ struct ParserRegistryTests {
         }
     }
 }
+
+extension ParserRegistryTests {
+    @Test("HTML and XML parse concurrently from many tasks with the same results")
+    func concurrent() async throws {
+        let html = Array("<title>T</title><h2>H</h2><p>a<b>b</b>c &eacute;</p>".utf8)
+        let xml = Array("<?xml version='1.0'?><doc><title>X</title><p>one <i>two</i></p></doc>".utf8)
+        let registry = ParserRegistry()
+        let expectedHTML = try registry.parse(path: "a.html", bytes: html)
+        let expectedXML = try registry.parse(path: "a.xml", bytes: xml)
+        let results = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for i in 0..<64 {
+                group.addTask {
+                    i.isMultiple(of: 2)
+                        ? try registry.parse(path: "a.html", bytes: html) == expectedHTML
+                        : try registry.parse(path: "a.xml", bytes: xml) == expectedXML
+                }
+            }
+            return try await group.reduce(into: [Bool]()) { $0.append($1) }
+        }
+        #expect(results.count == 64 && results.allSatisfy { $0 })
+        #expect(expectedHTML.text == "H\n\nabc é")
+        #expect(expectedXML.text == "X\n\none two")
+    }
+}
