@@ -24,7 +24,8 @@ public enum FormatDetector: Sendable {
     ///
     /// - `<?xml` is XML, unless an `<html` element or the XHTML namespace follows (then HTML);
     /// - `<!DOCTYPE html`, `<html`, `<head` or `<body` near the start is HTML; another `<!DOCTYPE` is XML;
-    /// - a first non-blank line that is an ATX heading (`# Title`) is Markdown.
+    /// - a first non-blank line that is an ATX heading (`# Title`), then a blank line, then a line that does not
+    ///   start with `#`, is Markdown (configuration files start with `# comment` lines too).
     public static func sniff(_ bytes: [UInt8]) -> DocumentFormat {
         let head = TextDecoder.asciiPrefix(bytes, limit: 1024).map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }
         guard let first = head.firstIndex(where: { !TextDecoder.isSpace($0) }) else { return .text }
@@ -42,8 +43,15 @@ public enum FormatDetector: Sendable {
             hashes += 1
             i += 1
         }
-        if (1...6).contains(hashes), i < body.endIndex, body[i] == 0x20 { return .markdown }
-        return .text
+        guard (1...6).contains(hashes), i < body.endIndex, body[i] == 0x20 else { return .text }
+        // Configuration files start with "# comment" lines too: also require a blank line after the heading,
+        // then text that is not another '#' line.
+        let lines = body[i...].split(separator: 0x0A, omittingEmptySubsequences: false).dropFirst()
+        guard let blank = lines.first, blank.allSatisfy({ $0 == 0x20 || $0 == 0x09 }),
+            let following = lines.dropFirst().first(where: { !$0.allSatisfy { $0 == 0x20 || $0 == 0x09 } }),
+            following.first(where: { $0 != 0x20 }) != UInt8(ascii: "#")
+        else { return .text }
+        return .markdown
     }
 
     /// Throws ``ParsingError/Code/binary`` when `bytes` start with a known binary signature or have NUL bytes

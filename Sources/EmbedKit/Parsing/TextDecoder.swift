@@ -296,7 +296,7 @@ public enum TextDecoder: Sendable {
         while index < head.count, isSpace(head[index]) { index += 1 }
         if head[index...].starts(with: Array("<?xml".utf8)) {
             let end = head[index...].firstIndex(of: UInt8(ascii: ">")) ?? head.count
-            if let value = attributeValue(named: "encoding", in: head[index..<end], original: bytes) {
+            if let value = attributeValue(named: "encoding", in: head[index..<end]) {
                 return value
             }
         }
@@ -306,14 +306,14 @@ public enum TextDecoder: Sendable {
         while let start = find(meta, in: head, from: search) {
             let end = head[start...].firstIndex(of: UInt8(ascii: ">")) ?? head.count
             let tag = head[start..<end]
-            if let value = attributeValue(named: "charset", in: tag, original: bytes) { return value }
+            if let value = attributeValue(named: "charset", in: tag) { return value }
             search = end
         }
         return nil
     }
 
     /// The value after `name=` in `tag` (quoted or not), stopping at a quote, space, `;` or `>`.
-    private static func attributeValue(named name: String, in tag: ArraySlice<UInt8>, original: [UInt8]) -> String? {
+    private static func attributeValue(named name: String, in tag: ArraySlice<UInt8>) -> String? {
         guard var i = find(Array((name + "=").utf8), in: Array(tag), from: 0).map({ tag.startIndex + $0 }) else {
             return nil
         }
