@@ -8,6 +8,7 @@
 #include <libxml/HTMLparser.h>
 #include <libxml/tree.h>
 #include <libxml/xmlerror.h>
+#include <libxml/xmlIO.h>
 
 // xmlFree is a global function-pointer variable, which Swift 6 refuses to touch as shared mutable state.
 static inline void CEmbedXML2_free(void *p) { xmlFree(p); }
@@ -18,19 +19,25 @@ static inline void CEmbedXML2_ignoreGenericError(void *ctx, const char *msg, ...
     (void)msg;
 }
 
-// An external entity loader that loads nothing: no file or network access, ever, whatever the options.
-static inline xmlParserInputPtr CEmbedXML2_refuseExternalEntity(const char *url, const char *id, xmlParserCtxtPtr ctxt) {
-    (void)url;
-    (void)id;
-    (void)ctxt;
-    return NULL;
+// Parser contexts created by EmbedKit carry this mark in `_private` (never dereferenced).
+#define CEMBED_XML2_CONTEXT_MARK ((void *)0x454D4244)
+
+static inline void CEmbedXML2_markContext(xmlParserCtxtPtr ctxt) {
+    if (ctxt != NULL) ctxt->_private = CEMBED_XML2_CONTEXT_MARK;
 }
 
-// Once per process, before any parse: initialises libxml2, refuses every external entity or DTD load,
+// The process-wide external entity loader: for EmbedKit's contexts (and context-less loads) it loads nothing,
+// no file or network access whatever the options; other libxml2 users get the standard loader without network.
+static inline xmlParserInputPtr CEmbedXML2_externalEntityLoader(const char *url, const char *id, xmlParserCtxtPtr ctxt) {
+    if (ctxt == NULL || ctxt->_private == CEMBED_XML2_CONTEXT_MARK) return NULL;
+    return xmlNoNetExternalEntityLoader(url, id, ctxt);
+}
+
+// Once per process, before any parse: initialises libxml2, installs the entity loader above,
 // and silences libxml2's default printing of errors to stderr (for this thread and every thread created later).
 static inline void CEmbedXML2_initialize(void) {
     xmlInitParser();
-    xmlSetExternalEntityLoader(CEmbedXML2_refuseExternalEntity);
+    xmlSetExternalEntityLoader(CEmbedXML2_externalEntityLoader);
     xmlThrDefSetGenericErrorFunc(NULL, CEmbedXML2_ignoreGenericError);
     xmlThrDefSetStructuredErrorFunc(NULL, NULL);
     xmlSetGenericErrorFunc(NULL, CEmbedXML2_ignoreGenericError);

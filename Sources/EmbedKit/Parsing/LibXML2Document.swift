@@ -35,6 +35,7 @@ final class LibXML2Document {
         try prepare(utf8)
         guard let context = htmlNewParserCtxt() else { return nil }
         defer { htmlFreeParserCtxt(context) }
+        CEmbedXML2_markContext(context)
         // No HTML_PARSE_NOBLANKS: it drops the whitespace-only text between inline elements ("<b>a</b> <i>b</i>").
         let options =
             HTML_PARSE_RECOVER.rawValue | HTML_PARSE_NONET.rawValue | HTML_PARSE_NOERROR.rawValue
@@ -48,12 +49,13 @@ final class LibXML2Document {
     }
 
     /// Parses UTF-8 XML with recovery. Never loads a DTD or an external entity (no `XML_PARSE_NOENT`,
-    /// `DTDLOAD`, `DTDATTR`; and the process-wide entity loader refuses everything); no network.
+    /// `DTDLOAD`, `DTDATTR`; and the process-wide entity loader refuses every load for our contexts); no network.
     /// libxml2's own limits (no `XML_PARSE_HUGE`) stop entity-expansion bombs.
     static func xml(_ utf8: [UInt8]) throws(ParsingError) -> LibXML2Document? {
         try prepare(utf8)
         guard let context = xmlNewParserCtxt() else { return nil }
         defer { xmlFreeParserCtxt(context) }
+        CEmbedXML2_markContext(context)
         let options =
             XML_PARSE_RECOVER.rawValue | XML_PARSE_NONET.rawValue | XML_PARSE_NOERROR.rawValue
             | XML_PARSE_NOWARNING.rawValue | XML_PARSE_COMPACT.rawValue | XML_PARSE_IGNORE_ENC.rawValue
