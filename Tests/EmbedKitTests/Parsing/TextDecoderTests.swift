@@ -60,12 +60,19 @@ struct TextDecoderTests {
         #expect(utf8.encoding == "UTF-8")
     }
 
-    @Test("another declared charset goes through Foundation")
+    @Test("another declared charset goes through Foundation; an unsupported one falls back with warnings")
     func foundationCharset() {
-        // "Привет" in KOI8-R.
-        let bytes = Array("<meta charset=koi8-r>".utf8) + [0xF0, 0xD2, 0xC9, 0xD7, 0xC5, 0xD4]
-        let decoded = TextDecoder.decode(bytes, format: .html)
-        #expect(decoded.text.hasSuffix("Привет") || !decoded.warnings.isEmpty)
+        // "Привет" in Windows-1251.
+        let cp1251 = Array("<meta charset=windows-1251>".utf8) + [0xCF, 0xF0, 0xE8, 0xE2, 0xE5, 0xF2]
+        let decoded = TextDecoder.decode(cp1251, format: .html)
+        #expect(decoded.text.hasSuffix("Привет"))
+        #expect(decoded.warnings.isEmpty)
+        let unknown = TextDecoder.decode(Array("<?xml version='1.0' encoding='x-nope'?><a>".utf8) + [0xE9], format: .xml)
+        #expect(unknown.text.hasSuffix("<a>é"))
+        #expect(unknown.warnings == [
+            "unsupported charset \"x-nope\" declared; decoded as UTF-8 or Windows-1252 instead",
+            "not valid UTF-8; decoded as Windows-1252",
+        ])
     }
 
     @Test("line ends are normalized and NUL characters removed with a warning")
