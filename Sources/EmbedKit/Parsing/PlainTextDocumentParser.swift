@@ -1,0 +1,31 @@
+/// Parses plain text: paragraphs are runs of lines separated by blank lines, kept verbatim.
+///
+/// Each block starts at its first line (1-based). CRLF and CR line ends become LF; see ``TextDecoder`` for
+/// the encodings read.
+public struct PlainTextDocumentParser: DocumentParser {
+    public init() {}
+
+    /// - Throws: ``ParsingError`` with code `.binary` when the bytes are not text.
+    public func parse(_ bytes: [UInt8], path: String) throws -> ParsedDocument {
+        if bytes.isEmpty { return ParsedDocument(format: .text, blocks: []) }
+        try FormatDetector.checkText(bytes)
+        let decoded = TextDecoder.decode(bytes, format: .text)
+        let lines = TextLines(decoded.utf8)
+        var blocks: [ParsedDocument.Block] = []
+        var start: Int?
+        for index in 0..<lines.count {
+            if lines.isBlank(index) {
+                if let first = start {
+                    blocks.append(.init(kind: .paragraph, text: lines.text(first, index - 1), line: first + 1))
+                    start = nil
+                }
+            } else if start == nil {
+                start = index
+            }
+        }
+        if let first = start {
+            blocks.append(.init(kind: .paragraph, text: lines.text(first, lines.count - 1), line: first + 1))
+        }
+        return ParsedDocument(format: .text, blocks: blocks, warnings: decoded.warnings)
+    }
+}
