@@ -120,10 +120,10 @@ struct ReindexTests {
     func overlapping() throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        try Self.writeTree(dir, files: 240)
+        try Self.writeTree(dir, files: 600)
         let db = dir.path + "/index.sqlite"
         let first = try EmbedBinary.start(["ingest", dir.path + "/tree", "--db", db])
-        Thread.sleep(forTimeInterval: 0.15)
+        try #require(Self.waitForLock(db, while: first), "the first run finished before it could be overlapped")
         let second = try EmbedBinary.run(["ingest", dir.path + "/tree", "--db", db])
         #expect(second.status == 4)
         #expect(second.stderr.contains("is writing \(db); let it finish, or pass --wait to wait for it"))
@@ -136,11 +136,25 @@ struct ReindexTests {
         // SIGTERM: stops after the batches in flight, keeps whole documents, exits 130.
         let other = dir.path + "/other.sqlite"
         let terminated = try EmbedBinary.start(["ingest", dir.path + "/tree", "--db", other])
-        Thread.sleep(forTimeInterval: 0.3)
+        try #require(Self.waitForLock(other, while: terminated), "the run finished before it could be stopped")
         terminated.terminate()
         terminated.waitUntilExit()
         #expect([0, 130].contains(terminated.terminationStatus))
         #expect(try EmbedBinary.run(["stats", "--db", other, "--check"]).status == 0)
+    }
+
+    /// Waits until a running `embed` holds the index's lock; false if the process ends first.
+    static func waitForLock(_ db: String, while process: Process) -> Bool {
+        while process.isRunning {
+            let fd = open(db + ".lock", O_RDONLY)
+            if fd >= 0 {
+                defer { close(fd) }
+                if flock(fd, LOCK_SH | LOCK_NB) != 0 { return true }
+                flock(fd, LOCK_UN)
+            }
+            Thread.sleep(forTimeInterval: 0.005)
+        }
+        return false
     }
 
     @Test("a run with other chunking is refused with a clear message, and the index is untouched")

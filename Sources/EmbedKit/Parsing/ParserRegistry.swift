@@ -1,6 +1,6 @@
 /// Picks the parser for a file and runs it: the format comes from the extension, else from sniffing the bytes
 /// (see ``FormatDetector``).
-public struct ParserRegistry: Sendable {
+public struct ParserRegistry: DocumentParser {
     /// Limits applied before parsing.
     public struct Configuration: Sendable, Equatable {
         /// Files larger than this are refused with ``ParsingError/Code/tooLarge``. Default 64 MiB.
@@ -40,5 +40,10 @@ public struct ParserRegistry: Sendable {
         let format = FormatDetector.format(path: path, bytes: bytes)
         if bytes.isEmpty { return ParsedDocument(format: format, blocks: []) }
         return try parser(for: format).parse(bytes, path: path)
+    }
+
+    /// ``DocumentParser`` conformance: the same as ``parse(path:bytes:)``.
+    public func parse(_ bytes: [UInt8], path: String) throws -> ParsedDocument {
+        try parse(path: path, bytes: bytes)
     }
 }

@@ -34,7 +34,7 @@ public struct IngestPipeline: Sendable {
         public init(
             embeddingConcurrency: Int = ProcessInfoCores.active, batchSize: Int = 64,
             parseConcurrency: Int = ProcessInfoCores.active, checksum: Bool = false,
-            maxFileSize: Int64 = 256 << 20, writeBatchChunks: Int = 2048, removeMissing: Bool = true,
+            maxFileSize: Int64 = 64 << 20, writeBatchChunks: Int = 2048, removeMissing: Bool = true,
             dryRun: Bool = false
         ) {
             self.embeddingConcurrency = max(1, embeddingConcurrency)

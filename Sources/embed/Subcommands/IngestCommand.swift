@@ -68,7 +68,7 @@ struct IngestOptions: ParsableArguments {
     var overlapTokens: Int?
 
     @Option(help: "Files larger than this many MiB are skipped with a warning.")
-    var maxFileMib: Int = 256
+    var maxFileMib: Int = 64
 
     @Flag(help: "Wait for another ingest or reindex of the same index to finish, instead of exiting with status 4.")
     var wait = false

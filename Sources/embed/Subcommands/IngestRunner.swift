@@ -12,6 +12,8 @@ struct IngestRunner {
 
     /// Runs the ingest and returns the exit status.
     func run() async throws -> Int32 {
+        // Installed first: once this run holds the lock, SIGINT and SIGTERM always stop it cleanly.
+        let stop = StopSignal()
         let store: SQLiteIndexStore
         let embedder: any Embedder
         let existing: IndexSettings?
@@ -45,7 +47,8 @@ struct IngestRunner {
             maxTokens: ingest.chunkTokens ?? existing?.chunking.maxTokens ?? defaultChunkTokens(embedder),
             overlapTokens: ingest.overlapTokens ?? existing?.chunking.overlapTokens ?? TextChunker.Configuration().overlapTokens)
         var pipeline = IngestPipeline(
-            embedder: embedder, parser: ParserRegistry(),
+            embedder: embedder,
+            parser: ParserRegistry(configuration: .init(maximumFileSize: ingest.maxFileMib << 20)),
             chunker: TextChunker(configuration: chunking, tokenCounter: embedder.tokenCounter), store: store,
             configuration: .init(
                 embeddingConcurrency: ingest.concurrency, batchSize: ingest.batchSize, checksum: ingest.checksum,
@@ -57,7 +60,6 @@ struct IngestRunner {
         let ignored: Set<String> = Set(["", "-wal", "-shm", "-journal", ".lock"].map { index + $0 })
 
         let progress = ProgressPrinter(enabled: output.showsProgress)
-        let stop = StopSignal()
         let out = OutputBuffer()
         let listChanges = ingest.dryRun && !output.json
         let observer = IngestPipeline.Observer(
