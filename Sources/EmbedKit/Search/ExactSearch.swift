@@ -64,6 +64,7 @@ public enum ExactSearch {
         let dimension = matrix.dimension
         var tops = (0..<queryCount).map { _ in TopK(k: k) }
         var near = [[ScoredRow]](repeating: [], count: queryCount)
+        // Scores of one block, query-major: scores[j * blockRows + i] is query j against row start + i.
         var scores = [Float](repeating: 0, count: blockRows * queryCount)
         let values = matrix.values.baseAddress!
         packed.withUnsafeBufferPointer { q in
@@ -77,25 +78,28 @@ public enum ExactSearch {
                             CblasRowMajor, CblasNoTrans, Int32(count), Int32(dimension), 1, block, Int32(dimension),
                             q.baseAddress, 1, 0, c.baseAddress, 1)
                     } else {
+                        // (queries × d) · (rows × d)ᵀ: each query's scores for the block are contiguous.
                         cblas_sgemm(
-                            CblasRowMajor, CblasNoTrans, CblasTrans, Int32(count), Int32(queryCount), Int32(dimension), 1,
-                            block, Int32(dimension), q.baseAddress, Int32(dimension), 0, c.baseAddress, Int32(queryCount))
+                            CblasRowMajor, CblasNoTrans, CblasTrans, Int32(queryCount), Int32(count), Int32(dimension), 1,
+                            q.baseAddress, Int32(dimension), block, Int32(dimension), 0, c.baseAddress, Int32(blockRows))
                     }
-                    for i in 0..<count {
-                        let row = start + i
-                        if let accept, !accept(row) { continue }
-                        for j in 0..<queryCount {
-                            let score = c[i * queryCount + j]
-                            let slack = 2 * margins[j]
-                            if let minScore, score < minScore - slack { continue }
-                            if score < tops[j].threshold - slack { continue }
+                    for j in 0..<queryCount {
+                        let slack = 2 * margins[j]
+                        let blockScores = UnsafeBufferPointer(rebasing: c[(j * blockRows)..<(j * blockRows + count)])
+                        // Most blocks hold nothing that can enter once the top k is full: one pass finds that out.
+                        var cut = tops[j].threshold - slack
+                        if let minScore { cut = max(cut, minScore - slack) }
+                        guard Self.maximum(blockScores) >= cut else { continue }
+                        for i in 0..<count {
+                            let score = blockScores[i]
+                            guard score >= cut else { continue }
+                            let row = start + i
+                            if let accept, !accept(row) { continue }
                             tops[j].insert(ScoredRow(row: row, score: score))
                             near[j].append(ScoredRow(row: row, score: score))
+                            cut = max(cut, tops[j].threshold - slack)
                             // Keep the near list short: drop what fell out of reach since it was added.
-                            if near[j].count > 4 * k + 1024 {
-                                let cut = tops[j].threshold - slack
-                                near[j].removeAll { $0.score < cut }
-                            }
+                            if near[j].count > 4 * k + 1024 { near[j].removeAll { $0.score < cut } }
                         }
                     }
                     start += count
@@ -106,6 +110,24 @@ public enum ExactSearch {
             let cut = tops[j].threshold - 2 * margins[j]
             return near[j].filter { $0.score >= cut }
         }
+    }
+
+    /// The largest value (negative infinity for none), eight lanes at a time.
+    @inline(__always)
+    static func maximum(_ values: UnsafeBufferPointer<Float>) -> Float {
+        var lanes = SIMD8<Float>(repeating: -.infinity)
+        var i = 0
+        let base = UnsafeRawPointer(values.baseAddress!)
+        while i + 8 <= values.count {
+            lanes = pointwiseMax(lanes, base.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self))
+            i += 8
+        }
+        var result = lanes.max()
+        while i < values.count {
+            result = max(result, values[i])
+            i += 1
+        }
+        return result
     }
 
     /// Ranks candidates by their exact score (double precision), ties by row, and keeps the best `k`.
