@@ -62,6 +62,23 @@ struct CLITests {
         let second = try EmbedBinary.json(json.lines[1])
         #expect(try #require(hit["score"] as? Double) >= (try #require(second["score"] as? Double)))
 
+        // Filters apply during the scan: k results come back when k match.
+        let question = "TCP slow start and the congestion window"
+        for (filter, check) in [
+            (["--format", "html"], { (path: String) in path.hasSuffix(".html") }),
+            (["--under", Self.corpus + "/science"], { (path: String) in path.contains("/corpora/science/") }),
+            (["--path", "*/nature/*.xml"], { (path: String) in path.contains("/nature/") && path.hasSuffix(".xml") }),
+        ] {
+            let filtered = try EmbedBinary.run(["query", "--db", db, "--json", "-k", "3"] + filter + [question])
+            let paths = try filtered.lines.map { try EmbedBinary.json($0)["path"] as? String ?? "" }
+            #expect(paths.count == 3, "\(filter)")
+            #expect(paths.allSatisfy(check), "\(filter): \(paths)")
+        }
+        let floor = try EmbedBinary.run(["query", "--db", db, "--json", "-k", "50", "--min-score", "0.3", question])
+        let scores = try floor.lines.map { try #require(EmbedBinary.json($0)["score"] as? Double) }
+        #expect(!scores.isEmpty && scores.count < 50)
+        #expect(scores.allSatisfy { $0 >= 0.3 })
+
         let export = try EmbedBinary.run(["export", "--db", db, "--vectors"])
         #expect(export.status == 0)
         #expect(export.lines.count == chunks)

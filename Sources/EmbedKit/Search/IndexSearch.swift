@@ -54,7 +54,7 @@ public struct IndexSearch: Sendable {
     /// - Parameter skipUnreadable: when true an index that cannot be read is left out (the caller reports it);
     ///   when false its error is thrown.
     public func search(
-        _ queries: [String], embedder: any Embedder, k: Int, skipUnreadable: Bool = true
+        _ queries: [String], embedder: any Embedder, k: Int, filter: SearchFilter = .init(), skipUnreadable: Bool = true
     ) async throws -> [QueryResult] {
         guard !queries.isEmpty else { return [] }
         var vectors: [[Float]] = []
@@ -71,7 +71,8 @@ public struct IndexSearch: Sendable {
             for (position, path) in indexPaths.enumerated() {
                 group.addTask {
                     do {
-                        return (position, try await Self.search(path: path, vectors: queryVectors, identity: identity, k: k))
+                        return (position, try await Self.search(
+                            path: path, vectors: queryVectors, identity: identity, k: k, filter: filter))
                     } catch let error as StoreError where skipUnreadable && error.code != .mismatch {
                         return (position, nil)
                     }
@@ -94,9 +95,9 @@ public struct IndexSearch: Sendable {
         }
     }
 
-    private static func search(path: String, vectors: [[Float]], identity: EmbedderIdentity, k: Int) async throws
-        -> [[SearchHit]]
-    {
+    private static func search(
+        path: String, vectors: [[Float]], identity: EmbedderIdentity, k: Int, filter: SearchFilter
+    ) async throws -> [[SearchHit]] {
         let reader = try IndexReader(path: path)
         guard let settings = try reader.settings() else { return vectors.map { _ in [] } }
         guard settings.embedder == identity else {
@@ -106,7 +107,14 @@ public struct IndexSearch: Sendable {
                 path: path)
         }
         let matrix = try reader.vectors(dimension: identity.dimension)
-        let rows = await ExactSearch.search(vectors, in: matrix, k: k)
+        var accept: (@Sendable (Int) -> Bool)? = nil
+        if !filter.acceptsEveryDocument {
+            let bitmap = DocumentBitmap(accepting: try reader.documents().filter {
+                filter.accepts(path: $0.path, format: $0.format)
+            }.map(\.id))
+            accept = { row in bitmap.contains(matrix.documentIDs[row]) }
+        }
+        let rows = await ExactSearch.search(vectors, in: matrix, k: k, minScore: filter.minScore, accept: accept)
         let chunks = try reader.chunks(ids: Array(Set(rows.joined().map { matrix.ids[$0.row] })))
         return rows.map { ranked in
             ranked.enumerated().compactMap { rank, row in

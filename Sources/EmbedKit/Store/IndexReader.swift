@@ -139,6 +139,16 @@ public final class IndexReader {
         return VectorMatrix(dimension: dimension, ids: ids, documentIDs: documents, values: values)
     }
 
+    /// Every document's id, path and format.
+    public func documents() throws -> [(id: Int64, path: String, format: DocumentFormat)] {
+        let statement = try connection.prepare("SELECT id, path, format FROM documents")
+        var documents: [(Int64, String, DocumentFormat)] = []
+        while try statement.step() {
+            documents.append((statement.int(0), statement.text(1), DocumentFormat(rawValue: statement.text(2)) ?? .text))
+        }
+        return documents
+    }
+
     /// The chunks with these ids (missing ids are left out).
     public func chunks(ids: [Int64]) throws -> [Int64: StoredChunk] {
         let statement = try connection.prepare(Self.chunkSelect + " WHERE c.id = ?1")

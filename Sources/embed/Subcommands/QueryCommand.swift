@@ -26,6 +26,18 @@ struct QueryCommand: AsyncParsableCommand {
     @Option(help: "A file with one query per line.")
     var queriesFile: String?
 
+    @Option(help: "Only documents under this folder or file (repeatable).")
+    var under: [String] = []
+
+    @Option(help: "Only documents whose absolute path matches this glob, e.g. '*/guide/*.md' (repeatable).")
+    var path: [String] = []
+
+    @Option(help: "Only documents of this format: text, markdown, html, xml (repeatable).")
+    var format: [String] = []
+
+    @Option(help: "Only results scoring at least this much.")
+    var minScore: Float?
+
     @Flag(help: "Fail when any index cannot be read, instead of reporting it and searching the others.")
     var strict = false
 
@@ -36,6 +48,9 @@ struct QueryCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard k >= 0 else { throw ValidationError("-k must not be negative.") }
+        for name in format where DocumentFormat(rawValue: name) == nil {
+            throw ValidationError("--format must be one of text, markdown, html, xml; not '\(name)'.")
+        }
     }
 
     func run() async throws {
@@ -59,7 +74,10 @@ struct QueryCommand: AsyncParsableCommand {
             settings = opened.settings
             let stored = (try? IndexReader(path: search.indexPaths[0]).embedderOptions()) ?? [:]
             embedder = try await embedderOptions.makeEmbedder(for: settings, stored: stored)
-            results = try await search.search(texts, embedder: embedder, k: k, skipUnreadable: !strict)
+            let filter = SearchFilter(
+                pathPrefixes: under.map { FileWalker.canonicalPath($0) ?? URL(fileURLWithPath: $0).standardizedFileURL.path },
+                pathGlobs: path, formats: Set(format.compactMap(DocumentFormat.init(rawValue:))), minScore: minScore)
+            results = try await search.search(texts, embedder: embedder, k: k, filter: filter, skipUnreadable: !strict)
         } catch let exit as ExitCode {
             throw exit
         } catch let error as ValidationError {
