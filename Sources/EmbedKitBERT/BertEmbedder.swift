@@ -1,0 +1,201 @@
+internal import CEmbedBLAS
+public import EmbedKit
+public import Foundation
+private import Synchronization
+
+/// The native all-MiniLM-L6-v2 embedder: WordPiece tokenizer, 6-layer BERT forward pass on OpenBLAS,
+/// mean pooling, L2 normalisation. Matches sentence-transformers (cosine ≥ 0.9999).
+///
+/// Weights are memory-mapped and immutable, so one embedder serves many concurrent calls. Each call
+/// sorts its texts by length, packs them into passes of at most
+/// ``Configuration-swift.struct/maxTokensPerPass`` tokens (no padding), and runs up to
+/// ``Configuration-swift.struct/maxConcurrentPasses`` passes at once, each on one core with
+/// single-threaded BLAS, reusing pooled scratch buffers.
+public final class BertEmbedder: Embedder {
+    /// Performance settings.
+    public struct Configuration: Sendable, Hashable {
+        /// Forward passes run at once per call. Default: the number of active cores divided by
+        /// `blasThreads`, so BLAS threads × passes never exceed the cores.
+        public var maxConcurrentPasses: Int
+        /// OpenBLAS threads per pass (a process-wide OpenBLAS setting, applied at load). Default 1.
+        public var blasThreads: Int
+        /// Tokens per forward pass, bounding scratch memory (about 17 KB per token). Default 2048.
+        public var maxTokensPerPass: Int
+        /// The batch size the pipeline should send (``BertEmbedder/maxBatchSize``). Default 64.
+        public var maxBatchSize: Int
+
+        public init(
+            maxConcurrentPasses: Int? = nil, blasThreads: Int = 1, maxTokensPerPass: Int = 2048,
+            maxBatchSize: Int = 64
+        ) {
+            let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
+            self.blasThreads = max(1, blasThreads)
+            self.maxConcurrentPasses = max(1, min(maxConcurrentPasses ?? cores, cores / self.blasThreads))
+            self.maxTokensPerPass = max(maxTokensPerPass, BertEmbedder.maxSequenceLength)
+            self.maxBatchSize = max(1, maxBatchSize)
+        }
+    }
+
+    /// Model input length, `[CLS]` and `[SEP]` included (sentence-transformers' `max_seq_length`).
+    public static let maxSequenceLength = 256
+
+    public let identity = EmbedderIdentity(
+        name: "minilm", model: "sentence-transformers/all-MiniLM-L6-v2", dimension: 384, isNormalized: true)
+    public var maxBatchSize: Int { configuration.maxBatchSize }
+    public var tokenCounter: any TokenCounter { tokenizer }
+    /// 254: the model's 256 positions minus `[CLS]` and `[SEP]`; longer inputs are truncated.
+    public var maxInputTokens: Int? { Self.maxSequenceLength - 2 }
+
+    /// The WordPiece tokenizer (its ids are public for tests and tools).
+    public let tokenizer: WordPieceTokenizer
+    /// The settings in use.
+    public let configuration: Configuration
+    /// Where the model was loaded from.
+    public let modelDirectory: URL
+
+    private let model: Bert.Model
+    private let workspaces = Mutex<[Bert.Workspace]>([])
+
+    private init(model: Bert.Model, tokenizer: WordPieceTokenizer, modelDirectory: URL, configuration: Configuration) {
+        self.model = model
+        self.tokenizer = tokenizer
+        self.modelDirectory = modelDirectory
+        self.configuration = configuration
+    }
+
+    /// Loads the model from `modelDirectory`, or from the directory ``Bert/resolveModelDirectory(explicit:environment:currentDirectory:executable:)``
+    /// finds when nil. Nothing is downloaded.
+    /// - Throws: `EmbeddingError(.modelUnavailable, …)` naming `scripts/fetch-model.sh` when the model
+    ///   is missing or damaged.
+    public static func load(
+        modelDirectory: URL? = nil, configuration: Configuration = Configuration()
+    ) throws(EmbeddingError) -> BertEmbedder {
+        guard let directory = Bert.resolveModelDirectory(explicit: modelDirectory) else {
+            throw EmbeddingError(
+                .modelUnavailable,
+                "The all-MiniLM-L6-v2 model was not found (looked in $\(Bert.modelDirectoryEnvironmentVariable), "
+                    + "./\(Bert.defaultModelPath) and next to the executable). Run \(Bert.fetchCommand) "
+                    + "to fetch it, or set \(Bert.modelDirectoryEnvironmentVariable).")
+        }
+        do {
+            let embedder = try load(directory: directory, configuration: configuration)
+            openblas_set_num_threads(Int32(configuration.blasThreads))
+            return embedder
+        } catch {
+            throw EmbeddingError(
+                .modelUnavailable,
+                "The all-MiniLM-L6-v2 model in \(directory.path) is missing or damaged (\(error.message)) "
+                    + "Run \(Bert.fetchCommand) to fetch it again.")
+        }
+    }
+
+    private static func load(directory: URL, configuration: Configuration) throws(BertError) -> BertEmbedder {
+        func decode<T: Decodable>(_ type: T.Type, _ name: String) throws(BertError) -> T {
+            let url = directory.appendingPathComponent(name)
+            guard let data = try? Data(contentsOf: url) else {
+                throw BertError(.fileUnreadable, "cannot read \(name).")
+            }
+            do {
+                return try JSONDecoder().decode(type, from: data)
+            } catch {
+                throw BertError(.invalidConfiguration, "\(name) is malformed.")
+            }
+        }
+        let bertConfiguration = try decode(BertConfiguration.self, "config.json")
+        try bertConfiguration.validate()
+        let pooling = try decode(PoolingConfiguration.self, "1_Pooling/config.json")
+        try pooling.validate(hiddenSize: bertConfiguration.hiddenSize)
+        guard bertConfiguration.hiddenSize == 384, bertConfiguration.maxPositionEmbeddings >= maxSequenceLength else {
+            throw BertError(.invalidConfiguration, "config.json does not describe all-MiniLM-L6-v2.")
+        }
+        let tokenizer = try WordPieceTokenizer(vocabularyFile: directory.appendingPathComponent("vocab.txt"))
+        guard tokenizer.vocabularySize == bertConfiguration.vocabularySize else {
+            throw BertError(.invalidVocabulary, "vocab.txt has \(tokenizer.vocabularySize) tokens, config.json says \(bertConfiguration.vocabularySize).")
+        }
+        let file = try SafetensorsFile(url: directory.appendingPathComponent("model.safetensors"))
+        let model = try Bert.Model(file: file, configuration: bertConfiguration)
+        return BertEmbedder(model: model, tokenizer: tokenizer, modelDirectory: directory, configuration: configuration)
+    }
+
+    /// The model input ids of `text`: `[CLS]`, at most 254 token ids, `[SEP]`.
+    public func inputIDs(_ text: some StringProtocol) -> [Int32] {
+        tokenizer.encode(text, maxLength: Self.maxSequenceLength)
+    }
+
+    /// Embeds `texts` (any number); inputs longer than ``maxInputTokens`` are truncated, as
+    /// sentence-transformers does. Runs on the global concurrent executor, never on the caller's actor.
+    @concurrent
+    public func embed(_ texts: [String]) async throws -> [[Float]] {
+        if texts.isEmpty { return [] }
+        let inputs = texts.map { inputIDs($0) }
+        let passes = plan(inputs)
+        let dimension = identity.dimension
+        var vectors = [[Float]](repeating: [], count: texts.count)
+        try await withThrowingTaskGroup(of: [(Int, [Float])].self) { group in
+            var next = 0
+            func addPass() {
+                let pass = passes[next]
+                next += 1
+                group.addTask { self.run(pass) }
+            }
+            while next < passes.count, next < configuration.maxConcurrentPasses { addPass() }
+            while let results = try await group.next() {
+                for (index, vector) in results { vectors[index] = vector }
+                if next < passes.count {
+                    try Task.checkCancellation()
+                    addPass()
+                }
+            }
+        }
+        try EmbeddingError.validate(vectors, count: texts.count, dimension: dimension, source: "minilm")
+        return vectors
+    }
+
+    /// One forward pass: the texts' original indices and their packed ids.
+    struct Pass: Sendable {
+        var indices: [Int] = []
+        var batch = Bert.PackedBatch()
+    }
+
+    /// Sorts inputs by length and cuts them into passes of similar lengths, sized so that every
+    /// allowed concurrent pass gets work and none exceeds `maxTokensPerPass`.
+    func plan(_ inputs: [[Int32]]) -> [Pass] {
+        let order = inputs.indices.sorted { inputs[$0].count > inputs[$1].count }
+        let total = inputs.reduce(0) { $0 + $1.count }
+        let share = (total + configuration.maxConcurrentPasses - 1) / configuration.maxConcurrentPasses
+        let budget = min(configuration.maxTokensPerPass, max(share, 1))
+        var passes: [Pass] = []
+        var current = Pass()
+        for index in order {
+            let length = inputs[index].count
+            if !current.indices.isEmpty, current.batch.tokenCount + length > budget {
+                passes.append(current)
+                current = Pass()
+            }
+            current.indices.append(index)
+            current.batch.append(inputs[index])
+        }
+        if !current.indices.isEmpty { passes.append(current) }
+        return passes
+    }
+
+    /// Runs one pass with a pooled workspace.
+    private func run(_ pass: Pass) -> [(Int, [Float])] {
+        let workspace = workspaces.withLock { $0.popLast() } ?? makeWorkspace()
+        defer { workspaces.withLock { $0.append(workspace) } }
+        let h = identity.dimension
+        var output = [Float](repeating: 0, count: pass.indices.count * h)
+        output.withUnsafeMutableBufferPointer { buffer in
+            model(pass.batch, workspace: workspace, into: buffer.baseAddress!)
+        }
+        return pass.indices.enumerated().map { offset, index in
+            (index, Array(output[(offset * h)..<((offset + 1) * h)]))
+        }
+    }
+
+    private func makeWorkspace() -> Bert.Workspace {
+        Bert.Workspace(
+            tokenCapacity: configuration.maxTokensPerPass, maxSequenceLength: Self.maxSequenceLength,
+            configuration: model.configuration)
+    }
+}

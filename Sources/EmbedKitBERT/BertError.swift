@@ -1,0 +1,34 @@
+/// Why the model files could not be read.
+///
+/// ``BertEmbedder/load(modelDirectory:configuration:)`` reports every `BertError` as one
+/// `EmbeddingError(.modelUnavailable, …)` that names the fetch command.
+public struct BertError: Error, Sendable, CustomStringConvertible {
+    /// The kind of problem.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private let name: String
+        private init(_ name: String) { self.name = name }
+        public var description: String { name }
+
+        /// A file is missing or cannot be read.
+        public static let fileUnreadable = Code("file unreadable")
+        /// A safetensors file is truncated or its header is malformed or inconsistent.
+        public static let invalidSafetensors = Code("invalid safetensors")
+        /// A tensor is missing or has an unexpected dtype or shape.
+        public static let invalidWeights = Code("invalid weights")
+        /// `vocab.txt` is empty or lacks a special token.
+        public static let invalidVocabulary = Code("invalid vocabulary")
+        /// `config.json` or the pooling configuration is malformed or unsupported.
+        public static let invalidConfiguration = Code("invalid configuration")
+    }
+
+    public var code: Code
+    /// What is wrong, naming the file or tensor. Never contains input text.
+    public var message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { message }
+}

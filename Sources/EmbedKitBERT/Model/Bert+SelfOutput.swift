@@ -1,0 +1,31 @@
+extension Bert {
+    /// Hugging Face `BertSelfOutput`: dense projection of the attention context, residual, LayerNorm.
+    struct SelfOutput: Sendable {
+        let weight: FloatBuffer
+        let bias: FloatBuffer
+        let normWeight: FloatBuffer
+        let normBias: FloatBuffer
+        let hiddenSize: Int
+        let epsilon: Float
+
+        init(weights: Weights, layer: Int, configuration c: BertConfiguration) throws(BertError) {
+            let h = c.hiddenSize
+            weight = try weights.tensor(.layer(layer, .attentionOutputWeight), shape: [h, h])
+            bias = try weights.tensor(.layer(layer, .attentionOutputBias), shape: [h])
+            normWeight = try weights.tensor(.layer(layer, .attentionNormWeight), shape: [h])
+            normBias = try weights.tensor(.layer(layer, .attentionNormBias), shape: [h])
+            hiddenSize = h
+            epsilon = c.layerNormEpsilon
+        }
+
+        /// `workspace.attentionOutput = LayerNorm(dense(context) + hidden)`.
+        func callAsFunction(_ batch: PackedBatch, workspace: Workspace) {
+            Kernels.linear(
+                workspace.context, rows: batch.tokenCount, inFeatures: hiddenSize,
+                weight: weight.base, bias: bias.base, outFeatures: hiddenSize, into: workspace.attentionOutput)
+            Kernels.addLayerNorm(
+                workspace.attentionOutput, residual: workspace.hidden, rows: batch.tokenCount, width: hiddenSize,
+                gamma: normWeight.base, beta: normBias.base, epsilon: epsilon)
+        }
+    }
+}

@@ -1,0 +1,52 @@
+extension Bert {
+    /// Scratch memory for one forward pass of up to `tokenCapacity` tokens, reused across passes.
+    ///
+    /// `@unchecked Sendable`: a workspace is used by one task at a time; ``BertEmbedder`` hands
+    /// workspaces out and takes them back through a `Mutex`-guarded pool.
+    final class Workspace: @unchecked Sendable {
+        let tokenCapacity: Int
+        let maxSequenceLength: Int
+        /// Hidden states, `tokens × hidden`.
+        let hidden: UnsafeMutablePointer<Float>
+        /// Fused query/key/value projections, `tokens × 3·hidden`.
+        let queryKeyValue: UnsafeMutablePointer<Float>
+        /// Attention context, `tokens × hidden`.
+        let context: UnsafeMutablePointer<Float>
+        /// The attention block's output, `tokens × hidden`.
+        let attentionOutput: UnsafeMutablePointer<Float>
+        /// The feed-forward activations, `tokens × intermediate`.
+        let intermediate: UnsafeMutablePointer<Float>
+        /// One head's attention scores, `sequence × sequence`.
+        let scores: UnsafeMutablePointer<Float>
+
+        private let storage: UnsafeMutablePointer<Float>
+
+        init(tokenCapacity: Int, maxSequenceLength: Int, configuration: BertConfiguration) {
+            self.tokenCapacity = tokenCapacity
+            self.maxSequenceLength = maxSequenceLength
+            let h = configuration.hiddenSize
+            let sizes = [
+                tokenCapacity * h, tokenCapacity * 3 * h, tokenCapacity * h, tokenCapacity * h,
+                tokenCapacity * configuration.intermediateSize, maxSequenceLength * maxSequenceLength,
+            ]
+            // One allocation, each part starting on a 64-byte boundary.
+            let padded = sizes.map { ($0 + 15) / 16 * 16 }
+            storage = .allocate(capacity: padded.reduce(0, +))
+            storage.initialize(repeating: 0, count: padded.reduce(0, +))
+            var offsets: [Int] = []
+            var offset = 0
+            for size in padded {
+                offsets.append(offset)
+                offset += size
+            }
+            hidden = storage + offsets[0]
+            queryKeyValue = storage + offsets[1]
+            context = storage + offsets[2]
+            attentionOutput = storage + offsets[3]
+            intermediate = storage + offsets[4]
+            scores = storage + offsets[5]
+        }
+
+        deinit { storage.deallocate() }
+    }
+}
