@@ -35,7 +35,7 @@ struct CLITests {
         #expect(stats["embedder"] as? String == "hash")
         #expect(stats["dimension"] as? Int == 384)
 
-        let again = try EmbedBinary.run(["ingest", Self.corpus, "--db", db, "--json"])
+        let again = try EmbedBinary.run(["ingest", Self.corpus, "--db", db, "--json"])  // the index's own embedder
         #expect(again.status == 0)
         let summary = try EmbedBinary.json(again.stdout)
         #expect(summary["unchanged"] as? Int == files)
@@ -93,8 +93,8 @@ struct CLITests {
         defer { dir.remove() }
         try dir.write("a/bees.txt", "Honeybee colonies have a queen, workers and drones.")
         try dir.write("b/glaciers.md", "# Glaciers\n\nGlaciers carve valleys as the ice moves downhill.")
-        #expect(try EmbedBinary.run(["ingest", dir.path + "/a", "--db", dir.path + "/a.sqlite"]).status == 0)
-        #expect(try EmbedBinary.run(["ingest", dir.path + "/b", "--db", dir.path + "/b.sqlite"]).status == 0)
+        #expect(try EmbedBinary.run(["ingest", dir.path + "/a", "--db", dir.path + "/a.sqlite", "--embedder", "hash"]).status == 0)
+        #expect(try EmbedBinary.run(["ingest", dir.path + "/b", "--db", dir.path + "/b.sqlite", "--embedder", "hash"]).status == 0)
         let both = try EmbedBinary.run(
             ["query", "--db", dir.path + "/a.sqlite", "--db", dir.path + "/b.sqlite", "--json", "-k", "1"],
             stdin: "queen bees\nglacier ice valleys\n")
@@ -127,13 +127,13 @@ struct CLITests {
         try dir.write("docs/good.txt", "A good file about lighthouses.")
         try dir.write("docs/binary.bin", bytes: [0x89, 0x50, 0x4E, 0x47, 0, 0, 0, 1, 2, 3])
         let db = dir.path + "/index.sqlite"
-        let partial = try EmbedBinary.run(["ingest", dir.path + "/docs", dir.path + "/missing", "--db", db])
+        let partial = try EmbedBinary.run(["ingest", dir.path + "/docs", dir.path + "/missing", "--db", db, "--embedder", "hash"])
         #expect(partial.status == 1)
         #expect(partial.stderr.contains("/missing: error: no such file or directory"))
         #expect(partial.stderr.contains("/docs/binary.bin: warning: "))
         #expect(try EmbedBinary.json(try EmbedBinary.run(["stats", "--db", db, "--json"]).stdout)["documents"] as? Int == 1)
 
-        let mismatch = try EmbedBinary.run(["ingest", dir.path + "/docs", "--db", db, "--chunk-tokens", "50"])
+        let mismatch = try EmbedBinary.run(["ingest", dir.path + "/docs", "--db", db, "--embedder", "hash", "--chunk-tokens", "50"])
         #expect(mismatch.status == 3)
         #expect(mismatch.stderr.hasPrefix("error: \(db) was built with chunks of 200 tokens"))
         #expect(try EmbedBinary.run(["query", "--db", dir.path + "/none.sqlite", "x"]).status == 3)

@@ -34,7 +34,7 @@ struct ReindexTests {
         for topic in ["alpha", "bravo", "charlie", "delta"] {
             try dir.write("docs/\(topic).txt", Self.paragraphs(topic, count: 4))
         }
-        let first = try EmbedBinary.run(["ingest", docs, "--db", db, "--chunk-tokens", "24", "--overlap-tokens", "0", "--json"])
+        let first = try EmbedBinary.run(["ingest", docs, "--db", db, "--embedder", "hash", "--chunk-tokens", "24", "--overlap-tokens", "0", "--json"])
         #expect(first.status == 0, "\(first.stderr)")
         #expect(counts(try EmbedBinary.json(first.stdout)) == [4, 0, 0, 0, 0, 16])
 
@@ -92,7 +92,7 @@ struct ReindexTests {
         try Self.writeTree(dir, files: 240)
         let clean = dir.path + "/clean.sqlite"
         let started = Date()
-        #expect(try EmbedBinary.run(["ingest", dir.path + "/tree", "--db", clean]).status == 0)
+        #expect(try EmbedBinary.run(["ingest", dir.path + "/tree", "--db", clean, "--embedder", "hash"]).status == 0)
         let duration = Date().timeIntervalSince(started)
 
         let killed = dir.path + "/killed.sqlite"
@@ -100,7 +100,7 @@ struct ReindexTests {
         var interrupted = 0
         for _ in 0..<10 {
             let delay = Double.random(in: 0.05...max(0.1, duration), using: &generator)
-            let status = try EmbedBinary.runAndKill(["ingest", dir.path + "/tree", "--db", killed], after: delay)
+            let status = try EmbedBinary.runAndKill(["ingest", dir.path + "/tree", "--db", killed, "--embedder", "hash"], after: delay)
             if status == nil { interrupted += 1 }
             if FileManager.default.fileExists(atPath: killed) {
                 let check = try EmbedBinary.run(["stats", "--db", killed, "--check"])
@@ -122,9 +122,9 @@ struct ReindexTests {
         defer { dir.remove() }
         try Self.writeTree(dir, files: 600)
         let db = dir.path + "/index.sqlite"
-        let first = try EmbedBinary.start(["ingest", dir.path + "/tree", "--db", db])
+        let first = try EmbedBinary.start(["ingest", dir.path + "/tree", "--db", db, "--embedder", "hash"])
         try #require(Self.waitForLock(db, while: first), "the first run finished before it could be overlapped")
-        let second = try EmbedBinary.run(["ingest", dir.path + "/tree", "--db", db])
+        let second = try EmbedBinary.run(["ingest", dir.path + "/tree", "--db", db, "--embedder", "hash"])
         #expect(second.status == 4)
         #expect(second.stderr.contains("is writing \(db); let it finish, or pass --wait to wait for it"))
         let waited = try EmbedBinary.run(["reindex", "--db", db, "--wait", "--json"])
@@ -135,7 +135,7 @@ struct ReindexTests {
 
         // SIGTERM: stops after the batches in flight, keeps whole documents, exits 130.
         let other = dir.path + "/other.sqlite"
-        let terminated = try EmbedBinary.start(["ingest", dir.path + "/tree", "--db", other])
+        let terminated = try EmbedBinary.start(["ingest", dir.path + "/tree", "--db", other, "--embedder", "hash"])
         try #require(Self.waitForLock(other, while: terminated), "the run finished before it could be stopped")
         terminated.terminate()
         terminated.waitUntilExit()
@@ -163,7 +163,7 @@ struct ReindexTests {
         defer { dir.remove() }
         try dir.write("docs/a.txt", Self.paragraphs("alpha", count: 3))
         let db = dir.path + "/index.sqlite"
-        #expect(try EmbedBinary.run(["ingest", dir.path + "/docs", "--db", db]).status == 0)
+        #expect(try EmbedBinary.run(["ingest", dir.path + "/docs", "--db", db, "--embedder", "hash"]).status == 0)
         let refused = try EmbedBinary.run(["reindex", "--db", db, "--chunk-tokens", "64"])
         #expect(refused.status == 3)
         #expect(refused.stderr.contains("was built with chunks of 200 tokens overlapping by 32, not 64 and 32"))

@@ -1,16 +1,19 @@
 import ArgumentParser
 import EmbedKit
+import EmbedKitBERT
 import Foundation
 
 /// The embedders `embed` can use.
 enum EmbedderKind: String, ExpressibleByArgument, CaseIterable {
+    /// The native all-MiniLM-L6-v2 (sentence-transformers), on the CPU.
+    case minilm
     /// Feature hashing of words and bigrams: no model, no network.
     case hash
     /// Any OpenAI-compatible embeddings API.
     case openai
 
     /// The embedder used when neither the command line nor the index names one.
-    static let `default`: EmbedderKind = .hash
+    static let `default`: EmbedderKind = .minilm
 }
 
 /// `--embedder` and the options of each embedder.
@@ -20,6 +23,9 @@ struct EmbedderOptions: ParsableArguments {
             "The embedder: \(EmbedderKind.allCases.map(\.rawValue).joined(separator: ", ")).",
             discussion: "Default: the one the index was built with, else \(EmbedderKind.default.rawValue)."))
     var embedder: EmbedderKind?
+
+    @Option(help: "minilm: the model folder (default: $EMBED_MODEL_DIR, else models/all-MiniLM-L6-v2).")
+    var modelDir: String?
 
     @Option(help: "openai: the API root, e.g. https://api.openai.com/v1 or http://127.0.0.1:11434/v1.")
     var baseURL: String?
@@ -88,6 +94,8 @@ struct EmbedderOptions: ParsableArguments {
         switch kind {
         case .hash:
             return HashEmbedder(dimension: storedDimension ?? 384)
+        case .minilm:
+            return try BertEmbedder.load(modelDirectory: modelDir.map { URL(fileURLWithPath: $0, isDirectory: true) })
         case .openai:
             let options = recorded(merging: stored)
             guard let base = options["base_url"], let url = URL(string: base) else {
