@@ -48,6 +48,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Throughput of the OpenAI-compatible embedder in the pipeline, against a loopback server.
+        .executableTarget(
+            name: "embed-bench-openai",
+            dependencies: ["EmbedKit", "EmbedKitTestSupport"],
+            path: "benchmarks/openai/Sources/embed-bench-openai",
+            swiftSettings: swiftSettings
+        ),
+
         .testTarget(
             name: "EmbedKitTests",
             dependencies: ["EmbedKit", "EmbedKitTestSupport"],
