@@ -50,6 +50,14 @@ let package = Package(
         // Benchmarks (run by the scripts in benchmarks/).
         .executableTarget(name: "embed-bench-search", dependencies: ["EmbedKit"], swiftSettings: swiftSettings),
 
+        // Throughput of the OpenAI-compatible embedder in the pipeline, against a loopback server.
+        .executableTarget(
+            name: "embed-bench-openai",
+            dependencies: ["EmbedKit", "EmbedKitTestSupport"],
+            path: "benchmarks/openai/Sources/embed-bench-openai",
+            swiftSettings: swiftSettings
+        ),
+
         .testTarget(
             name: "EmbedKitTests",
             dependencies: ["EmbedKit", "EmbedKitTestSupport"],

@@ -96,6 +96,7 @@ public final class LoopbackEmbeddingServer: Sendable {
 
     private struct State {
         var script: [Fault] = []
+        var inputFaults: [(marker: String, fault: Fault)] = []
         var requests: [RecordedRequest] = []
         var inFlight = 0
         var maxInFlight = 0
@@ -154,6 +155,15 @@ public final class LoopbackEmbeddingServer: Sendable {
     /// Queues faults; each embeddings request takes the next one, in arrival order.
     public func script(_ faults: [Fault]) {
         state.withLock { $0.script.append(contentsOf: faults) }
+    }
+
+    /// Answers every embeddings request with an input containing `marker` with `fault`, before the script and
+    /// the random faults (so one document's texts can be made to fail); a nil `fault` removes the rule.
+    public func failInputs(containing marker: String, with fault: Fault?) {
+        state.withLock { state in
+            state.inputFaults.removeAll { $0.marker == marker }
+            if let fault { state.inputFaults.append((marker, fault)) }
+        }
     }
 
     /// Every request received so far, in arrival order.
@@ -268,9 +278,13 @@ public final class LoopbackEmbeddingServer: Sendable {
             write(fd, status: 405, body: Self.errorBody("use POST", type: "invalid_request_error"), close: !keepAlive)
             return true
         }
+        let inputs = record.inputs
         let fault = state.withLock { state -> Fault? in
             state.inFlight += 1
             state.maxInFlight = max(state.maxInFlight, state.inFlight)
+            if let rule = state.inputFaults.first(where: { rule in inputs.contains { $0.contains(rule.marker) } }) {
+                return rule.fault
+            }
             if !state.script.isEmpty { return state.script.removeFirst() }
             return Self.draw(configuration.randomFaults, random: &state.random)
         }

@@ -26,11 +26,19 @@ struct EmbedBinary {
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) }
     }()
 
-    static func run(_ arguments: [String], stdin: String? = nil, in directory: URL? = nil) throws -> Output {
+    /// - Parameter environment: variables set (or, with nil, removed) in the child's environment.
+    static func run(
+        _ arguments: [String], stdin: String? = nil, in directory: URL? = nil, environment: [String: String?] = [:]
+    ) throws -> Output {
         let binary = try #require(executable, "build the embed executable first: swift build")
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments
+        if !environment.isEmpty {
+            var merged = ProcessInfo.processInfo.environment
+            for (name, value) in environment { merged[name] = value }
+            process.environment = merged
+        }
         process.currentDirectoryURL = directory ?? repository
         let out = Pipe()
         let err = Pipe()

@@ -37,6 +37,7 @@ struct IngestRun {
     private enum Work: Sendable {
         case prepared(slot: Int, PreparedFile)
         case embedded(hashes: [ContentDigest], Result<[[Float]], any Error>)
+        case written
     }
 
     struct PendingDocument {
@@ -50,6 +51,7 @@ struct IngestRun {
         try await withThrowingTaskGroup(of: Work.self) { group in
             var parsing = 0
             var embedding = 0
+            var writing = 0
             while true {
                 if !stopping && observer.shouldStop() {
                     stopping = true
@@ -104,10 +106,24 @@ struct IngestRun {
                     }
                     embedding += 1
                 }
-                if readyChunks >= configuration.writeBatchChunks || touched.count >= 1024 {
-                    try await flush()
+                // Write in a child task, one write at a time, so batches keep starting while SQLite works
+                // (awaiting the write here stalled every request slot for its duration).
+                if writing == 0 && (readyChunks >= configuration.writeBatchChunks || touched.count >= 1024) {
+                    let (documents, files) = (ready, touched)
+                    ready.removeAll(keepingCapacity: true)
+                    readyChunks = 0
+                    touched.removeAll(keepingCapacity: true)
+                    let store = pipeline.store
+                    group.addTask {
+                        if !documents.isEmpty { try await store.write(documents) }
+                        if !files.isEmpty { try await store.touch(files) }
+                        return .written
+                    }
+                    writing += 1
                 }
-                if parsing == 0 && embedding == 0 && (queue.isEmpty || stopping) && (walkFinished || stopping) {
+                if parsing == 0 && embedding == 0 && writing == 0 && (queue.isEmpty || stopping)
+                    && (walkFinished || stopping)
+                {
                     break
                 }
                 guard let work = try await group.next() else { break }
@@ -118,6 +134,8 @@ struct IngestRun {
                 case .embedded(let hashes, let result):
                     embedding -= 1
                     receive(result, for: hashes)
+                case .written:
+                    writing -= 1
                 }
                 observer.progress(progress)
             }
