@@ -104,7 +104,7 @@ struct ReindexTests {
             if status == nil { interrupted += 1 }
             if FileManager.default.fileExists(atPath: killed) {
                 let check = try EmbedBinary.run(["stats", "--db", killed, "--check"])
-                #expect(check.status == 0, "\(check.stderr)")
+                #expect(check.status == 0, "after a kill at \(delay) s: \(check.stderr)")
             }
         }
         #expect(interrupted > 0, "no run was killed mid-way; the tree is too small for this machine")

@@ -24,12 +24,30 @@ public actor SQLiteIndexStore: IndexStore {
         if !directory.isEmpty {
             try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         }
-        let connection = try SQLiteConnection(path: path)
+        if !FileManager.default.fileExists(atPath: path) { try Self.create(at: path) }
+        let connection = try SQLiteConnection(path: path, create: false)
         try IndexFile.configure(connection, writable: true)
         try Migrations.migrate(connection)
         self.connection = connection
         self.path = path
         self.executor = DispatchQueueExecutor(label: "embed.store")
+    }
+
+    /// Creates a new, empty index under a temporary name and renames it into place, so that a process killed
+    /// at any moment leaves either no index or a complete empty one, never a file without the schema.
+    private static func create(at path: String) throws {
+        let temporary = path + ".creating-\(ProcessInfo.processInfo.processIdentifier)"
+        defer { try? FileManager.default.removeItem(atPath: temporary) }
+        do {
+            let connection = try SQLiteConnection(path: temporary)
+            try IndexFile.configure(connection, writable: true)
+            try Migrations.migrate(connection)
+            // Leave WAL mode before the rename: the write-ahead log is named after the file.
+            try connection.execute("PRAGMA journal_mode = DELETE")
+        }
+        guard rename(temporary, path) == 0 else {
+            throw StoreError(.cannotOpen, "cannot create the index \(path): \(String(cString: strerror(errno)))", path: path)
+        }
     }
 
     public func prepare(_ settings: IndexSettings, roots: [IngestRoot]) throws {

@@ -99,9 +99,9 @@ struct OpenAICompatibleEmbedderLoopbackTests {
 
     @Test("cancelling embed stops waiting for a slow server promptly")
     func cancellation() async throws {
-        let server = try LoopbackEmbeddingServer(.init(latency: .seconds(10)))
+        let server = try LoopbackEmbeddingServer(.init(latency: .seconds(60)))
         defer { server.stop() }
-        let embedder = try Self.embedder(server) { $0.requestTimeout = .seconds(30) }
+        let embedder = try Self.embedder(server) { $0.requestTimeout = .seconds(120) }
         let clock = ContinuousClock()
         let start = clock.now
         await withTaskGroup(of: Void.self) { group in
@@ -109,8 +109,9 @@ struct OpenAICompatibleEmbedderLoopbackTests {
             try? await Task.sleep(for: .milliseconds(100))
             group.cancelAll()
         }
-        // Far less than the server's 10 s: the request was abandoned, not awaited (slack for a loaded machine).
-        #expect(clock.now - start < .seconds(6))
+        // Far less than the server's 60 s: the request was abandoned, not awaited. The bound is loose because
+        // other tests running beside this one can keep every thread of the pool busy for seconds.
+        #expect(clock.now - start < .seconds(30))
     }
 
     @Test("4xx fail at once with .rejected", arguments: [400, 403, 404])
@@ -180,7 +181,7 @@ struct OpenAICompatibleEmbedderLoopbackTests {
         // 1 s, then until the date (1 to 2 s later, at second resolution); the upper bound has slack for a
         // loaded machine but stays below what ignoring Retry-After for the default backoff cap would take.
         #expect(elapsed >= .seconds(2))
-        #expect(elapsed < .seconds(8))
+        #expect(elapsed < .seconds(20))
     }
 
     @Test("a 429 storm lowers the concurrency limit, which recovers when it stops")
