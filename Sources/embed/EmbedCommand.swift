@@ -9,9 +9,9 @@ struct EmbedCommand: AsyncParsableCommand {
         discussion: """
             Ingest folders of text, Markdown, HTML and XML into a SQLite index, then search it.
 
-              embed ingest docs/ notes/         # build or update output/embeddings.sqlite
+              embed ingest docs/ notes/     # build or update output/embeddings.sqlite
               embed query "how do I rotate logs" "backup schedule"
-              embed reindex --quiet             # from cron: sync the index with its folders
+              embed reindex --quiet         # from cron: sync the index with its folders
 
             \(ExitStatus.help)
             """,

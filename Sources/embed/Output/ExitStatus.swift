@@ -17,11 +17,10 @@ enum ExitStatus {
     static let help = """
         EXIT STATUS:
           0    success
-          1    some files (ingest) or indexes (query) failed, each reported on stderr as
-               `path: error: ...`; the rest went in or was searched
+          1    some files or indexes failed (each reported on stderr); the rest went in
           2    usage error
-          3    the index or the embedder cannot be used (nothing was changed)
-          4    another ingest or reindex is writing the index (see --wait); nothing was changed
-          130  interrupted by SIGINT or SIGTERM; finished documents were kept
+          3    the index or the embedder cannot be used; nothing was changed
+          4    another ingest or reindex is writing the index (see --wait)
+          130  stopped by SIGINT or SIGTERM; finished documents were kept
         """
 }

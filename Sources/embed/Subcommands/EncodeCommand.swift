@@ -7,8 +7,8 @@ struct EncodeCommand: AsyncParsableCommand {
         commandName: "encode",
         abstract: "Print the vectors of texts, one JSON array per line.",
         discussion: """
-            With no TEXT, reads JSON lines from stdin: each a JSON string or an object with a "text" field, so any
-            text (control characters included) can be encoded.
+            With no TEXT, reads JSON lines from stdin: each a JSON string or an object with a "text" field, \
+            so any text (control characters included) can be encoded.
             """)
 
     @Argument(help: "Texts to encode.")

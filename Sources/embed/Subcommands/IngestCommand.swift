@@ -7,11 +7,11 @@ struct IngestCommand: AsyncParsableCommand {
         commandName: "ingest",
         abstract: "Add folders or files of text, Markdown, HTML and XML to an index.",
         discussion: """
-            Walks each PATH recursively (hidden files and folders are skipped), parses, chunks and embeds every
-            document, and stores documents, chunks and vectors in the index. Files already in the index with the
-            same size and modification time are not read again; a changed file's chunks are replaced; files gone
-            from under PATH are removed. A problem with one file is reported as `path: warning: ...` or
-            `path: error: ...` on stderr and the run goes on.
+            Walks each PATH recursively (hidden files and folders are skipped), parses, chunks and embeds \
+            every document, and stores documents, chunks and vectors in the index. Files already in the index \
+            with the same size and modification time are not read again; a changed file's chunks are replaced; \
+            files gone from under PATH are removed. A problem with one file is reported on stderr as \
+            `path: warning: ...` or `path: error: ...` and the run goes on.
 
             \(ExitStatus.help)
             """)

@@ -7,9 +7,9 @@ struct QueryCommand: AsyncParsableCommand {
         commandName: "query",
         abstract: "Search one or more indexes with one or more queries.",
         discussion: """
-            Each TEXT is one query; with none, queries are read from --queries-file or, one per line, from stdin.
-            Queries are embedded with the index's own embedder and searched together; several --db indexes are
-            searched at once and their results merged into one ranking.
+            Each TEXT is one query; with none, queries are read from --queries-file or, one per line, from \
+            stdin. Queries are embedded with the index's own embedder and searched together; several --db \
+            indexes are searched at once and their results merged into one ranking.
 
             \(ExitStatus.help)
             """)

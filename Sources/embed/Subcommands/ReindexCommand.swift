@@ -7,9 +7,9 @@ struct ReindexCommand: AsyncParsableCommand {
         commandName: "reindex",
         abstract: "Bring an index up to date with its folders: what cron runs.",
         discussion: """
-            Walks again every folder the index was built from, with the options it was ingested with: new files are
-            added, changed files re-embedded (only the chunks whose text changed), deleted files removed, and
-            unchanged files not even read. The embedder and chunking are the index's own.
+            Walks again every folder the index was built from, with the options it was ingested with: new \
+            files are added, changed files re-embedded (only the chunks whose text changed), deleted files \
+            removed, and unchanged files not even read. The embedder and chunking are the index's own.
 
               */15 * * * *  cd /srv/docs && embed reindex --quiet --db index.sqlite
 
