@@ -65,7 +65,9 @@ struct IngestRunner {
         let observer = IngestPipeline.Observer(
             diagnostic: { diagnostic in
                 progress.clear()
-                Terminal.error(diagnostic.description)
+                var shown = diagnostic
+                shown.path = DisplayPath.of(diagnostic.path)
+                Terminal.error(shown.description)
             },
             progress: progress.update,
             change: { change, path in
@@ -105,13 +107,14 @@ struct IngestRunner {
     }
 
     static func summary(_ r: IngestReport) -> String {
-        var text = "Indexed \(r.files) files: \(r.added) added, \(r.updated) updated, \(r.unchanged) unchanged"
+        let indexed = r.added + r.updated + r.unchanged
+        var text = "Indexed \(indexed) files: \(r.added) added, \(r.updated) updated, \(r.unchanged) unchanged"
         text += ", \(r.removed) removed; \(r.chunks) chunks stored (\(r.chunksEmbedded) embedded, \(r.cacheHits) from cache)"
         text += String(format: " in %.2fs", r.seconds)
         var problems: [String] = []
         if r.failed > 0 { problems.append("\(r.failed) failed") }
         if r.skipped > 0 { problems.append("\(r.skipped) skipped") }
-        if r.warnings > 0 { problems.append("\(r.warnings) warnings") }
+        if r.warnings > 0 { problems.append(r.warnings == 1 ? "1 warning" : "\(r.warnings) warnings") }
         if r.interrupted { problems.append("interrupted") }
         return problems.isEmpty ? text : text + "; " + problems.joined(separator: ", ")
     }
