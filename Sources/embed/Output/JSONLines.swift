@@ -32,41 +32,9 @@ struct ReportLine: Encodable {
     }
 }
 
-/// One search result, as `embed query --json` prints it.
-struct HitLine: Encodable {
-    var query: String
-    var rank: Int
-    var score: Float
-    var path: String
-    var chunk_id: Int64
-    var ordinal: Int
-    var start_offset: Int
-    var end_offset: Int
-    var line: Int
-    var heading_path: [String]
-    var title: String?
-    var index: String
-    var text: String
-
-    init(query: String, hit: SearchHit) {
-        self.query = query
-        rank = hit.rank
-        score = hit.score
-        path = hit.chunk.path
-        chunk_id = hit.chunk.id
-        ordinal = hit.chunk.ordinal
-        start_offset = hit.chunk.startOffset
-        end_offset = hit.chunk.endOffset
-        line = hit.chunk.line
-        heading_path = hit.chunk.headingPath
-        title = hit.chunk.title
-        index = hit.index
-        text = hit.chunk.text
-    }
-}
-
-/// One chunk, as `embed export` prints it.
+/// One chunk, as `embed export` prints it (and as every search result line includes it).
 struct ChunkLine: Encodable {
+    var chunk_id: Int64
     var path: String
     var ordinal: Int
     var start_offset: Int
@@ -78,7 +46,8 @@ struct ChunkLine: Encodable {
     var text: String
     var vector: [Float]?
 
-    init(_ chunk: StoredChunk, vector: [Float]?) {
+    init(_ chunk: StoredChunk, vector: [Float]? = nil) {
+        chunk_id = chunk.id
         path = chunk.path
         ordinal = chunk.ordinal
         start_offset = chunk.startOffset
@@ -89,6 +58,35 @@ struct ChunkLine: Encodable {
         format = chunk.format.rawValue
         text = chunk.text
         self.vector = vector
+    }
+}
+
+/// One search result, as `embed query --json` prints it: the query, rank, score and index, then the chunk's
+/// fields (flattened into the same object).
+struct HitLine: Encodable {
+    var query: String
+    var rank: Int
+    var score: Float
+    var index: String
+    var chunk: ChunkLine
+
+    init(query: String, hit: SearchHit) {
+        self.query = query
+        rank = hit.rank
+        score = hit.score
+        index = hit.index
+        chunk = ChunkLine(hit.chunk)
+    }
+
+    private enum CodingKeys: String, CodingKey { case query, rank, score, index }
+
+    func encode(to encoder: any Encoder) throws {
+        try chunk.encode(to: encoder)
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(query, forKey: .query)
+        try container.encode(rank, forKey: .rank)
+        try container.encode(score, forKey: .score)
+        try container.encode(index, forKey: .index)
     }
 }
 
