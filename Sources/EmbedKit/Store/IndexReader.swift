@@ -163,19 +163,19 @@ public final class IndexReader {
     /// Calls `body` with every chunk, in path then ordinal order, with its vector when `withVectors`.
     public func forEachChunk(withVectors: Bool, _ body: (StoredChunk, [Float]?) throws -> Void) throws {
         let statement = try connection.prepare(
-            Self.chunkSelect.replacingOccurrences(of: "FROM chunks c", with: ", v.embedding FROM chunks c")
-                + " JOIN vectors v ON v.id = c.vector_id ORDER BY d.path, c.ordinal")
+            "SELECT \(Self.chunkColumns), v.embedding FROM \(Self.chunkTables) "
+                + "JOIN vectors v ON v.id = c.vector_id ORDER BY d.path, c.ordinal")
         while try statement.step() {
             let vector = withVectors ? statement.withBlob(10) { VectorCoding.decode($0) } : nil
             try body(Self.chunk(statement), vector)
         }
     }
 
-    private static let chunkSelect = """
-        SELECT c.id, d.path, d.format, d.title, c.ordinal, c.text, c.start_offset, c.end_offset, c.line,
-               c.heading_path
-        FROM chunks c JOIN documents d ON d.id = c.document_id
-        """
+    /// The columns ``chunk(_:)`` reads, in its order.
+    private static let chunkColumns =
+        "c.id, d.path, d.format, d.title, c.ordinal, c.text, c.start_offset, c.end_offset, c.line, c.heading_path"
+    private static let chunkTables = "chunks c JOIN documents d ON d.id = c.document_id"
+    private static let chunkSelect = "SELECT \(chunkColumns) FROM \(chunkTables)"
 
     private static func chunk(_ s: SQLiteStatement) -> StoredChunk {
         StoredChunk(
