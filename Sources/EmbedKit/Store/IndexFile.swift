@@ -92,10 +92,12 @@ enum IndexFile {
     static func mismatchMessage(stored: IndexSettings, requested: IndexSettings, path: String) -> String {
         if stored.embedder != requested.embedder {
             return "\(path) was built with the embedder \(stored.embedder), not \(requested.embedder): "
-                + "use --embedder \(stored.embedder.name) with the same model, or another --db"
+                + "use --embedder \(stored.embedder.name) with the same model, or another --db, "
+                + "or --reembed to rebuild the index with the new embedder"
         }
         return "\(path) was built with chunks of \(stored.chunking.maxTokens) tokens overlapping by "
             + "\(stored.chunking.overlapTokens), not \(requested.chunking.maxTokens) and "
-            + "\(requested.chunking.overlapTokens): use the same --chunk-tokens and --overlap-tokens, or another --db"
+            + "\(requested.chunking.overlapTokens): use the same --chunk-tokens and --overlap-tokens, or another --db, "
+            + "or --reembed to rebuild the index with the new chunking"
     }
 }

@@ -190,6 +190,28 @@ public actor SQLiteIndexStore: IndexStore {
         }
     }
 
+    /// Replaces everything this index holds (documents, chunks, vectors, settings, roots) with the contents of
+    /// the index at `otherPath`, in one transaction: readers see the old contents until it commits.
+    /// Used by `--reembed`, which builds the new index beside the old one.
+    public func replaceContents(withIndexAt otherPath: String) throws {
+        try connection.prepare("ATTACH DATABASE ?1 AS next").bind([.text(otherPath)]).run()
+        defer { try? connection.execute("DETACH DATABASE next") }
+        try connection.transaction {
+            try connection.execute(
+                """
+                DELETE FROM main.chunks;
+                DELETE FROM main.vectors;
+                DELETE FROM main.documents;
+                DELETE FROM main.index_meta WHERE key != 'generation';
+                INSERT INTO main.documents SELECT * FROM next.documents;
+                INSERT INTO main.vectors SELECT * FROM next.vectors;
+                INSERT INTO main.chunks SELECT * FROM next.chunks;
+                INSERT INTO main.index_meta SELECT * FROM next.index_meta WHERE key != 'generation';
+                """)
+            try IndexFile.advanceGeneration(connection)
+        }
+    }
+
     /// Deletes a document and its chunks; returns the vector ids its chunks used.
     private func deleteDocument(at path: String) throws -> [Int64] {
         let vectors = try connection.prepare(

@@ -73,6 +73,12 @@ struct IngestOptions: ParsableArguments {
     @Flag(help: "Wait for another ingest or reindex of the same index to finish, instead of exiting with status 4.")
     var wait = false
 
+    @Flag(
+        help: ArgumentHelp(
+            "Build the whole index again with the embedder and chunking given now.",
+            discussion: "The old vectors stay searchable until the new ones replace them in one transaction."))
+    var reembed = false
+
     @Flag(help: "Print what would be added, updated and removed, and how many chunks would be embedded; change nothing.")
     var dryRun = false
 

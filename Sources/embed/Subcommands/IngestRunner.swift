@@ -16,9 +16,13 @@ struct IngestRunner {
         let stop = StopSignal()
         let store: SQLiteIndexStore
         let embedder: any Embedder
-        let existing: IndexSettings?
+        var existing: IndexSettings?
         var storedOptions: [String: String] = [:]
+        var roots = roots
         let lock: IndexLock?
+        // With --reembed, the new index is built here and copied into the index in one transaction at the end.
+        let rebuild = db + ".reembed-\(ProcessInfo.processInfo.processIdentifier)"
+        let reembedding = ingest.reembed && FileManager.default.fileExists(atPath: db)
         do {
             // A dry run writes nothing, so it needs no lock (and must not create an index).
             lock = ingest.dryRun ? nil : try IndexLock(indexPath: db, wait: ingest.wait)
@@ -26,6 +30,14 @@ struct IngestRunner {
                 let reader = try IndexReader(path: db)
                 existing = try reader.settings()
                 storedOptions = try reader.embedderOptions()
+                if reembedding {
+                    // Everything the index holds is built again, with the embedder and chunking asked for now.
+                    for root in try reader.roots() where !roots.contains(where: { $0.path == root.path }) {
+                        roots.append(root)
+                    }
+                    existing = nil
+                    storedOptions = [:]
+                }
             } else {
                 existing = nil
             }
@@ -34,7 +46,8 @@ struct IngestRunner {
             if ingest.dryRun && !FileManager.default.fileExists(atPath: db) {
                 throw StoreError(.cannotOpen, "\(db): no index here yet; a dry run needs one to compare with", path: db)
             }
-            store = try SQLiteIndexStore(path: db)
+            if reembedding { IndexFiles.remove(rebuild) }
+            store = try SQLiteIndexStore(path: reembedding ? rebuild : db)
         } catch let error as StoreError where error.code == .locked {
             throw Terminal.fail(error.message, status: ExitStatus.locked)
         } catch let error as ValidationError {
@@ -57,7 +70,7 @@ struct IngestRunner {
             ? embedderOptions.recorded(merging: storedOptions) : [:]
 
         let index = FileWalker.canonicalPath(db) ?? db
-        let ignored: Set<String> = Set(["", "-wal", "-shm", "-journal", ".lock"].map { index + $0 })
+        let ignored = IndexFiles.all(index).union(IndexFiles.all(FileWalker.canonicalPath(rebuild) ?? rebuild))
 
         let progress = ProgressPrinter(enabled: output.showsProgress)
         let out = OutputBuffer()
@@ -78,7 +91,14 @@ struct IngestRunner {
 
         let report: IngestReport
         do {
+            defer { if reembedding { IndexFiles.remove(rebuild) } }
             report = try await pipeline.run(roots: roots, ignoredPaths: ignored, observer: observer)
+            if reembedding && !report.interrupted {
+                // The swap: queries saw the old vectors until this transaction commits, and the new ones after.
+                let index = try SQLiteIndexStore(path: db)
+                try await index.replaceContents(withIndexAt: rebuild)
+                if let warning = await index.refreshVectorFile() { Terminal.error("warning: \(warning)") }
+            }
         } catch {
             progress.clear()
             out.flush()
