@@ -30,6 +30,20 @@ struct KernelsTests {
         #expect(Kernels.exp(Kernels.Vector(repeating: -.infinity)) == Kernels.Vector(repeating: 0))
     }
 
+    @Test("exp for non-positive inputs has relative error below 1e-6 and stays finite")
+    func expNonPositive() {
+        for start in stride(from: -90.0, to: 0, by: 0.23 * 8) {
+            let x = Kernels.Vector((0..<8).map { Float(min(0, start + 0.23 * Double($0))) })
+            let y = Kernels.expNonPositive(x)
+            for lane in 0..<8 where x[lane] > -87 {
+                let expected = Foundation.exp(Double(x[lane]))
+                #expect(abs(Double(y[lane]) - expected) <= 1e-6 * expected, "exp(\(x[lane]))")
+            }
+        }
+        let tiny = Kernels.expNonPositive(Kernels.Vector(repeating: -.infinity))
+        #expect(tiny.max() < 1e-37 && tiny.min() >= 0)
+    }
+
     @Test("LayerNorm with residual matches a hand computation")
     func layerNorm() {
         var x: [Float] = [1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0, 0, 0, 0, 0, 10]
