@@ -64,6 +64,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Benchmark harness for the native BERT embedder (benchmarks/bert/run.sh).
+        .executableTarget(
+            name: "bert-bench",
+            dependencies: ["EmbedKit", "EmbedKitBERT"],
+            path: "benchmarks/bert/Sources/bert-bench",
+            swiftSettings: swiftSettings
+        ),
+
         .testTarget(
             name: "EmbedKitTests",
             dependencies: ["EmbedKit", "EmbedKitTestSupport"],

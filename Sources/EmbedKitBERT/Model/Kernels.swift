@@ -108,14 +108,15 @@ enum Kernels {
             let raw = UnsafeMutableRawPointer(values)
             var maxima = Vector(repeating: -.infinity)
             for offset in Swift.stride(from: 0, to: whole * 4, by: lanes * 4) {
-                maxima = pointwiseMax(maxima, raw.loadUnaligned(fromByteOffset: offset, as: Vector.self))
+                let v = raw.loadUnaligned(fromByteOffset: offset, as: Vector.self)
+                maxima.replace(with: v, where: v .> maxima)
             }
             var maximum = maxima.max()
             for column in whole..<columns { maximum = Swift.max(maximum, values[column]) }
 
             var sums = Vector()
             for offset in Swift.stride(from: 0, to: whole * 4, by: lanes * 4) {
-                let e = exp(raw.loadUnaligned(fromByteOffset: offset, as: Vector.self) - maximum)
+                let e = expNonPositive(raw.loadUnaligned(fromByteOffset: offset, as: Vector.self) - maximum)
                 raw.storeBytes(of: e, toByteOffset: offset, as: Vector.self)
                 sums += e
             }
@@ -123,7 +124,7 @@ enum Kernels {
             if whole < columns {
                 var tail = Vector(repeating: -.infinity)
                 for column in whole..<columns { tail[column - whole] = values[column] }
-                let e = exp(tail - maximum)
+                let e = expNonPositive(tail - maximum)
                 for column in whole..<columns {
                     values[column] = e[column - whole]
                     sum += e[column - whole]
@@ -166,8 +167,14 @@ enum Kernels {
     /// Relative error about 1e-7; inputs below −87 give ≈ 0 (or exactly 0 for −∞), above 88 are clamped.
     @inline(__always)
     static func exp(_ x: Vector) -> Vector {
-        let clamped = x.clamped(lowerBound: Vector(repeating: -87), upperBound: Vector(repeating: 88))
-        let n = (clamped * 1.44269504088896341).rounded(.toNearestOrEven)
+        // Clamp with compare-and-select: `clamped(lowerBound:upperBound:)` is not inlined.
+        var clamped = x.replacing(with: -87, where: x .< -87)
+        clamped.replace(with: 88, where: clamped .> 88)
+        // n = round(x / ln 2) without a rounding instruction (baseline x86-64 has none for vectors):
+        // adding 1.5·2²³ leaves n in the low mantissa bits, rounded to nearest even.
+        let shifter: Float = 12_582_912
+        let shifted = clamped * 1.44269504088896341 + shifter
+        let n = shifted - shifter
         // ln 2 split into a part exact in float and the rest (Cody–Waite reduction).
         let r = clamped - n * 0.693145751953125 - n * 1.428606765330187e-06
         var p = Vector(repeating: 1.0 / 5040)
@@ -178,11 +185,33 @@ enum Kernels {
         p = p * r + 0.5
         p = p * r + 1
         p = p * r + 1
-        let exponent = (SIMD8<Int32>(n, rounding: .toNearestOrEven) &+ 127) &<< 23
+        let integer = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B40_0000
+        let exponent = (integer &+ 127) &<< 23
         let scale = unsafeBitCast(exponent, to: Vector.self)
         var result = p * scale
         result.replace(with: 0, where: x .< -87)
         return result
+    }
+
+    /// eˣ per lane for x ≤ 0 (softmax after subtracting the maximum, erf's e^(−x²)): the cheaper
+    /// path of ``exp(_:)`` with no upper clamp, a degree-6 polynomial (relative error about 2e-7),
+    /// and inputs below −87 giving e⁻⁸⁷ ≈ 1.6e-38 instead of exactly 0.
+    @inline(__always)
+    static func expNonPositive(_ x: Vector) -> Vector {
+        let clamped = x.replacing(with: -87, where: x .< -87)
+        let shifter: Float = 12_582_912
+        let shifted = clamped * 1.44269504088896341 + shifter
+        let n = shifted - shifter
+        let r = clamped - n * 0.693145751953125 - n * 1.428606765330187e-06
+        var p = Vector(repeating: 1.0 / 720)
+        p = p * r + 1.0 / 120
+        p = p * r + 1.0 / 24
+        p = p * r + 1.0 / 6
+        p = p * r + 0.5
+        p = p * r + 1
+        p = p * r + 1
+        let integer = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B40_0000
+        return p * unsafeBitCast((integer &+ 127) &<< 23, to: Vector.self)
     }
 
     /// erf per lane (Abramowitz & Stegun 7.1.26; absolute error below 1.5e-7).
@@ -196,7 +225,7 @@ enum Kernels {
         p = p * t - 0.284496736
         p = p * t + 0.254829592
         p = p * t
-        var y = 1 - p * exp(-a * a)
+        var y = 1 - p * expNonPositive(-a * a)
         y.replace(with: -y, where: x .< 0)
         return y
     }

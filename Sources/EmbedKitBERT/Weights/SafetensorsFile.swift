@@ -111,8 +111,6 @@ public final class SafetensorsFile: @unchecked Sendable {
         let header: Header
         do {
             header = try JSONDecoder().decode(Header.self, from: Data(bytes[8..<dataStart]))
-        } catch let DecodingError.dataCorrupted(context) where context.codingPath.isEmpty {
-            throw invalid("the header is not a JSON object")
         } catch let error as DecodingError {
             let path: [any CodingKey]
             switch error {
@@ -120,6 +118,7 @@ public final class SafetensorsFile: @unchecked Sendable {
             case .keyNotFound(let key, let c): path = c.codingPath + [key]
             @unknown default: path = []
             }
+            if path.isEmpty { throw invalid("the header is not a JSON object of tensor entries") }
             throw invalid("malformed header entry \(path.map(\.stringValue).joined(separator: "."))")
         } catch {
             throw invalid("the header cannot be read")
