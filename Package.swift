@@ -53,7 +53,7 @@ let package = Package(
         ),
         // Benchmarks (run by the scripts in benchmarks/).
         .executableTarget(
-            name: "embed-bench-search", dependencies: ["EmbedKit"],
+            name: "embed-bench-search", dependencies: ["EmbedKit", "CEmbedBLAS"],
             path: "benchmarks/search/Sources/embed-bench-search", swiftSettings: swiftSettings),
 
         // Throughput of the OpenAI-compatible embedder in the pipeline, against a loopback server.

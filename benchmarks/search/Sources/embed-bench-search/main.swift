@@ -1,6 +1,7 @@
 // Times the search engine in-process on an index made by benchmarks/search/make_index.py:
 // the memory-bandwidth floor (one pass over the mapped vectors), single queries and a batch of 100.
 // Prints one JSON object. Usage: embed-bench-search INDEX QUERIES.npy
+import CEmbedBLAS
 import EmbedKit
 import Foundation
 
@@ -61,32 +62,19 @@ struct SearchBenchmark {
     }
 }
 
-/// One pass over every float of the matrix, split across the cores: what no search can beat.
+/// One read of every float of the matrix, split across the cores: what no scan can beat. It uses OpenBLAS's
+/// `sasum` (its kernel is chosen for this CPU at run time, like the search's), so it runs at memory speed.
 enum BandwidthProbe {
     static func sum(_ matrix: VectorMatrix) async -> Float {
+        openblas_set_num_threads(1)
         let parts = ProcessInfoCores.active
         let total = matrix.values.count
-        let per = (total / parts + 15) / 16 * 16
+        let per = (total + parts - 1) / parts
         return await withTaskGroup(of: Float.self) { group in
             for part in 0..<parts {
                 let range = (part * per)..<min(total, (part + 1) * per)
                 group.addTask {
-                    let base = UnsafeRawPointer(matrix.values.baseAddress! + range.lowerBound)
-                    var a = SIMD16<Float>()
-                    var b = SIMD16<Float>()
-                    var i = 0
-                    let count = range.count
-                    while i + 32 <= count {
-                        a += base.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
-                        b += base.loadUnaligned(fromByteOffset: (i + 16) * 4, as: SIMD16<Float>.self)
-                        i += 32
-                    }
-                    var s = (a + b).sum()
-                    while i < count {
-                        s += matrix.values[range.lowerBound + i]
-                        i += 1
-                    }
-                    return s
+                    cblas_sasum(Int32(range.count), matrix.values.baseAddress! + range.lowerBound, 1)
                 }
             }
             var sum: Float = 0
