@@ -82,7 +82,7 @@ struct Segmenter {
             } else if Self.sentenceEnds.contains(s) {
                 var j = i + 1
                 while j < range.upperBound, Self.closers.contains(scalars[j]) { j += 1 }
-                if j == range.upperBound || scalars[j].properties.isWhitespace || Self.wideStops.contains(s) { cut = j }
+                if j == range.upperBound || scalars[j].isSpace || Self.wideStops.contains(s) { cut = j }
             }
             if let cut, cut > start {
                 let part = trimmed(start..<cut)
@@ -100,7 +100,7 @@ struct Segmenter {
         var parts: [Range<Int>] = []
         var start: Int? = nil
         for i in range {
-            if scalars[i].properties.isWhitespace {
+            if scalars[i].isSpace {
                 if let s = start { parts.append(s..<i) }
                 start = nil
             } else if start == nil {
@@ -130,8 +130,8 @@ struct Segmenter {
     private func trimmed(_ range: Range<Int>) -> Range<Int> {
         var lower = range.lowerBound
         var upper = range.upperBound
-        while lower < upper, scalars[lower].properties.isWhitespace { lower += 1 }
-        while upper > lower, scalars[upper - 1].properties.isWhitespace { upper -= 1 }
+        while lower < upper, scalars[lower].isSpace { lower += 1 }
+        while upper > lower, scalars[upper - 1].isSpace { upper -= 1 }
         return lower..<upper
     }
 

@@ -19,8 +19,7 @@ public struct EstimatedTokenCounter: TokenCounter {
         var count = 0
         var wordLength = 0
         for scalar in text.unicodeScalars {
-            let props = scalar.properties
-            if props.isAlphabetic || props.numericType != nil {
+            if scalar.isWordCharacter {
                 wordLength += 1
                 continue
             }
@@ -28,9 +27,29 @@ public struct EstimatedTokenCounter: TokenCounter {
                 count += (wordLength + 5) / 6
                 wordLength = 0
             }
-            if !props.isWhitespace { count += 1 }
+            if !scalar.isSpace { count += 1 }
         }
         if wordLength > 0 { count += (wordLength + 5) / 6 }
         return count
+    }
+}
+
+extension Unicode.Scalar {
+    /// A letter or digit (Unicode's Alphabetic or numeric), with a fast path for ASCII: most text is ASCII and
+    /// the general lookup dominates the cost of counting and hashing words.
+    @inline(__always)
+    var isWordCharacter: Bool {
+        if value < 0x80 {
+            let v = value | 0x20
+            return (v >= 0x61 && v <= 0x7A) || (value >= 0x30 && value <= 0x39)
+        }
+        return properties.isAlphabetic || properties.numericType != nil
+    }
+
+    /// White space (Unicode's White_Space), with a fast path for ASCII.
+    @inline(__always)
+    var isSpace: Bool {
+        if value < 0x80 { return value == 0x20 || (value >= 0x09 && value <= 0x0D) }
+        return properties.isWhitespace
     }
 }

@@ -61,9 +61,13 @@ public struct HashEmbedder: Embedder {
         var hash = offset
         var inWord = false
         for scalar in text.unicodeScalars {
-            let props = scalar.properties
-            if props.isAlphabetic || props.numericType != nil {
-                for lower in props.lowercaseMapping.utf8 {
+            if scalar.value < 0x80, scalar.isWordCharacter {
+                // ASCII: lower-case by setting bit 5 on letters; the same bytes as lowercaseMapping gives.
+                let byte = scalar.value >= 0x41 && scalar.value <= 0x5A ? scalar.value | 0x20 : scalar.value
+                hash = (hash ^ UInt64(byte)) &* prime
+                inWord = true
+            } else if scalar.isWordCharacter {
+                for lower in scalar.properties.lowercaseMapping.utf8 {
                     hash = (hash ^ UInt64(lower)) &* prime
                 }
                 inWord = true
