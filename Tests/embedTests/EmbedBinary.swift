@@ -27,8 +27,10 @@ struct EmbedBinary {
     }()
 
     /// - Parameter environment: variables set (or, with nil, removed) in the child's environment.
+    /// - Parameter timeout: seconds after which the child is killed with SIGKILL (its status is then 128 + 9).
     static func run(
-        _ arguments: [String], stdin: String? = nil, in directory: URL? = nil, environment: [String: String?] = [:]
+        _ arguments: [String], stdin: String? = nil, in directory: URL? = nil, environment: [String: String?] = [:],
+        timeout: Double? = nil
     ) throws -> Output {
         let binary = try #require(executable, "build the embed executable first: swift build")
         let process = Process()
@@ -47,6 +49,12 @@ struct EmbedBinary {
         process.standardError = err
         process.standardInput = input
         try process.run()
+        if let timeout {
+            let pid = process.processIdentifier
+            DispatchQueue.global().asyncAfter(deadline: .now() + timeout) {
+                if process.isRunning { kill(pid, SIGKILL) }
+            }
+        }
         if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
         try input.fileHandleForWriting.close()
         // Read both pipes to the end before waiting, so a full pipe cannot block the child.

@@ -29,6 +29,9 @@ public struct HTMLDocumentParser: DocumentParser {
         }
         var document0 = Self.extract(document, format: .html)
         document0.warnings = decoded.warnings + document0.warnings
+        if document.entityBudgetExhausted {
+            document0.warnings.append("entity references expand to more text than the file holds; the rest were kept as written")
+        }
         return document0
     }
 

@@ -8,10 +8,18 @@ final class LibXML2Document {
     fileprivate let pointer: xmlDocPtr
     /// Set when libxml2 reported the input as not well-formed: the last error's line and message.
     let lastError: String?
+    /// Bytes that entity references may still expand to. libxml2 limits expansion only when it substitutes
+    /// entities itself; we expand short ones while walking, so without a budget 300 KB of `&a;` referencing a
+    /// 1 KB entity would become 100 MB of text (a quadratic blowup).
+    private var entityBudget: Int
+    /// Set once an entity reference was kept as written because the budget ran out.
+    private(set) var entityBudgetExhausted = false
 
-    private init(pointer: xmlDocPtr, lastError: String?) {
+    private init(pointer: xmlDocPtr, lastError: String?, inputLength: Int) {
         self.pointer = pointer
         self.lastError = lastError
+        // Expansion may at most double the text (with 1 MiB for small files): linear in the input.
+        entityBudget = max(1 << 20, inputLength)
     }
 
     deinit { xmlFreeDoc(pointer) }
@@ -45,7 +53,7 @@ final class LibXML2Document {
                 htmlCtxtReadMemory(context, chars.baseAddress, Int32(chars.count), nil, "UTF-8", Int32(options))
             }
         }
-        return doc.map { LibXML2Document(pointer: $0, lastError: nil) }
+        return doc.map { LibXML2Document(pointer: $0, lastError: nil, inputLength: utf8.count) }
     }
 
     /// Parses UTF-8 XML with recovery. Never loads a DTD or an external entity (no `XML_PARSE_NOENT`,
@@ -76,7 +84,7 @@ final class LibXML2Document {
         guard let doc else {
             throw ParsingError(.malformed, "XML \(lastError ?? "not well-formed"), nothing recovered")
         }
-        return LibXML2Document(pointer: doc, lastError: lastError)
+        return LibXML2Document(pointer: doc, lastError: lastError, inputLength: utf8.count)
     }
 
     /// The root element's name, lowercased.
@@ -117,9 +125,14 @@ final class LibXML2Document {
         }
     }
 
-    /// The replacement text of an internal entity when it is plain text (no markup, no references) and short;
-    /// nil otherwise. Never expands anything recursively, never reads an external entity.
+    /// The replacement text of an internal entity when it is plain text (no markup, no references) and short,
+    /// and the document's expansion budget allows it; nil otherwise. Never expands anything recursively, never
+    /// reads an external entity.
     func plainInternalEntityText(named name: UnsafePointer<UInt8>) -> [UInt8]? {
+        guard entityBudget > 0 else {
+            entityBudgetExhausted = true
+            return nil
+        }
         guard let entity = xmlGetDocEntity(pointer, name),
             entity.pointee.etype == XML_INTERNAL_GENERAL_ENTITY,
             let content = entity.pointee.content
@@ -132,6 +145,12 @@ final class LibXML2Document {
             bytes.append(c)
             i += 1
         }
+        guard bytes.count <= entityBudget else {
+            entityBudget = 0
+            entityBudgetExhausted = true
+            return nil
+        }
+        entityBudget -= bytes.count
         return bytes
     }
 }

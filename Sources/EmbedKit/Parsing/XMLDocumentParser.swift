@@ -49,6 +49,9 @@ public struct XMLDocumentParser: DocumentParser {
             visitor.builder.flush()
             result = ParsedDocument(format: .xml, title: visitor.title, blocks: visitor.builder.blocks)
         }
+        if document.entityBudgetExhausted {
+            warnings.append("entity references expand to more text than the file holds; the rest were kept as written")
+        }
         result.warnings = warnings
         return result
     }

@@ -113,9 +113,22 @@ public struct FileWalker: Sequence {
                 return
             }
             var names: [String] = []
+            var undecodable: [Event] = []
             while let entry = readdir(handle) {
-                let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                    String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
+                let decoded = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                    let cString = raw.bindMemory(to: CChar.self).baseAddress!
+                    return (String(validatingCString: cString), String(cString: cString))
+                }
+                // A path that is not UTF-8 can't round-trip through String (nor be stored): report it plainly
+                // instead of failing later to find the repaired name.
+                guard let name = decoded.0 else {
+                    if options.includeHidden || !decoded.1.hasPrefix(".") {
+                        undecodable.append(
+                            .problem(
+                                Diagnostic(
+                                    path: directory.path + "/" + decoded.1, .warning, "name is not valid UTF-8, skipped")))
+                    }
+                    continue
                 }
                 if name == "." || name == ".." { continue }
                 if !options.includeHidden && name.hasPrefix(".") { continue }
@@ -163,7 +176,7 @@ public struct FileWalker: Sequence {
             }
             // Files of this folder first, then its subfolders, each in sorted order.
             stack.append(contentsOf: subdirectories.reversed())
-            queue.append(contentsOf: events.reversed())
+            queue.append(contentsOf: (undecodable + events).reversed())
         }
 
         /// What to report for a file that is not a folder: nil when it is excluded.

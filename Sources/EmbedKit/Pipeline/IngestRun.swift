@@ -169,9 +169,11 @@ struct IngestRun {
             observer.change(document.isUpdate ? .updated : .added, document.file.path)
         case .document(let document):
             report.bytesRead += document.file.size
-            for warning in document.parsed.warnings {
-                report.warnings += 1
-                observer.diagnostic(Diagnostic(path: document.file.path, .warning, warning))
+            // One line per file, however many problems it has.
+            if !document.parsed.warnings.isEmpty {
+                report.warnings += document.parsed.warnings.count
+                observer.diagnostic(
+                    Diagnostic(path: document.file.path, .warning, document.parsed.warnings.joined(separator: "; ")))
             }
             let cached = try await pipeline.store.cachedVectors(for: document.textHashes)
             var entry = PendingDocument(

@@ -56,7 +56,17 @@ public struct IndexSearch: Sendable {
     public func search(
         _ queries: [String], embedder: any Embedder, k: Int, filter: SearchFilter = .init(), skipUnreadable: Bool = true
     ) async throws -> [QueryResult] {
-        guard !queries.isEmpty else { return [] }
+        try await searchReportingProblems(
+            queries, embedder: embedder, k: k, filter: filter, skipUnreadable: skipUnreadable
+        ).results
+    }
+
+    /// Like ``search(_:embedder:k:filter:skipUnreadable:)``, and also returns each index that was left out
+    /// because it failed while being searched (a damaged file can open fine and fail only in the scan).
+    public func searchReportingProblems(
+        _ queries: [String], embedder: any Embedder, k: Int, filter: SearchFilter = .init(), skipUnreadable: Bool = true
+    ) async throws -> (results: [QueryResult], problems: [(path: String, error: StoreError)]) {
+        guard !queries.isEmpty else { return ([], []) }
         var vectors: [[Float]] = []
         for start in stride(from: 0, to: queries.count, by: embedder.maxBatchSize) {
             let batch = Array(queries[start..<min(queries.count, start + embedder.maxBatchSize)])
@@ -67,22 +77,29 @@ public struct IndexSearch: Sendable {
         }
         let identity = embedder.identity
         let queryVectors = vectors
-        let perIndex = try await withThrowingTaskGroup(of: (Int, [[SearchHit]]?).self) { group in
+        var problems: [(path: String, error: StoreError)] = []
+        let perIndex = try await withThrowingTaskGroup(of: (Int, Result<[[SearchHit]], StoreError>).self) { group in
             for (position, path) in indexPaths.enumerated() {
                 group.addTask {
                     do {
-                        return (position, try await Self.search(
-                            path: path, vectors: queryVectors, identity: identity, k: k, filter: filter))
+                        return (position, .success(try await Self.search(
+                            path: path, vectors: queryVectors, identity: identity, k: k, filter: filter)))
                     } catch let error as StoreError where skipUnreadable && error.code != .mismatch {
-                        return (position, nil)
+                        return (position, .failure(error))
                     }
                 }
             }
             var results = [[[SearchHit]]?](repeating: nil, count: indexPaths.count)
-            for try await (position, hits) in group { results[position] = hits }
+            for try await (position, outcome) in group {
+                switch outcome {
+                case .success(let hits): results[position] = hits
+                case .failure(let error): problems.append((indexPaths[position], error))
+                }
+            }
             return results
         }
-        return queries.indices.map { q in
+        problems.sort { $0.path < $1.path }
+        let results = queries.indices.map { q in
             let merged = perIndex.compactMap { $0?[q] }.joined().sorted { a, b in
                 a.score > b.score || (a.score == b.score && a.rank < b.rank)
             }
@@ -93,6 +110,7 @@ public struct IndexSearch: Sendable {
             }
             return QueryResult(query: queries[q], hits: Array(hits))
         }
+        return (results, problems)
     }
 
     private static func search(

@@ -77,6 +77,17 @@ public actor SQLiteIndexStore: IndexStore {
         try IndexFile.setMeta(connection, "embedder_options", IndexFile.encode(options))
     }
 
+    /// Caps the file at `pages` pages (SQLite's `max_page_count`), so tests can fill the "disk" portably.
+    func limitPageCount(to pages: Int) throws {
+        try connection.execute("PRAGMA max_page_count = \(pages)")
+    }
+
+    /// The file's size in pages.
+    func pageCount() throws -> Int {
+        let statement = try connection.prepare("PRAGMA page_count")
+        return try statement.step() ? Int(statement.int(0)) : 0
+    }
+
     public func documentStates() throws -> [String: StoredDocumentState] {
         let statement = try connection.prepare("SELECT path, size, mtime_ns, content_hash, chunk_count FROM documents")
         var states: [String: StoredDocumentState] = [:]

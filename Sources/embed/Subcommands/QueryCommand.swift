@@ -60,7 +60,7 @@ struct QueryCommand: AsyncParsableCommand {
         let settings: IndexSettings?
         let embedder: any Embedder
         let results: [QueryResult]
-        let openedProblems: [(path: String, error: StoreError)]
+        var openedProblems: [(path: String, error: StoreError)]
         do {
             let opened = try search.settings()
             openedProblems = opened.problems
@@ -77,7 +77,17 @@ struct QueryCommand: AsyncParsableCommand {
             let filter = SearchFilter(
                 pathPrefixes: under.map { FileWalker.canonicalPath($0) ?? URL(fileURLWithPath: $0).standardizedFileURL.path },
                 pathGlobs: path, formats: Set(format.compactMap(DocumentFormat.init(rawValue:))), minScore: minScore)
-            results = try await search.search(texts, embedder: embedder, k: k, filter: filter, skipUnreadable: !strict)
+            let searched = try await search.searchReportingProblems(
+                texts, embedder: embedder, k: k, filter: filter, skipUnreadable: !strict)
+            results = searched.results
+            // An index that opened but failed in the scan (a damaged file) is reported like one that did not open.
+            for problem in searched.problems where !openedProblems.contains(where: { $0.path == problem.path }) {
+                Terminal.error("\(problem.path): error: \(problem.error.message)")
+                openedProblems.append(problem)
+            }
+            guard openedProblems.count < search.indexPaths.count else {
+                throw Terminal.fail("no index could be read")
+            }
         } catch let exit as ExitCode {
             throw exit
         } catch let error as ValidationError {

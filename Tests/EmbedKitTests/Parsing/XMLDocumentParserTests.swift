@@ -42,6 +42,18 @@ struct XMLDocumentParserTests {
         #expect(!text.contains("lollol"))
     }
 
+    @Test("quadratic blowup: entity expansion stops at a budget linear in the input, with a warning")
+    func quadraticBlowup() throws {
+        let entity = String(repeating: "aaaaaaaaa ", count: 100)  // 1,000 bytes: short enough to expand
+        let references = String(repeating: "&a;", count: 20_000)  // 60 KB that would expand to 20 MB
+        let doc = try parse("<?xml version=\"1.0\"?><!DOCTYPE r [<!ENTITY a \"\(entity)\">]><r>\(references)</r>")
+        let text = doc.blocks.map(\.text).joined()
+        #expect(text.utf8.count < 2 << 20)
+        #expect(text.hasPrefix("aaaaaaaaa aaaaaaaaa"))
+        #expect(text.hasSuffix("&a;&a;"))
+        #expect(doc.warnings == ["entity references expand to more text than the file holds; the rest were kept as written"])
+    }
+
     @Test("an external entity naming a local file is never read")
     func externalEntity() throws {
         let directory = try TemporaryDirectory()
