@@ -32,7 +32,25 @@ public struct HTMLDocumentParser: DocumentParser {
         if document.entityBudgetExhausted {
             document0.warnings.append("entity references expand to more text than the file holds; the rest were kept as written")
         }
+        if document0.isEmpty && Self.hasTextOutsideTags(decoded.utf8) {
+            // libxml2 gives up below 256 levels of nesting (and on some broken markup); never lose text silently.
+            document0.warnings.append(
+                "no visible text could be extracted (markup nested too deeply or too broken); nothing indexed from it")
+        }
         return document0
+    }
+
+    /// True when some non-space character stands outside `<...>`: the file has text, even if no tree held it.
+    static func hasTextOutsideTags(_ utf8: [UInt8]) -> Bool {
+        var inTag = false
+        for byte in utf8 {
+            switch byte {
+            case UInt8(ascii: "<"): inTag = true
+            case UInt8(ascii: ">"): inTag = false
+            default: if !inTag && !TextDecoder.isSpace(byte) { return true }
+            }
+        }
+        return false
     }
 
     /// The visible text of an HTML (or XHTML) tree.

@@ -31,6 +31,19 @@ struct HTMLDocumentParserTests {
         #expect(doc.warnings.isEmpty)
     }
 
+    @Test("markup nested too deeply for libxml2 is reported, never dropped in silence")
+    func tooDeep() throws {
+        let deep = String(repeating: "<div>", count: 20_000) + "buried words" + String(repeating: "</div>", count: 20_000)
+        let doc = try parse("<html><body>" + deep + "</body></html>")
+        if doc.isEmpty {
+            #expect(doc.warnings.contains { $0.hasPrefix("no visible text could be extracted") })
+        } else {
+            #expect(doc.text.contains("buried words"))
+        }
+        // A page that really has no text gets no such warning.
+        #expect(try parse("<html><body><div></div></body></html>").warnings.isEmpty)
+    }
+
     @Test("inline elements don't split words; spaces between inline elements are kept")
     func inline() throws {
         #expect(try parse("<p>a<b>b</b>c</p>").text == "abc")
