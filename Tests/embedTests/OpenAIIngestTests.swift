@@ -220,6 +220,19 @@ struct OpenAIIngestTests {
         #expect(missing.status == 3)
         #expect(missing.stderr.contains("Set the environment variable EMBED_API_KEY"), "\(missing.stderr)")
 
+        // With --dimensions no probe is sent: the first batch meets the 401, and the run stops there, once.
+        let seen = server.requests.count
+        let blind = try EmbedBinary.run(arguments + ["--dimensions", "8"], environment: ["EMBED_API_KEY": wrong])
+        #expect(blind.status == 3, "\(blind.stderr)")
+        #expect(blind.stderr.split(separator: "\n").count == 1, "\(blind.stderr)")
+        #expect(blind.stderr.hasPrefix("error: ") && blind.stderr.contains("EMBED_API_KEY"))
+        #expect(!blind.stderr.contains(wrong))
+        #expect(server.requests.count - seen <= 2, "one refused request per batch in flight, not one per document")
+        if FileManager.default.fileExists(atPath: db) {
+            #expect(try EmbedBinary.json(try EmbedBinary.run(["stats", "--db", db, "--json"]).stdout)["documents"] as? Int == 0)
+            for suffix in ["", "-wal", "-shm", ".lock", ".vectors"] { try? FileManager.default.removeItem(atPath: db + suffix) }
+        }
+
         let accepted = try EmbedBinary.run(arguments + ["--json"], environment: ["EMBED_API_KEY": key])
         #expect(accepted.status == 0, "\(accepted.stderr)")
         #expect(try EmbedBinary.json(accepted.stdout)["chunks_embedded"] as? Int == 1)

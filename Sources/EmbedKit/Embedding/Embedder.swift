@@ -47,10 +47,14 @@ public struct EmbeddingError: Error, Sendable, CustomStringConvertible {
     public var code: Code
     /// What happened and what to do about it. Never contains input text or keys.
     public var message: String
+    /// True when the problem lies in the set-up (a refused key, an unknown model or URL, a missing model), so
+    /// no other input can succeed either: the run stops instead of failing every document one by one.
+    public var stopsRun: Bool
 
-    public init(_ code: Code, _ message: String) {
+    public init(_ code: Code, _ message: String, stopsRun: Bool? = nil) {
         self.code = code
         self.message = message
+        self.stopsRun = stopsRun ?? (code == .modelUnavailable)
     }
 
     public var description: String { message }

@@ -186,7 +186,8 @@ extension OpenAICompatibleEmbedder {
             message =
                 "\(prefix): the request was rejected. Check the model name \(configuration.model), the dimensions and the input limits (at most \(configuration.maxInputTokens) tokens per input)."
         }
-        return EmbeddingError(.rejected, message)
+        // A refused key, a forbidden model or a wrong URL fails every request alike.
+        return EmbeddingError(.rejected, message, stopsRun: [401, 403, 404].contains(status))
     }
 
     private static func isIdentifier(_ text: String) -> Bool {

@@ -102,7 +102,8 @@ public struct IngestPipeline: Sendable {
     /// Ingests every file under `roots` (files or folders), each walked with its own options, and records the
     /// roots in the index.
     /// - Parameter ignoredPaths: files never ingested (the index itself).
-    /// - Throws: ``StoreError`` when the index cannot be written; problems with single files are diagnostics.
+    /// - Throws: ``StoreError`` when the index cannot be written, ``EmbeddingError`` when the embedder cannot work
+    ///   at all (``EmbeddingError/stopsRun``); problems with single files are diagnostics.
     public func run(
         roots: [IngestRoot], ignoredPaths: Set<String> = [], observer: Observer = Observer()
     ) async throws -> IngestReport {

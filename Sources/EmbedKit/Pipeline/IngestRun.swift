@@ -133,6 +133,8 @@ struct IngestRun {
                     try await accept(prepared, slot: slot)
                 case .embedded(let hashes, let result):
                     embedding -= 1
+                    // A set-up problem fails every batch alike: stop here, keeping what is already stored.
+                    if case .failure(let error as EmbeddingError) = result, error.stopsRun { throw error }
                     receive(result, for: hashes)
                 case .written:
                     writing -= 1
