@@ -36,6 +36,7 @@ public actor SQLiteIndexStore: IndexStore {
     /// Creates a new, empty index under a temporary name and renames it into place, so that a process killed
     /// at any moment leaves either no index or a complete empty one, never a file without the schema.
     private static func create(at path: String) throws {
+        removeLeftovers(of: path, marker: ".creating-")
         let temporary = path + ".creating-\(ProcessInfo.processInfo.processIdentifier)"
         defer { try? FileManager.default.removeItem(atPath: temporary) }
         do {
@@ -47,6 +48,20 @@ public actor SQLiteIndexStore: IndexStore {
         }
         guard rename(temporary, path) == 0 else {
             throw StoreError(.cannotOpen, "cannot create the index \(path): \(String(cString: strerror(errno)))", path: path)
+        }
+    }
+
+    /// Deletes `<index><marker><pid>` files (and their SQLite companions) left by processes that no longer run,
+    /// such as a half-created index whose creator was killed.
+    public static func removeLeftovers(of path: String, marker: String) {
+        let directory = (path as NSString).deletingLastPathComponent
+        let prefix = (path as NSString).lastPathComponent + marker
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.isEmpty ? "." : directory)) ?? []
+        for name in names where name.hasPrefix(prefix) {
+            let pidText = name.dropFirst(prefix.count).prefix { $0.isNumber }
+            guard let pid = Int32(pidText), kill(pid, 0) != 0, errno == ESRCH else { continue }
+            let full = directory.isEmpty ? name : directory + "/" + name
+            try? FileManager.default.removeItem(atPath: full)
         }
     }
 

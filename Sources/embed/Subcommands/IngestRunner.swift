@@ -46,7 +46,10 @@ struct IngestRunner {
             if ingest.dryRun && !FileManager.default.fileExists(atPath: db) {
                 throw StoreError(.cannotOpen, "\(db): no index here yet; a dry run needs one to compare with", path: db)
             }
-            if reembedding { IndexFiles.remove(rebuild) }
+            if reembedding {
+                SQLiteIndexStore.removeLeftovers(of: db, marker: ".reembed-")
+                IndexFiles.remove(rebuild)
+            }
             store = try SQLiteIndexStore(path: reembedding ? rebuild : db)
         } catch let error as StoreError where error.code == .locked {
             throw Terminal.fail(error.message, status: ExitStatus.locked)

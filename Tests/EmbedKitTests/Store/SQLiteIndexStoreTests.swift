@@ -81,6 +81,27 @@ struct SQLiteIndexStoreTests {
         #expect(try IndexReader(path: path).roots().map(\.path) == ["/x"])
     }
 
+    @Test("leftovers of killed processes are removed; those of running ones are kept")
+    func leftovers() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let index = dir.path + "/index.sqlite"
+        // A process that has exited: its pid is free (reuse within the test is vanishingly unlikely).
+        let finished = Process()
+        finished.executableURL = URL(fileURLWithPath: "/bin/true")
+        try finished.run()
+        finished.waitUntilExit()
+        let dead = finished.processIdentifier
+        let alive = ProcessInfo.processInfo.processIdentifier
+        try dir.write("index.sqlite.creating-\(dead)", "x")
+        try dir.write("index.sqlite.creating-\(dead)-wal", "x")
+        try dir.write("index.sqlite.creating-\(alive)", "x")
+        try dir.write("other.sqlite.creating-\(dead)", "x")
+        SQLiteIndexStore.removeLeftovers(of: index, marker: ".creating-")
+        let names = Set(try FileManager.default.contentsOfDirectory(atPath: dir.path))
+        #expect(names == ["index.sqlite.creating-\(alive)", "other.sqlite.creating-\(dead)"])
+    }
+
     @Test("a missing index, or a file that is not an index, is a clear error")
     func notAnIndex() throws {
         let dir = try TemporaryDirectory()
