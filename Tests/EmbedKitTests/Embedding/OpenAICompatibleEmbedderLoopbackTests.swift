@@ -62,14 +62,7 @@ struct OpenAICompatibleEmbedderLoopbackTests {
             $0.maxInputsPerRequest = 4
         }
         let batches = (0..<8).map { Self.texts(24, "caller \($0)") }
-        let results = try await withThrowingTaskGroup(of: (Int, [[Float]]).self) { group in
-            for (i, batch) in batches.enumerated() {
-                group.addTask { (i, try await embedder.embed(batch)) }
-            }
-            var results = [[[Float]]](repeating: [], count: batches.count)
-            for try await (i, vectors) in group { results[i] = vectors }
-            return results
-        }
+        let results = try await Self.embedConcurrently(batches, with: embedder)
         Self.expectExact(results.flatMap { $0 }, for: batches.flatMap { $0 }, server: server)
         #expect(server.requests.count == 48)
         #expect(server.maxInFlight <= 3)
@@ -219,14 +212,7 @@ struct OpenAICompatibleEmbedderLoopbackTests {
             $0.retryPolicy.maxAttempts = 10
         }
         let batches = (0..<4).map { Self.texts(50, "chaos \($0)") }
-        let results = try await withThrowingTaskGroup(of: (Int, [[Float]]).self) { group in
-            for (i, batch) in batches.enumerated() {
-                group.addTask { (i, try await embedder.embed(batch)) }
-            }
-            var results = [[[Float]]](repeating: [], count: batches.count)
-            for try await (i, vectors) in group { results[i] = vectors }
-            return results
-        }
+        let results = try await Self.embedConcurrently(batches, with: embedder)
         Self.expectExact(results.flatMap { $0 }, for: batches.flatMap { $0 }, server: server)
         #expect(server.requests.contains { $0.fault != nil })
         #expect(server.maxInFlight <= 4)
@@ -245,5 +231,19 @@ struct OpenAICompatibleEmbedderLoopbackTests {
             try await Self.embedder(server) { $0.retryPolicy = .none }.embed(["a"])
         }
         #expect(error?.code == .transport)
+    }
+
+    /// Embeds each batch from its own concurrent caller; results in batch order.
+    static func embedConcurrently(_ batches: [[String]], with embedder: OpenAICompatibleEmbedder) async throws
+        -> [[[Float]]]
+    {
+        try await withThrowingTaskGroup(of: (Int, [[Float]]).self) { group in
+            for (i, batch) in batches.enumerated() {
+                group.addTask { (i, try await embedder.embed(batch)) }
+            }
+            var results = [[[Float]]](repeating: [], count: batches.count)
+            for try await (i, vectors) in group { results[i] = vectors }
+            return results
+        }
     }
 }
