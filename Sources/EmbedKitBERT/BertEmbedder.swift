@@ -1,7 +1,6 @@
 internal import CEmbedBLAS
 public import EmbedKit
 public import Foundation
-private import Synchronization
 
 /// The native all-MiniLM-L6-v2 embedder: WordPiece tokenizer, 6-layer BERT forward pass on OpenBLAS,
 /// mean pooling, L2 normalisation. Matches sentence-transformers (cosine ≥ 0.9999).
@@ -54,7 +53,7 @@ public final class BertEmbedder: Embedder {
     public let modelDirectory: URL
 
     private let model: Bert.Model
-    private let workspaces = Mutex<[Bert.Workspace]>([])
+    private let workspaces = Locked<[Bert.Workspace]>([])
 
     private init(model: Bert.Model, tokenizer: WordPieceTokenizer, modelDirectory: URL, configuration: Configuration) {
         self.model = model

@@ -1,5 +1,4 @@
 public import EmbedKit
-import Synchronization
 
 /// Wraps ``HashEmbedder`` and records how it is used: texts embedded, calls, and the most calls in flight at
 /// once. It can be told to fail every batch holding a text that contains ``failMarker``, and to sleep per call.
@@ -12,7 +11,7 @@ public final class CountingEmbedder: Embedder {
     }
 
     private let base: HashEmbedder
-    private let counts = Mutex(Counts())
+    private let counts = Locked(Counts())
     private let delay: Duration
     public let failMarker: String?
 

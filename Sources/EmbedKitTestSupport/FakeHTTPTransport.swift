@@ -1,6 +1,5 @@
 public import EmbedKit
 import Foundation
-import Synchronization
 
 /// An in-memory ``HTTPTransport`` for unit tests: answers from a script, then correctly.
 ///
@@ -23,11 +22,11 @@ public final class FakeHTTPTransport: HTTPTransport {
     }
 
     public let dimension: Int
-    private let state: Mutex<(script: [Step], requests: [HTTPRequest])>
+    private let state: Locked<(script: [Step], requests: [HTTPRequest])>
 
     public init(dimension: Int = 4, script: [Step] = []) {
         self.dimension = dimension
-        state = Mutex((script, []))
+        state = Locked((script, []))
     }
 
     /// Every request sent so far, in order.

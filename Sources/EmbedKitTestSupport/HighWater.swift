@@ -1,8 +1,8 @@
-import Synchronization
+import EmbedKit
 
 /// Counts how many things are in progress at once and remembers the most there ever were.
 public final class HighWater: Sendable {
-    private let state = Mutex((current: 0, max: 0))
+    private let state = Locked((current: 0, max: 0))
 
     public init() {}
 

@@ -1,5 +1,5 @@
 public import Foundation
-import Synchronization
+import EmbedKit
 
 #if canImport(Glibc)
     import Glibc
@@ -110,14 +110,14 @@ public final class LoopbackEmbeddingServer: Sendable {
     /// The port the server listens on.
     public let port: Int
     private let listener: Int32
-    private let state: Mutex<State>
+    private let state: Locked<State>
     private let threads = DispatchGroup()
 
     /// Binds 127.0.0.1 and starts accepting connections.
     /// - Throws: `POSIXError` when the socket cannot be bound.
     public init(_ configuration: Configuration = Configuration()) throws {
         self.configuration = configuration
-        state = Mutex(State(random: configuration.seed))
+        state = Locked(State(random: configuration.seed))
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
         var yes: Int32 = 1

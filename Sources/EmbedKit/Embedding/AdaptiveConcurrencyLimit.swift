@@ -1,4 +1,3 @@
-import Synchronization
 
 /// An async semaphore whose number of permits adapts to the server: AIMD, as TCP does.
 ///
@@ -63,12 +62,12 @@ public final class AdaptiveConcurrencyLimit: Sendable {
 
     /// The most permits ever out at once.
     public let maxLimit: Int
-    private let state: Mutex<State>
+    private let state: Locked<State>
 
     /// Creates a limiter allowing at most `maxLimit` (at least 1) permits at once.
     public init(maxLimit: Int) {
         self.maxLimit = max(1, maxLimit)
-        state = Mutex(State(limit: self.maxLimit))
+        state = Locked(State(limit: self.maxLimit))
     }
 
     /// The current limit, between 1 and ``maxLimit``.

@@ -2,7 +2,7 @@ extension Bert {
     /// Scratch memory for one forward pass of up to `tokenCapacity` tokens, reused across passes.
     ///
     /// `@unchecked Sendable`: a workspace is used by one task at a time; ``BertEmbedder`` hands
-    /// workspaces out and takes them back through a `Mutex`-guarded pool.
+    /// workspaces out and takes them back through a locked pool.
     final class Workspace: @unchecked Sendable {
         let tokenCapacity: Int
         let maxSequenceLength: Int

@@ -1,11 +1,10 @@
 import EmbedKit
 import Foundation
-import Synchronization
 
 /// The live progress line on stderr: files, chunks, chunks/s, elapsed and ETA, redrawn at most 10 times a second.
 final class ProgressPrinter: Sendable {
     private let enabled: Bool
-    private let state = Mutex<(lastDraw: Double, drawn: Bool)>((-1, false))
+    private let state = Locked<(lastDraw: Double, drawn: Bool)>((-1, false))
 
     init(enabled: Bool) {
         self.enabled = enabled

@@ -1,6 +1,6 @@
 import ArgumentParser
+import EmbedKit
 import Foundation
-import Synchronization
 
 /// Writes to standard error, which carries everything that is not a result.
 enum Terminal {
@@ -20,7 +20,7 @@ enum Terminal {
 /// Standard output, buffered: results are written in large blocks, not one system call per line.
 /// Safe to share: pipeline callbacks may add lines.
 final class OutputBuffer: Sendable {
-    private let buffer = Mutex<[UInt8]>([])
+    private let buffer = Locked<[UInt8]>([])
 
     func line(_ text: String) {
         let full = buffer.withLock { buffer -> [UInt8]? in
