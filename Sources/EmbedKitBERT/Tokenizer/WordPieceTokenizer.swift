@@ -35,6 +35,9 @@ public struct WordPieceTokenizer: TokenCounter, Sendable {
 
     private let ids: [String: Int32]
     private let tokens: [String]
+    /// The longest token, in Unicode scalars: no longer candidate piece can match, so the greedy search starts
+    /// there instead of at the word's end (quadratic work per word becomes linear).
+    private let longestToken: Int
 
     /// Creates a tokenizer from the lines of a `vocab.txt` (one token per line, id = line number).
     /// - Throws: ``BertError`` when the vocabulary is empty or lacks a special token.
@@ -58,6 +61,7 @@ public struct WordPieceTokenizer: TokenCounter, Sendable {
         }
         self.ids = ids
         self.tokens = tokens
+        self.longestToken = tokens.lazy.map(\.unicodeScalars.count).max() ?? 0
         self.specialTokens = SpecialTokens(
             padding: try special("[PAD]"), unknown: try special("[UNK]"),
             classifier: try special("[CLS]"), separator: try special("[SEP]"))
@@ -169,7 +173,7 @@ public struct WordPieceTokenizer: TokenCounter, Sendable {
         var pieces: [Int32] = []
         var start = word.startIndex
         while start < word.endIndex {
-            var end = word.endIndex
+            var end = min(word.endIndex, start + longestToken)
             var found: Int32?
             while start < end {
                 piece = start == word.startIndex ? String.UnicodeScalarView() : "##".unicodeScalars
