@@ -49,7 +49,9 @@ public struct MarkdownDocumentParser: DocumentParser {
                     flushParagraph(through: i - 1)
                     var j = i + 1
                     while j < n, !Self.isClosingFence(lines[j], of: fence) { j += 1 }
-                    let last = min(j, n - 1)
+                    var last = min(j, n - 1)
+                    // An unclosed fence runs to the end of the file, but not through its trailing blank lines.
+                    while last > i, lines.isBlank(last) { last -= 1 }
                     blocks.append(.init(kind: .paragraph, text: lines.text(i, last), line: i + 1))
                     i = last + 1
                     continue

@@ -64,4 +64,11 @@ struct MarkdownDocumentParserTests {
             .init(kind: .paragraph, text: "```\n# x\n\ny", line: 2),
         ])
     }
+
+    /// Found by the markdown fuzzer (fuzz/regressions/markdown): the block ended with the file's blank lines.
+    @Test("an unclosed fence at the end of a file stops before its trailing blank lines")
+    func unclosedFenceTrailingBlankLines() throws {
+        let doc = try MarkdownDocumentParser().parse(Array("~~~\ncode\r\n\r\n  \n\r".utf8), path: "a.md")
+        #expect(doc.blocks == [.init(kind: .paragraph, text: "~~~\ncode", line: 1)])
+    }
 }
