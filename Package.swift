@@ -72,6 +72,10 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // What every untrusted input must keep, checked by the fuzzer (scripts/fuzz.sh) and the regression tests.
+        .target(
+            name: "EmbedFuzzChecks", dependencies: ["EmbedKit", "EmbedKitBERT"], swiftSettings: swiftSettings),
+
         .testTarget(
             name: "EmbedKitTests",
             dependencies: ["EmbedKit", "EmbedKitTestSupport"],
@@ -89,6 +93,25 @@ let package = Package(
             dependencies: ["EmbedKit", "EmbedKitTestSupport"],
             swiftSettings: swiftSettings
         ),
+        .testTarget(
+            name: "FuzzRegressionTests",
+            dependencies: ["EmbedFuzzChecks"],
+            swiftSettings: swiftSettings
+        ),
     ],
     swiftLanguageModes: [.v6]
 )
+
+// The libFuzzer driver, built only by scripts/fuzz.sh (which sets EMBED_FUZZ=1 and passes -sanitize=fuzzer):
+// it calls libFuzzer, which only that flag links.
+if Context.environment["EMBED_FUZZ"] == "1" {
+    package.targets += [
+        .target(name: "CEmbedFuzzer", path: "fuzz/Sources/CEmbedFuzzer"),
+        .executableTarget(
+            name: "embed-fuzz",
+            dependencies: ["CEmbedFuzzer", "EmbedFuzzChecks"],
+            path: "fuzz/Sources/embed-fuzz",
+            swiftSettings: swiftSettings
+        ),
+    ]
+}

@@ -1,4 +1,4 @@
-import Foundation
+package import Foundation
 
 extension OpenAICompatibleEmbedder {
     struct WireRequest: Encodable {
@@ -197,7 +197,7 @@ extension OpenAICompatibleEmbedder {
 
     /// Decodes and checks a 2xx body: valid JSON, one item per input, each index exactly once, one finite
     /// dimension throughout (equal to `expectedDimension` when given).
-    static func decode(_ body: Data, count: Int, expectedDimension: Int?, label: String) throws -> [[Float]] {
+    package static func decode(_ body: Data, count: Int, expectedDimension: Int?, label: String) throws -> [[Float]] {
         let response: WireResponse
         do {
             response = try JSONDecoder().decode(WireResponse.self, from: body)

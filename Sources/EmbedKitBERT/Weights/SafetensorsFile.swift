@@ -94,7 +94,7 @@ public final class SafetensorsFile: @unchecked Sendable {
     }
 
     /// Parses and validates the header of a complete safetensors file held in `bytes`.
-    static func parseHeader(
+    package static func parseHeader(
         _ bytes: UnsafeRawBufferPointer, path: String
     ) throws(BertError) -> (tensors: [String: TensorInfo], metadata: [String: String]) {
         func invalid(_ message: String) -> BertError {
