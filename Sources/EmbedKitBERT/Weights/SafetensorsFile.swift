@@ -10,7 +10,7 @@ public import Foundation
 ///
 /// Validation: the 8-byte header length fits the file; the header is a UTF-8 JSON object; every tensor
 /// has a known dtype, non-negative dimensions, and `data_offsets` inside the data section whose length
-/// equals the shape's element count times the dtype's size; no two tensors overlap. A truncated or
+/// equals the shape's element count times the dtype's size; no two tensors that hold bytes overlap. A truncated or
 /// hostile file gives a ``BertError``, never a crash or an out-of-bounds read.
 ///
 /// `@unchecked Sendable`: the mapping is read-only (`PROT_READ`), never changes after `init`, and is
@@ -153,7 +153,9 @@ public final class SafetensorsFile: @unchecked Sendable {
             tensors[name] = TensorInfo(
                 dtype: dtype, shape: shape, byteRange: (dataStart + offsets[0])..<(dataStart + offsets[1]))
         }
-        let sorted = tensors.sorted { ($0.value.byteRange.lowerBound, $0.key) < ($1.value.byteRange.lowerBound, $1.key) }
+        // Empty tensors hold no bytes, so they overlap nothing wherever their offsets point.
+        let sorted = tensors.filter { !$0.value.byteRange.isEmpty }
+            .sorted { ($0.value.byteRange.lowerBound, $0.key) < ($1.value.byteRange.lowerBound, $1.key) }
         for (previous, next) in zip(sorted, sorted.dropFirst())
         where next.value.byteRange.lowerBound < previous.value.byteRange.upperBound {
             throw invalid("tensors \(previous.key) and \(next.key) overlap")

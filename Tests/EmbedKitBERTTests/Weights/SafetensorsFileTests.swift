@@ -78,6 +78,16 @@ struct SafetensorsFileTests {
         #expect(error.message.contains(expected), "\(error.message)")
     }
 
+    /// Found by the safetensors fuzzer (fuzz/regressions/safetensors): whether an empty tensor inside another
+    /// was refused as an overlap depended on how their names sorted.
+    @Test("empty tensors overlap nothing, whatever their names", arguments: ["a", "z"])
+    func emptyTensorInsideAnother(emptyName: String) throws {
+        let header = #"{"m":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"\#(emptyName)":{"dtype":"U8","shape":[0,5],"data_offsets":[4,4]}}"#
+        let file = try SafetensorsFile(url: try Self.file(header: header, data: [UInt8](repeating: 0, count: 8)))
+        #expect(file.tensors[emptyName]?.byteRange.isEmpty == true)
+        #expect(file.tensors["m"]?.byteRange.count == 8)
+    }
+
     @Test("a missing file is unreadable, an empty one is truncated")
     func missingAndEmpty() throws {
         let directory = try TemporaryDirectory(prefix: "safetensors-test")
