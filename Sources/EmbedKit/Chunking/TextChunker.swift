@@ -50,9 +50,15 @@ public struct TextChunker: Sendable {
             while end + 1 < units.count {
                 let next = units[end + 1]
                 if next.headingLevel != nil && hasContent { break }
-                if tokens + next.tokens > configuration.maxTokens { break }
+                var grown = tokens + next.tokens
+                // Units that touch are pieces of one word (or sentences with no space between), and a tokenizer
+                // need not count a word as the sum of its pieces ("[UNK]" for a whole word, say): count again.
+                if next.start == units[end].end {
+                    grown = count(units[start].start..<next.end, in: scalars)
+                }
+                if grown > configuration.maxTokens { break }
                 end += 1
-                tokens += next.tokens
+                tokens = grown
                 if next.headingLevel == nil { hasContent = true }
             }
             chunks.append(makeChunk(units[start...end], ordinal: chunks.count, tokens: tokens, scalars: scalars))
@@ -77,6 +83,12 @@ public struct TextChunker: Sendable {
             start = nextStart
         }
         return chunks
+    }
+
+    private func count(_ range: Range<Int>, in scalars: [Unicode.Scalar]) -> Int {
+        var text = String.UnicodeScalarView()
+        text.append(contentsOf: scalars[range])
+        return tokenCounter.tokenCount(Substring(String(text)))
     }
 
     private func makeChunk(_ units: ArraySlice<Unit>, ordinal: Int, tokens: Int, scalars: [Unicode.Scalar]) -> Chunk {

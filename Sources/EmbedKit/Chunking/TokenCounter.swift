@@ -46,10 +46,14 @@ extension Unicode.Scalar {
         return properties.isAlphabetic || properties.numericType != nil
     }
 
-    /// White space (Unicode's White_Space), with a fast path for ASCII.
+    /// White space that separates words (Unicode's White_Space), with a fast path for ASCII.
+    ///
+    /// The controls VT, FF and NEL are White_Space but not separators here: BERT's normalizer deletes them,
+    /// joining the words on either side, so splitting there would make a chunk's counted tokens disagree with
+    /// the tokenizer's (token counts must be additive across these separators).
     @inline(__always)
     var isSpace: Bool {
-        if value < 0x80 { return value == 0x20 || (value >= 0x09 && value <= 0x0D) }
-        return properties.isWhitespace
+        if value < 0x80 { return value == 0x20 || value == 0x09 || value == 0x0A || value == 0x0D }
+        return value != 0x85 && properties.isWhitespace
     }
 }

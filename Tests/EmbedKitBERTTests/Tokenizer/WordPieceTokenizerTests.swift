@@ -76,6 +76,22 @@ struct WordPieceTokenizerTests {
         #expect(tokenizer.tokenCount("unaffable") == 3)
     }
 
+    /// Found by the tokenizer fuzzer (fuzz/regressions/tokenizer): BERT deletes the controls VT, FF and NEL,
+    /// joining the words around them, while the chunker split there, so a chunk could hold one token more than
+    /// it counted.
+    @Test("chunks sized with the tokenizer fit it when counted again, across form feeds and NEL")
+    func chunksFitAcrossDeletedControls() throws {
+        let tokenizer = try tokenizer()
+        let text = "un\u{0C}affable hello un\u{0B}aff\u{85}able world"
+        let document = ParsedDocument(format: .text, blocks: [.init(kind: .paragraph, text: text, line: 1)])
+        let chunker = TextChunker(configuration: .init(maxTokens: 2, overlapTokens: 0), tokenCounter: tokenizer)
+        let chunks = chunker.chunks(for: document)
+        #expect(!chunks.isEmpty)
+        for chunk in chunks {
+            #expect(tokenizer.tokenCount(chunk.text[...]) <= 2, "\(chunk.text.debugDescription)")
+        }
+    }
+
     @Test("a vocabulary without special tokens is rejected")
     func missingSpecialToken() {
         #expect(throws: BertError.self) { try WordPieceTokenizer(vocabularyLines: ["[PAD]", "hello"]) }
