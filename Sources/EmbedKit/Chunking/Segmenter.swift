@@ -1,7 +1,7 @@
 /// Cuts a document's text into ``Unit``s no larger than the chunk size: blocks first, then sentences and
 /// lines, then words, then pieces of words.
 struct Segmenter {
-    let scalars: [Unicode.Scalar]
+    private let scalars: [Unicode.Scalar]
     private let document: ParsedDocument
     private let counter: any TokenCounter
     private let maxTokens: Int
@@ -135,10 +135,16 @@ struct Segmenter {
         return lower..<upper
     }
 
-    private func count(_ range: Range<Int>) -> Int {
+    /// The document's text at `range` (offsets in scalars).
+    func text(_ range: Range<Int>) -> String {
         var view = String.UnicodeScalarView()
         view.append(contentsOf: scalars[range])
-        return counter.tokenCount(Substring(String(view)))
+        return String(view)
+    }
+
+    /// The tokens of the document's text at `range`.
+    func count(_ range: Range<Int>) -> Int {
+        counter.tokenCount(Substring(text(range)))
     }
 
     private func newlines(in range: Range<Int>) -> Int {

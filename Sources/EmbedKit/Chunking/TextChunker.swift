@@ -34,12 +34,12 @@ public struct TextChunker: Sendable {
     public func chunks(for document: ParsedDocument) -> [Chunk] {
         var segmenter = Segmenter(document: document, counter: tokenCounter, maxTokens: configuration.maxTokens)
         let units = segmenter.units()
-        return pack(units, scalars: segmenter.scalars)
+        return pack(units, segmenter: segmenter)
     }
 
     // MARK: - Packing
 
-    private func pack(_ units: [Unit], scalars: [Unicode.Scalar]) -> [Chunk] {
+    private func pack(_ units: [Unit], segmenter: Segmenter) -> [Chunk] {
         var chunks: [Chunk] = []
         var start = 0
         while start < units.count {
@@ -54,14 +54,14 @@ public struct TextChunker: Sendable {
                 // Units that touch are pieces of one word (or sentences with no space between), and a tokenizer
                 // need not count a word as the sum of its pieces ("[UNK]" for a whole word, say): count again.
                 if next.start == units[end].end {
-                    grown = count(units[start].start..<next.end, in: scalars)
+                    grown = segmenter.count(units[start].start..<next.end)
                 }
                 if grown > configuration.maxTokens { break }
                 end += 1
                 tokens = grown
                 if next.headingLevel == nil { hasContent = true }
             }
-            chunks.append(makeChunk(units[start...end], ordinal: chunks.count, tokens: tokens, scalars: scalars))
+            chunks.append(makeChunk(units[start...end], ordinal: chunks.count, tokens: tokens, segmenter: segmenter))
             guard end + 1 < units.count else { break }
             // Overlap: restart at the earliest trailing units that fit the overlap budget, within the section,
             // always moving forward, and never across a heading that starts the next chunk.
@@ -85,22 +85,14 @@ public struct TextChunker: Sendable {
         return chunks
     }
 
-    private func count(_ range: Range<Int>, in scalars: [Unicode.Scalar]) -> Int {
-        var text = String.UnicodeScalarView()
-        text.append(contentsOf: scalars[range])
-        return tokenCounter.tokenCount(Substring(String(text)))
-    }
-
-    private func makeChunk(_ units: ArraySlice<Unit>, ordinal: Int, tokens: Int, scalars: [Unicode.Scalar]) -> Chunk {
+    private func makeChunk(_ units: ArraySlice<Unit>, ordinal: Int, tokens: Int, segmenter: Segmenter) -> Chunk {
         let first = units[units.startIndex]
         let last = units[units.index(before: units.endIndex)]
-        var text = String.UnicodeScalarView()
-        text.append(contentsOf: scalars[first.start..<last.end])
         // The heading path is the one in force at the chunk's first content unit.
         let pathUnit = units.first(where: { $0.headingLevel == nil }) ?? last
         return Chunk(
-            ordinal: ordinal, text: String(text), startOffset: first.start, endOffset: last.end, line: first.line,
-            headingPath: pathUnit.headingPath, tokenCount: tokens)
+            ordinal: ordinal, text: segmenter.text(first.start..<last.end), startOffset: first.start,
+            endOffset: last.end, line: first.line, headingPath: pathUnit.headingPath, tokenCount: tokens)
     }
 }
 
