@@ -26,6 +26,8 @@ public struct IngestPipeline: Sendable {
         public var maxFileSize: Int64
         /// Chunks written per transaction (at most).
         public var writeBatchChunks: Int
+        /// Complete documents are also committed at least this often, so a killed run keeps its work.
+        public var writeInterval: Duration
         /// Remove stored documents under the roots whose files no longer exist.
         public var removeMissing: Bool
         /// Find what would change and how many chunks would be embedded, but embed and write nothing.
@@ -34,8 +36,8 @@ public struct IngestPipeline: Sendable {
         public init(
             embeddingConcurrency: Int = ProcessInfoCores.active, batchSize: Int = 64,
             parseConcurrency: Int = ProcessInfoCores.active, checksum: Bool = false,
-            maxFileSize: Int64 = 64 << 20, writeBatchChunks: Int = 2048, removeMissing: Bool = true,
-            dryRun: Bool = false
+            maxFileSize: Int64 = 64 << 20, writeBatchChunks: Int = 2048, writeInterval: Duration = .seconds(2),
+            removeMissing: Bool = true, dryRun: Bool = false
         ) {
             self.embeddingConcurrency = max(1, embeddingConcurrency)
             self.batchSize = max(1, batchSize)
@@ -43,6 +45,7 @@ public struct IngestPipeline: Sendable {
             self.checksum = checksum
             self.maxFileSize = maxFileSize
             self.writeBatchChunks = max(1, writeBatchChunks)
+            self.writeInterval = writeInterval
             self.removeMissing = removeMissing
             self.dryRun = dryRun
         }

@@ -23,12 +23,19 @@ struct IngestRun {
     private var ready: [IndexedDocument] = []
     private var readyChunks = 0
     private var touched: [(path: String, size: Int64, modificationTimeNanoseconds: Int64)] = []
+    /// When the last write started: complete documents are committed every `writeInterval` too, so that a
+    /// killed run keeps what it finished even when a write batch is minutes of model work.
+    private var lastWrite: ContinuousClock.Instant
+    /// Every ingestible file the walk found, and the folders it could not read: what decides removals.
+    private var seen = Set<String>()
+    private var unreadableFolders: [String] = []
 
     init(pipeline: IngestPipeline, observer: IngestPipeline.Observer, states: [String: StoredDocumentState]) {
         self.pipeline = pipeline
         self.observer = observer
         self.states = states
         start = clock.now
+        lastWrite = start
     }
 
     private var configuration: IngestPipeline.Configuration { pipeline.configuration }
@@ -38,6 +45,8 @@ struct IngestRun {
         case prepared(slot: Int, PreparedFile)
         case embedded(hashes: [ContentDigest], Result<[[Float]], any Error>)
         case written
+        /// A timer: wakes the loop to notice a stop request or a due write while every request hangs.
+        case tick
     }
 
     struct PendingDocument {
@@ -52,10 +61,14 @@ struct IngestRun {
             var parsing = 0
             var embedding = 0
             var writing = 0
+            var ticking = false
             while true {
                 if !stopping && observer.shouldStop() {
                     stopping = true
                     report.interrupted = true
+                    // Stop now, not after the batches in flight: cancelled requests return at once, and their
+                    // documents are left for the next run. Writes already started still commit.
+                    group.cancelAll()
                 }
                 // Read more files while few chunks are waiting: this is what bounds memory.
                 while !stopping && !walkFinished && parsing < configuration.parseConcurrency
@@ -67,9 +80,11 @@ struct IngestRun {
                     }
                     switch event {
                     case .problem(let diagnostic):
+                        if Self.isFolder(diagnostic.path) { unreadableFolders.append(diagnostic.path) }
                         record(diagnostic)
                     case .file(let file):
                         filesFound += 1
+                        seen.insert(file.path)
                         let stored = states[file.path]
                         if let stored, !configuration.checksum, stored.size == file.size,
                             stored.modificationTimeNanoseconds == file.modificationTimeNanoseconds
@@ -108,7 +123,9 @@ struct IngestRun {
                 }
                 // Write in a child task, one write at a time, so batches keep starting while SQLite works
                 // (awaiting the write here stalled every request slot for its duration).
-                if writing == 0 && (readyChunks >= configuration.writeBatchChunks || touched.count >= 1024) {
+                let writeDue = !ready.isEmpty && clock.now - lastWrite >= configuration.writeInterval
+                if writing == 0 && (readyChunks >= configuration.writeBatchChunks || touched.count >= 1024 || writeDue) {
+                    lastWrite = clock.now
                     let (documents, files) = (ready, touched)
                     ready.removeAll(keepingCapacity: true)
                     readyChunks = 0
@@ -124,13 +141,23 @@ struct IngestRun {
                 if parsing == 0 && embedding == 0 && writing == 0 && (queue.isEmpty || stopping)
                     && (walkFinished || stopping)
                 {
+                    group.cancelAll()  // the timer
                     break
+                }
+                if !ticking && !stopping {
+                    ticking = true
+                    group.addTask {
+                        try? await Task.sleep(for: .milliseconds(250))
+                        return .tick
+                    }
                 }
                 guard let work = try await group.next() else { break }
                 switch work {
                 case .prepared(let slot, let prepared):
                     parsing -= 1
                     try await accept(prepared, slot: slot)
+                case .embedded(_, _) where stopping:
+                    embedding -= 1  // cancelled or not, its documents are left for the next run
                 case .embedded(let hashes, let result):
                     embedding -= 1
                     // A set-up problem fails every batch alike: stop here, keeping what is already stored.
@@ -138,6 +165,8 @@ struct IngestRun {
                     receive(result, for: hashes)
                 case .written:
                     writing -= 1
+                case .tick:
+                    ticking = false
                 }
                 observer.progress(progress)
             }
@@ -246,14 +275,24 @@ struct IngestRun {
         }
     }
 
-    /// Removes stored documents under `roots` whose files are gone from disk.
+    /// Removes stored documents under `roots` that are no longer ingestible files under the current rules:
+    /// deleted, excluded, hidden, replaced by a folder, a FIFO or a symlink out of the root. Documents under
+    /// a folder the walk could not read are kept (it may be a passing problem; it was reported).
+    /// Call only after a walk that ran to its end.
     mutating func removeMissing(under roots: [IngestRoot]) async throws {
         let gone = states.keys.filter { path in
-            roots.contains { $0.contains(path) } && !FileManager.default.fileExists(atPath: path)
+            roots.contains { $0.contains(path) } && !seen.contains(path)
+                && !unreadableFolders.contains { path.hasPrefix($0.hasSuffix("/") ? $0 : $0 + "/") }
         }.sorted()
         if !configuration.dryRun { try await pipeline.store.remove(paths: gone) }
         for path in gone { observer.change(.removed, path) }
         report.removed += gone.count
+    }
+
+    /// True when `path` is a folder itself (not a symlink to one).
+    private static func isFolder(_ path: String) -> Bool {
+        var info = stat()
+        return lstat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFDIR
     }
 
     mutating func finish() {

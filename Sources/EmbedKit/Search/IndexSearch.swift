@@ -117,6 +117,10 @@ public struct IndexSearch: Sendable {
         path: String, vectors: [[Float]], identity: EmbedderIdentity, k: Int, filter: SearchFilter
     ) async throws -> [[SearchHit]] {
         let reader = try IndexReader(path: path)
+        // One snapshot from the generation check to the last chunk looked up: a writer committing meanwhile
+        // must not leave rows whose chunks are gone, or texts that do not match the scored vectors.
+        try reader.beginSnapshot()
+        defer { reader.endSnapshot() }
         guard let settings = try reader.settings() else { return vectors.map { _ in [] } }
         guard settings.embedder == identity else {
             throw StoreError(

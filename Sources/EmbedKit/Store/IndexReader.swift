@@ -1,5 +1,9 @@
 import Foundation
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// A stored chunk with its document's path, as search results and exports show it.
 public struct StoredChunk: Sendable, Equatable {
     public var id: Int64
@@ -22,20 +26,128 @@ public final class IndexReader {
     public let path: String
 
     /// Opens the index at `path` for reading.
-    /// - Throws: ``StoreError`` when the file is missing, unreadable or not an index.
+    ///
+    /// Works for a user who may not write the index or its folder (another account, a read-only mount): a
+    /// file at rest is then read as immutable. A hot journal left by a killed writer is rolled back first
+    /// when this process may write the file.
+    /// - Throws: ``StoreError`` when the file is missing, unreadable, not an index, or from a newer embed.
     public init(path: String) throws {
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw StoreError(
-                .cannotOpen, "\(path): no index here; build one with `embed ingest PATH... --db \(path)`", path: path)
-        }
-        connection = try SQLiteConnection(path: path, readOnly: true)
+        try Self.checkIsIndexFile(path)
+        connection = try Self.open(path)
         self.path = path
-        try IndexFile.configure(connection, writable: false)
+        try Migrations.checkKnown(connection)
+    }
+
+    /// Starts one snapshot of the index: every read until ``endSnapshot()`` sees the index as of one moment,
+    /// even while a writer commits (WAL keeps the pages this read transaction started from). The scan of an
+    /// async search happens in between, so this is a pair of calls rather than a closure.
+    public func beginSnapshot() throws {
+        try connection.execute("BEGIN")
+        // BEGIN is deferred: the snapshot starts with the first read, so read now.
+        _ = try IndexFile.generation(connection)
+    }
+
+    public func endSnapshot() {
+        try? connection.execute("COMMIT")
+    }
+
+    /// Runs `body` on one snapshot of the index (see ``beginSnapshot()``).
+    public func snapshot<T>(_ body: () throws -> T) throws -> T {
+        try beginSnapshot()
+        defer { endSnapshot() }
+        return try body()
+    }
+
+    /// Refuses a path that cannot be an index with a message that says what it is instead.
+    private static func checkIsIndexFile(_ path: String) throws {
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            if errno == ENOENT {
+                throw StoreError(
+                    .cannotOpen, "\(path): no index here; build one with `embed ingest PATH... --db \(path)`", path: path)
+            }
+            throw StoreError(.cannotOpen, "cannot read \(path): \(String(cString: strerror(errno)))", path: path)
+        }
+        switch info.st_mode & S_IFMT {
+        case S_IFREG: break
+        case S_IFDIR:
+            throw StoreError(
+                .notAnIndex, "\(path) is a folder, not an index file: give --db the index's file name", path: path)
+        default:
+            throw StoreError(.notAnIndex, "\(path) is not a regular file, so it cannot be an index", path: path)
+        }
+        guard info.st_size > 0 else { return }
+        // A file that is not SQLite at all deserves better than SQLite's "file is not a database".
+        let handle = Glibc.open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        guard handle >= 0 else {
+            throw StoreError(.cannotOpen, "cannot read \(path): \(String(cString: strerror(errno)))", path: path)
+        }
+        defer { close(handle) }
+        var header = [UInt8](repeating: 0, count: 16)
+        let count = header.withUnsafeMutableBytes { pread(handle, $0.baseAddress, 16, 0) }
+        if count != 16 || header != Array("SQLite format 3\0".utf8) {
+            throw StoreError(
+                .notAnIndex, "\(path) is not an embed index (not a SQLite database); check --db", path: path)
+        }
+    }
+
+    /// Opens a read-only connection that has read the index's metadata once.
+    private static func open(_ path: String) throws -> SQLiteConnection {
         do {
-            _ = try connection.prepare("SELECT 1 FROM index_meta LIMIT 1")
-            _ = try connection.prepare("SELECT 1 FROM chunks LIMIT 1")
+            return try openAndProbe(path, immutable: false)
+        } catch let error as StoreError where SQLiteConnection.needsRecovery(error) {
+            // A writer was killed mid-transaction: let a read-write connection roll back or recover, then read.
+            guard access(path, W_OK) == 0 else {
+                throw StoreError(
+                    .readOnly,
+                    "\(path) holds an unfinished write of a killed run that only a user who may write it can undo: "
+                        + "run any `embed` command on it as its owner", path: path)
+            }
+            do {
+                let writer = try SQLiteConnection(path: path, create: false)
+                try IndexFile.configure(writer, writable: false)
+                try probe(writer, path: path)
+            }
+            return try openAndProbe(path, immutable: false)
+        } catch let error as StoreError where SQLiteConnection.lacksSharedMemory(error) {
+            // This user cannot create the write-ahead log's shared memory (a read-only mount, another user's
+            // folder). With no log beside it, the file holds the whole index: read it as immutable, unless a
+            // writer is busy with it, which could change pages under an immutable reader.
+            let log = path + "-wal"
+            var info = stat()
+            let hasLog = stat(log, &info) == 0 && info.st_size > 0
+            if !hasLog && !IndexLock.isHeld(indexPath: path) {
+                return try openAndProbe(path, immutable: true)
+            }
+            throw StoreError(
+                .readOnly,
+                "cannot read \(path): "
+                    + (hasLog
+                        ? "its write-ahead log \(log) needs shared memory (\(path)-shm) that this user cannot create; "
+                            + "run `embed reindex --db \(path)` as its owner, which leaves the index self-contained"
+                        : "an embed writer is busy with it and this user cannot share its lock; try again when it ends"),
+                path: path)
+        }
+    }
+
+    private static func openAndProbe(_ path: String, immutable: Bool) throws -> SQLiteConnection {
+        let connection = try SQLiteConnection(path: path, readOnly: true, immutable: immutable)
+        try IndexFile.configure(connection, writable: false)
+        try probe(connection, path: path)
+        return connection
+    }
+
+    /// Reads the tables every index has: this is where a missing table or an unreadable file shows.
+    private static func probe(_ connection: SQLiteConnection, path: String) throws {
+        do {
+            _ = try connection.prepare("SELECT 1 FROM index_meta LIMIT 1").step()
+            _ = try connection.prepare("SELECT 1 FROM chunks LIMIT 1").step()
         } catch {
-            if error.code == .corrupt { throw error }
+            if error.code == .corrupt || SQLiteConnection.needsRecovery(error)
+                || SQLiteConnection.lacksSharedMemory(error)
+            {
+                throw error
+            }
             throw StoreError(.notAnIndex, "\(path): not an embed index (\(error.message))", path: path)
         }
     }
@@ -53,6 +165,10 @@ public final class IndexReader {
     }
 
     public func statistics() throws -> IndexStatistics {
+        try snapshot { try readStatistics() }
+    }
+
+    private func readStatistics() throws -> IndexStatistics {
         func count(_ table: String) throws -> Int {
             let statement = try connection.prepare("SELECT count(*) FROM \(table)")
             return try statement.step() ? Int(statement.int(0)) : 0

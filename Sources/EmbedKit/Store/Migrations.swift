@@ -49,8 +49,26 @@ enum Migrations {
     /// Applies the migrations this index has not seen yet.
     static func migrate(_ connection: SQLiteConnection) throws {
         try connection.execute("CREATE TABLE IF NOT EXISTS schema_migrations (identifier TEXT PRIMARY KEY)")
-        let applied = try connection.prepare("SELECT identifier FROM schema_migrations")
+        let done = try checkKnown(connection)
+        for migration in all where !done.contains(migration.identifier) {
+            try connection.transaction {
+                try connection.execute(migration.sql)
+                try connection.prepare("INSERT INTO schema_migrations(identifier) VALUES (?1)")
+                    .bind([.text(migration.identifier)]).run()
+            }
+        }
+    }
+
+    /// The migrations this index has seen; throws when one of them is unknown to this version, whose
+    /// readers would otherwise misread a schema they do not know.
+    @discardableResult
+    static func checkKnown(_ connection: SQLiteConnection) throws -> Set<String> {
         var done = Set<String>()
+        // An index from before the table existed has had nothing newer applied.
+        let hasTable = try connection.prepare(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'")
+        guard try hasTable.step() else { return done }
+        let applied = try connection.prepare("SELECT identifier FROM schema_migrations")
         while try applied.step() { done.insert(applied.text(0)) }
         let known = Set(all.map(\.identifier))
         if let unknown = done.subtracting(known).sorted().first {
@@ -59,12 +77,6 @@ enum Migrations {
                 "\(connection.path) was written by a newer version of embed (migration \(unknown)); upgrade embed",
                 path: connection.path)
         }
-        for migration in all where !done.contains(migration.identifier) {
-            try connection.transaction {
-                try connection.execute(migration.sql)
-                try connection.prepare("INSERT INTO schema_migrations(identifier) VALUES (?1)")
-                    .bind([.text(migration.identifier)]).run()
-            }
-        }
+        return done
     }
 }

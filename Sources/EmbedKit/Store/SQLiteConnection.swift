@@ -1,4 +1,5 @@
 private import CEmbedSQLite
+import Foundation
 
 /// Owns one SQLite connection handle. Not thread-safe: only one owner (an actor or a single task) may use it.
 final class SQLiteConnection {
@@ -6,23 +7,64 @@ final class SQLiteConnection {
     let path: String
 
     /// Opens (and with `create`, creates) the database at `path`.
-    init(path: String, readOnly: Bool = false, create: Bool = true) throws(StoreError) {
+    /// - Parameter immutable: read the file as it is, without locks or a write-ahead log: only for a file that
+    ///   nobody can be writing (see ``IndexReader``).
+    init(path: String, readOnly: Bool = false, create: Bool = true, immutable: Bool = false) throws(StoreError) {
         var db: OpaquePointer?
         var flags = readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE
         if create && !readOnly { flags |= SQLITE_OPEN_CREATE }
         flags |= SQLITE_OPEN_NOMUTEX  // this connection is confined to one owner
-        let rc = sqlite3_open_v2(path, &db, flags, nil)
+        let name: String
+        if immutable {
+            flags |= SQLITE_OPEN_URI
+            name = Self.immutableURI(path)
+        } else {
+            name = Self.plainName(path)
+        }
+        let rc = sqlite3_open_v2(name, &db, flags, nil)
         guard rc == SQLITE_OK, let db else {
             let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
             sqlite3_close_v2(db)
-            throw StoreError(.cannotOpen, "cannot open index \(path): \(message)", path: path)
+            throw StoreError(.cannotOpen, "cannot open index \(path): \(message)", path: path, sqliteCode: rc)
         }
         handle = db
         self.path = path
         sqlite3_extended_result_codes(db, 1)
     }
 
+    /// `path` as a file name SQLite cannot mistake for a URI: this SQLite is built to read `file:...` names as
+    /// URIs, so `--db file:x.sqlite` would otherwise open `x.sqlite`.
+    static func plainName(_ path: String) -> String {
+        path.hasPrefix("file:") ? "./" + path : path
+    }
+
+    /// A `file:` URI for `path` with `immutable=1`; every byte outside the unreserved set is percent-encoded.
+    static func immutableURI(_ path: String) -> String {
+        let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        var encoded = ""
+        for byte in absolute.utf8 {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "/"), UInt8(ascii: "-"), UInt8(ascii: "."),
+                UInt8(ascii: "_"), UInt8(ascii: "~"):
+                encoded.unicodeScalars.append(Unicode.Scalar(byte))
+            default:
+                encoded += String(format: "%%%02X", byte)
+            }
+        }
+        return "file:" + encoded + "?immutable=1"
+    }
+
+    /// When false, closing switches the file out of WAL mode, so it is self-contained at rest and users and
+    /// mounts that may not create the log's shared memory can still read it. Only if no reader is busy at that
+    /// moment: the switch needs the file to itself, and a writer must not wait for readers on its way out.
+    var leavesLogOnClose = true
+
     deinit {
+        if !leavesLogOnClose {
+            try? execute("PRAGMA busy_timeout = 0")
+            try? execute("PRAGMA journal_mode = DELETE")
+        }
         sqlite3_close_v2(handle)
     }
 
@@ -55,6 +97,35 @@ final class SQLiteConnection {
             try? execute("ROLLBACK")
             throw error
         }
+    }
+
+    /// True for the errors of a read-only connection that meets a hot rollback journal or a write-ahead log
+    /// that needs recovery: a connection that may write repairs the file on open.
+    static func needsRecovery(_ error: StoreError) -> Bool {
+        guard let code = error.sqliteCode else { return false }
+        return code == ExtendedCode.readOnlyRollback || code == ExtendedCode.readOnlyRecovery
+    }
+
+    /// True for the errors of a read-only connection that cannot create or map the write-ahead log's shared
+    /// memory (`-shm`): a folder or file it may not write.
+    static func lacksSharedMemory(_ error: StoreError) -> Bool {
+        guard let code = error.sqliteCode else { return false }
+        return code & 0xFF == SQLITE_CANTOPEN
+            || [
+                ExtendedCode.readOnlyCantInit, ExtendedCode.readOnlyDirectory, ExtendedCode.readOnlyCantLock,
+                ExtendedCode.ioShmOpen, ExtendedCode.ioShmMap,
+            ].contains(code)
+    }
+
+    /// SQLite's extended result codes used here (C macros that Swift does not import).
+    private enum ExtendedCode {
+        static let readOnlyRecovery = SQLITE_READONLY | 1 << 8
+        static let readOnlyCantLock = SQLITE_READONLY | 2 << 8
+        static let readOnlyRollback = SQLITE_READONLY | 3 << 8
+        static let readOnlyCantInit = SQLITE_READONLY | 5 << 8
+        static let readOnlyDirectory = SQLITE_READONLY | 6 << 8
+        static let ioShmOpen = SQLITE_IOERR | 18 << 8
+        static let ioShmMap = SQLITE_IOERR | 21 << 8
     }
 
     var lastMessage: String { String(cString: sqlite3_errmsg(handle)) }

@@ -24,10 +24,13 @@ public actor SQLiteIndexStore: IndexStore {
         if !directory.isEmpty {
             try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         }
+        // Any writer (the caller holds the index's lock) clears what killed runs left beside the index.
+        for marker in Self.leftoverMarkers { Self.removeLeftovers(of: path, marker: marker) }
         if !FileManager.default.fileExists(atPath: path) { try Self.create(at: path) }
         let connection = try SQLiteConnection(path: path, create: false)
         try IndexFile.configure(connection, writable: true)
         try Migrations.migrate(connection)
+        connection.leavesLogOnClose = false
         self.connection = connection
         self.path = path
         self.executor = DispatchQueueExecutor(label: "embed.store")
@@ -36,9 +39,16 @@ public actor SQLiteIndexStore: IndexStore {
     /// Creates a new, empty index under a temporary name and renames it into place, so that a process killed
     /// at any moment leaves either no index or a complete empty one, never a file without the schema.
     private static func create(at path: String) throws {
-        removeLeftovers(of: path, marker: ".creating-")
-        let temporary = path + ".creating-\(ProcessInfo.processInfo.processIdentifier)"
-        defer { try? FileManager.default.removeItem(atPath: temporary) }
+        let temporary = temporaryName(for: path, marker: ".creating-")
+        // Claim the name first: O_EXCL and O_NOFOLLOW refuse anything planted there (a symlink to another
+        // database would otherwise get this schema), and SQLite then opens the empty file as a new database.
+        let claim = open(temporary, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
+        guard claim >= 0 else {
+            throw StoreError(
+                .cannotOpen, "cannot create \(temporary): \(String(cString: strerror(errno)))", path: path)
+        }
+        close(claim)
+        defer { IndexCompanions.remove(temporary) }
         do {
             let connection = try SQLiteConnection(path: temporary)
             try IndexFile.configure(connection, writable: true)
@@ -51,6 +61,15 @@ public actor SQLiteIndexStore: IndexStore {
         }
     }
 
+    /// The names of the files a run keeps beside an index while it works: `<index><marker><pid>-<random>`.
+    static let leftoverMarkers = [".creating-", ".reembed-", ".vectors.tmp-"]
+
+    /// A fresh name `<path><marker><pid>-<random>`: the pid lets a later run recognise a dead run's leftovers,
+    /// and the random part keeps the name from being guessed and prepared (a planted symlink) in advance.
+    public static func temporaryName(for path: String, marker: String) -> String {
+        path + marker + "\(getpid())-" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
+    }
+
     /// Deletes `<index><marker><pid>` files (and their SQLite companions) left by processes that no longer run,
     /// such as a half-created index whose creator was killed.
     public static func removeLeftovers(of path: String, marker: String) {
@@ -60,8 +79,7 @@ public actor SQLiteIndexStore: IndexStore {
         for name in names where name.hasPrefix(prefix) {
             let pidText = name.dropFirst(prefix.count).prefix { $0.isNumber }
             guard let pid = Int32(pidText), kill(pid, 0) != 0, errno == ESRCH else { continue }
-            let full = directory.isEmpty ? name : directory + "/" + name
-            try? FileManager.default.removeItem(atPath: full)
+            unlink(directory.isEmpty ? name : directory + "/" + name)
         }
     }
 

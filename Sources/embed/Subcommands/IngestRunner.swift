@@ -21,7 +21,7 @@ struct IngestRunner {
         var roots = roots
         let lock: IndexLock?
         // With --reembed, the new index is built here and copied into the index in one transaction at the end.
-        let rebuild = db + ".reembed-\(ProcessInfo.processInfo.processIdentifier)"
+        let rebuild = SQLiteIndexStore.temporaryName(for: db, marker: ".reembed-")
         let reembedding = ingest.reembed && FileManager.default.fileExists(atPath: db)
         do {
             // A dry run writes nothing, so it needs no lock (and must not create an index).
@@ -46,15 +46,14 @@ struct IngestRunner {
             if ingest.dryRun && !FileManager.default.fileExists(atPath: db) {
                 throw StoreError(.cannotOpen, "\(db): no index here yet; a dry run needs one to compare with", path: db)
             }
-            if reembedding {
-                SQLiteIndexStore.removeLeftovers(of: db, marker: ".reembed-")
-                IndexFiles.remove(rebuild)
-            }
             store = try SQLiteIndexStore(path: reembedding ? rebuild : db)
         } catch let error as StoreError where error.code == .locked {
             throw Terminal.fail(error.message, status: ExitStatus.locked)
         } catch let error as ValidationError {
             throw Terminal.fail(error.message, status: ExitStatus.usage)
+        } catch _ where stop.isRequested {
+            // Stopped while setting up (say, during the embedder's first request): a stop, not a failure.
+            throw Terminal.fail("stopped before anything was written", status: ExitStatus.interrupted)
         } catch {
             throw Terminal.fail("\(error)")
         }
@@ -73,7 +72,7 @@ struct IngestRunner {
             ? embedderOptions.recorded(merging: storedOptions) : [:]
 
         let index = FileWalker.canonicalPath(db) ?? db
-        let ignored = IndexFiles.all(index).union(IndexFiles.all(FileWalker.canonicalPath(rebuild) ?? rebuild))
+        let ignored = IndexCompanions.all(index).union(IndexCompanions.all(FileWalker.canonicalPath(rebuild) ?? rebuild))
 
         let progress = ProgressPrinter(enabled: output.showsProgress)
         let out = OutputBuffer()
@@ -94,7 +93,7 @@ struct IngestRunner {
 
         let report: IngestReport
         do {
-            defer { if reembedding { IndexFiles.remove(rebuild) } }
+            defer { if reembedding { IndexCompanions.remove(rebuild) } }
             report = try await pipeline.run(roots: roots, ignoredPaths: ignored, observer: observer)
             if reembedding && !report.interrupted {
                 // The swap: queries saw the old vectors until this transaction commits, and the new ones after.

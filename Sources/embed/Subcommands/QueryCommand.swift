@@ -66,7 +66,7 @@ struct QueryCommand: AsyncParsableCommand {
             openedProblems = opened.problems
             for problem in opened.problems {
                 if strict { throw problem.error }
-                Terminal.error("\(problem.path): error: \(problem.error.message)")
+                Terminal.error("\(DisplayPath.escaped(problem.path)): error: \(problem.error.message)")
             }
             guard opened.problems.count < search.indexPaths.count else {
                 throw Terminal.fail("no index could be read")
@@ -82,7 +82,7 @@ struct QueryCommand: AsyncParsableCommand {
             results = searched.results
             // An index that opened but failed in the scan (a damaged file) is reported like one that did not open.
             for problem in searched.problems where !openedProblems.contains(where: { $0.path == problem.path }) {
-                Terminal.error("\(problem.path): error: \(problem.error.message)")
+                Terminal.error("\(DisplayPath.escaped(problem.path)): error: \(problem.error.message)")
                 openedProblems.append(problem)
             }
             guard openedProblems.count < search.indexPaths.count else {
@@ -129,7 +129,7 @@ struct QueryCommand: AsyncParsableCommand {
         if result.hits.isEmpty { out.line("  (no results)") }
         for hit in result.hits {
             var location = "\(DisplayPath.of(hit.chunk.path)):\(hit.chunk.line)"
-            if !hit.chunk.headingPath.isEmpty { location += "  § " + hit.chunk.headingPath.joined(separator: " › ") }
+            if !hit.chunk.headingPath.isEmpty { location += "  § " + DisplayPath.escaped(hit.chunk.headingPath.joined(separator: " › ")) }
             if showIndex { location += "  [\(DisplayPath.of(hit.index))]" }
             out.line(String(format: "%3d. %.3f  ", hit.rank, hit.score) + location)
             out.line("     " + Snippet.of(hit.chunk.text))
