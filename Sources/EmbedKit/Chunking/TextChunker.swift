@@ -43,6 +43,7 @@ public struct TextChunker: Sendable {
         var chunks: [Chunk] = []
         var start = 0
         while start < units.count {
+            if chunks.count % 256 == 255 && Task.isCancelled { return [] }  // a stopping run drops them anyway
             var end = start
             var tokens = units[start].tokens
             var hasContent = units[start].headingLevel == nil

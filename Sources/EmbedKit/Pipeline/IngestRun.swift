@@ -153,6 +153,8 @@ struct IngestRun {
                 }
                 guard let work = try await group.next() else { break }
                 switch work {
+                case .prepared(_, _) where stopping:
+                    parsing -= 1  // possibly cut short by the cancellation: never stored
                 case .prepared(let slot, let prepared):
                     parsing -= 1
                     try await accept(prepared, slot: slot)

@@ -35,4 +35,21 @@ final class StopSignal: Sendable {
     static let gracePeriod: Double = 4
 
     var isRequested: Bool { requested.load(ordering: .relaxed) }
+
+    /// Runs `body`, cancelling it as soon as a stop is requested (it then throws `CancellationError`, or
+    /// whatever its cancelled work throws).
+    func cancelling<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await body() }
+            group.addTask { [self] in
+                while !isRequested { try await Task.sleep(for: .milliseconds(50)) }
+                throw CancellationError()
+            }
+            defer { group.cancelAll() }
+            while let result = try await group.next() {
+                if let result { return result }
+            }
+            throw CancellationError()
+        }
+    }
 }

@@ -41,8 +41,11 @@ struct IngestRunner {
             } else {
                 existing = nil
             }
-            embedder = try await embedderOptions.makeEmbedder(
-                for: existing, stored: storedOptions, concurrency: ingest.concurrency)
+            // Making an embedder may ask the server for its dimension: a stop must not wait for that answer.
+            let (options, settings, stored, concurrency) = (embedderOptions, existing, storedOptions, ingest.concurrency)
+            embedder = try await stop.cancelling {
+                try await options.makeEmbedder(for: settings, stored: stored, concurrency: concurrency)
+            }
             if ingest.dryRun && !FileManager.default.fileExists(atPath: db) {
                 throw StoreError(.cannotOpen, "\(db): no index here yet; a dry run needs one to compare with", path: db)
             }
