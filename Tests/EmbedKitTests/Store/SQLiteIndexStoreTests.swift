@@ -109,6 +109,8 @@ struct SQLiteIndexStoreTests {
         #expect(throws: StoreError.self) { try IndexReader(path: dir.path + "/missing.sqlite") }
         let junk = try dir.write("junk.sqlite", String(repeating: "not a database ", count: 100))
         let error = #expect(throws: StoreError.self) { try IndexReader(path: junk) }
-        #expect(error?.code == .corrupt)
+        // Not "damaged; rebuild it": it never was an index.
+        #expect(error?.code == .notAnIndex)
+        #expect(error?.message.contains("not a SQLite database") == true)
     }
 }
