@@ -62,7 +62,8 @@ public struct IngestPipeline: Sendable {
         public var progress: @Sendable (IngestProgress) -> Void
         /// A document was (or, in a dry run, would be) added, updated or removed.
         public var change: @Sendable (Change, String) -> Void
-        /// Asked between steps; when it returns true the run stops after the batches in flight.
+        /// Asked between steps and every 250 ms; when it returns true the run cancels its batches in flight,
+        /// commits the documents already complete, and returns.
         public var shouldStop: @Sendable () -> Bool
 
         public init(

@@ -11,7 +11,7 @@ enum ExitStatus {
     static let fatal: Int32 = 3
     /// Another ingest or reindex holds the index's lock (use `--wait` to wait for it).
     static let locked: Int32 = 4
-    /// Stopped by SIGINT or SIGTERM after finishing the batches in flight; what was done is kept.
+    /// Stopped by SIGINT or SIGTERM (requests in flight cancelled); finished documents are kept.
     static let interrupted: Int32 = 130
 
     static let help = """
