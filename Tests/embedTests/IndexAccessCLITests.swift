@@ -7,18 +7,7 @@ import Testing
 /// writers' leftovers, planted symlinks, aliases of the index path and indexes from a newer embed.
 @Suite("index access on the command line", .serialized)
 struct IndexAccessCLITests {
-    static func shell(_ command: String) -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = ["-c", command]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        guard (try? process.run()) != nil else { return (-1, "cannot run bash") }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-    }
+    static func shell(_ command: String) -> (status: Int32, output: String) { EmbedBinary.shell(command) }
 
     /// Runs SQL on the index with Python's sqlite3 module (another SQLite client, as a user might use).
     static func sql(_ db: String, _ statements: String) throws {

@@ -37,6 +37,18 @@ struct StopTests {
         return Date().timeIntervalSince(sent)
     }
 
+    /// Runs `embed`, sends SIGTERM after `delay` seconds, and expects exit status 130 within 5 s.
+    static func expectPromptStop(
+        _ arguments: [String], in dir: TemporaryDirectory, after delay: Double, during what: String,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
+        let process = try start(arguments, in: dir)
+        let seconds = terminate(process, after: delay)
+        print("SIGTERM to exit during \(what): \(String(format: "%.2f", seconds)) s")
+        #expect(process.terminationStatus == 130, sourceLocation: sourceLocation)
+        #expect(seconds < 5, sourceLocation: sourceLocation)
+    }
+
     @Test("SIGTERM while the server hangs on the dimension probe: exit 130 within 5 s")
     func stopDuringProbe() throws {
         let server = try LoopbackEmbeddingServer(.init(dimension: 8))
@@ -45,12 +57,9 @@ struct StopTests {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         try dir.write("docs/a.txt", "Cormorants dry their wings in the sun.")
-        let process = try Self.start(
-            ["ingest", dir.path + "/docs", "--db", dir.path + "/index.sqlite"] + Self.openai(server), in: dir)
-        let seconds = Self.terminate(process, after: 1)
-        print("SIGTERM to exit during the dimension probe: \(String(format: "%.2f", seconds)) s")
-        #expect(process.terminationStatus == 130)
-        #expect(seconds < 5)
+        try Self.expectPromptStop(
+            ["ingest", dir.path + "/docs", "--db", dir.path + "/index.sqlite"] + Self.openai(server), in: dir,
+            after: 1, during: "the dimension probe")
     }
 
     @Test("SIGTERM while every request hangs: exit 130 within 5 s, finished documents kept, index sound")
@@ -65,13 +74,9 @@ struct StopTests {
         #expect(first.status == 0, "\(first.stderr)")
         for i in 0..<20 { try dir.write("docs/more\(i).txt", "Note \(i): gannets dive from thirty metres.") }
         server.script(Array(repeating: .slow(.seconds(120)), count: 100))
-        let process = try Self.start(
+        try Self.expectPromptStop(
             ["ingest", dir.path + "/docs", "--db", db, "--batch-size", "1", "--concurrency", "4"] + Self.openai(server),
-            in: dir)
-        let seconds = Self.terminate(process, after: 1.5)
-        print("SIGTERM to exit with every request hanging: \(String(format: "%.2f", seconds)) s")
-        #expect(process.terminationStatus == 130)
-        #expect(seconds < 5)
+            in: dir, after: 1.5, during: "requests that hang")
         let check = try EmbedBinary.run(["stats", "--db", db, "--check", "--json"])
         #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
         #expect(try EmbedBinary.json(check.stdout)["documents"] as? Int == 1)
@@ -85,12 +90,9 @@ struct StopTests {
         let text = (0..<13_500).map { "## Section \($0)\n\n\(paragraph)\n\n" }.joined()
         #expect(text.utf8.count > 40 << 20)
         try dir.write("docs/huge.md", text)
-        let process = try Self.start(
-            ["ingest", dir.path + "/docs", "--db", dir.path + "/index.sqlite", "--embedder", "hash"], in: dir)
-        let seconds = Self.terminate(process, after: 1.5)
-        print("SIGTERM to exit while a 40 MB file is parsed: \(String(format: "%.2f", seconds)) s")
-        #expect(process.terminationStatus == 130)
-        #expect(seconds < 5)
+        try Self.expectPromptStop(
+            ["ingest", dir.path + "/docs", "--db", dir.path + "/index.sqlite", "--embedder", "hash"], in: dir,
+            after: 1.5, during: "the chunking of a 40 MB file")
     }
 
     @Test("SIGKILL in the middle of a slow ingest keeps the documents finished more than 2 s before")

@@ -5,15 +5,7 @@ import Testing
 /// The built `embed` binary on indexes it cannot write or that are damaged.
 @Suite("index faults on the command line", .serialized)
 struct StoreFaultCLITests {
-    static func shell(_ command: String) -> Int32 {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = ["-c", command]
-        process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return -1 }
-        process.waitUntilExit()
-        return process.terminationStatus
-    }
+    static func shell(_ command: String) -> Int32 { EmbedBinary.shell(command).status }
 
     func makeIndex(_ dir: TemporaryDirectory) throws -> String {
         for i in 0..<40 {
