@@ -24,12 +24,14 @@ let package = Package(
         .systemLibrary(name: "CEmbedSQLite", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CEmbedXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
         .systemLibrary(name: "CEmbedBLAS", providers: [.apt(["libopenblas-dev"])]),
+        // CRC-32C for the vector file's block checksums: SSE4.2 when the CPU has it (checked at run time).
+        .target(name: "CEmbedCRC32C"),
 
         // The pipeline: parse, chunk, embed, store, search.
         .target(
             name: "EmbedKit",
             dependencies: [
-                "CEmbedSQLite", "CEmbedXML2", "CEmbedBLAS",
+                "CEmbedSQLite", "CEmbedXML2", "CEmbedBLAS", "CEmbedCRC32C",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
@@ -78,7 +80,7 @@ let package = Package(
 
         .testTarget(
             name: "EmbedKitTests",
-            dependencies: ["EmbedKit", "EmbedKitTestSupport"],
+            dependencies: ["EmbedKit", "EmbedKitTestSupport", "CEmbedCRC32C"],
             resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),

@@ -47,6 +47,8 @@ def main():
     con.execute("INSERT INTO index_meta VALUES ('settings', ?)", (json.dumps(settings, sort_keys=True),))
     con.execute("INSERT INTO index_meta VALUES ('roots', '[]')")
     con.execute("INSERT INTO index_meta VALUES ('generation', '1')")
+    # The random id that binds the index's vector file to it (an index without one never uses a vector file).
+    con.execute("INSERT INTO index_meta VALUES ('index_id', ?)", (os.urandom(16).hex(),))
     per_doc = 1000
     with con:
         for d in range((args.n + per_doc - 1) // per_doc):

@@ -126,7 +126,7 @@ public struct IngestPipeline: Sendable {
             // A root that is missing altogether (an unmounted disk?) is reported, and its documents are kept.
             try await run.removeMissing(under: roots.filter { FileManager.default.fileExists(atPath: $0.path) })
         }
-        if !configuration.dryRun, let warning = await store.refreshVectorFile() {
+        if !configuration.dryRun, let warning = try await store.refreshVectorFile() {
             observer.diagnostic(Diagnostic(path: "", .warning, warning))
         }
         run.finish()

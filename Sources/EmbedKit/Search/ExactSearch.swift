@@ -49,6 +49,18 @@ public enum ExactSearch {
         }
     }
 
+    /// False when a score cannot come from this matrix: not finite, or above ‖q‖ · `maxRowNorm` (Cauchy-Schwarz)
+    /// by more than rounding. Such a score means the rows are not what the matrix's header says they are.
+    public static func isPlausible(_ results: [[ScoredRow]], queries: [[Float]], in matrix: VectorMatrix) -> Bool {
+        guard matrix.maxRowNorm.isFinite else { return false }
+        for (query, rows) in zip(queries, results) {
+            let norm = query.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
+            let bound = norm * Double(matrix.maxRowNorm) * (1 + 0x1p-16) + 0x1p-40
+            for row in rows where !row.score.isFinite || Double(row.score.magnitude) > bound { return false }
+        }
+        return true
+    }
+
     /// A bound on the difference between any float32 dot product of this query with a row and the exact one
     /// (|error| ≤ d·u·Σ|xᵢqᵢ| ≤ d·u·‖x‖·‖q‖, with u = 2⁻²⁴; doubled for safety).
     static func errorMargin(for query: [Float], in matrix: VectorMatrix) -> Float {

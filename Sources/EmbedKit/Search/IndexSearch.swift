@@ -128,15 +128,23 @@ public struct IndexSearch: Sendable {
                 "\(path) was built with \(settings.embedder), not \(identity): query it with --embedder \(settings.embedder.name)",
                 path: path)
         }
-        let matrix = try reader.vectors(dimension: identity.dimension)
-        var accept: (@Sendable (Int) -> Bool)? = nil
-        if !filter.acceptsEveryDocument {
-            let bitmap = DocumentBitmap(accepting: try reader.documents().filter {
-                filter.accepts(path: $0.path, format: $0.format)
-            }.map(\.id))
-            accept = { row in bitmap.contains(matrix.documentIDs[row]) }
+        func rank(_ matrix: VectorMatrix) async throws -> [[ScoredRow]] {
+            var accept: (@Sendable (Int) -> Bool)? = nil
+            if !filter.acceptsEveryDocument {
+                let bitmap = DocumentBitmap(accepting: try reader.documents().filter {
+                    filter.accepts(path: $0.path, format: $0.format)
+                }.map(\.id))
+                accept = { row in bitmap.contains(matrix.documentIDs[row]) }
+            }
+            return await ExactSearch.search(vectors, in: matrix, k: k, minScore: filter.minScore, accept: accept)
         }
-        let rows = await ExactSearch.search(vectors, in: matrix, k: k, minScore: filter.minScore, accept: accept)
+        var matrix = try reader.vectors(dimension: identity.dimension)
+        var rows = try await rank(matrix)
+        if matrix.isFromVectorFile && !ExactSearch.isPlausible(rows, queries: vectors, in: matrix) {
+            // Scores no row of the file can reach: it is damaged in a way its checksums missed. Read SQLite.
+            matrix = try reader.vectors(dimension: identity.dimension, believeFile: false)
+            rows = try await rank(matrix)
+        }
         let chunks = try reader.chunks(ids: Array(Set(rows.joined().map { matrix.ids[$0.row] })))
         return rows.map { ranked in
             ranked.enumerated().compactMap { rank, row in

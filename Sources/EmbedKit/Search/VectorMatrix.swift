@@ -4,8 +4,8 @@
 
 /// Vectors held row-major in one contiguous block of memory, with the chunk id and document id of each row.
 ///
-/// The memory is either owned arrays or a read-only memory map of an index's vector file; either way it is
-/// never written after the matrix is made, so the matrix is safe to share between tasks.
+/// The memory is owned (copied from arrays, or read from an index's vector file) and never written after the
+/// matrix is made, so the matrix is safe to share between tasks.
 public struct VectorMatrix: Sendable {
     public let dimension: Int
     public let count: Int
@@ -19,6 +19,9 @@ public struct VectorMatrix: Sendable {
     /// The largest L2 norm of any row (bounds the rounding error of a dot product).
     public let maxRowNorm: Float
 
+    /// True when the rows were read from the index's vector file rather than from SQLite.
+    let isFromVectorFile: Bool
+
     let storage: Storage
 
     /// A matrix over arrays.
@@ -29,13 +32,15 @@ public struct VectorMatrix: Sendable {
         count = ids.count
         storage = Storage(ids: ids, documentIDs: documentIDs ?? [Int64](repeating: 0, count: ids.count), values: values)
         maxRowNorm = Self.maxNorm(storage.values, dimension: dimension)
+        isFromVectorFile = false
     }
 
-    init(dimension: Int, count: Int, maxRowNorm: Float, storage: Storage) {
+    init(dimension: Int, count: Int, maxRowNorm: Float, storage: Storage, isFromVectorFile: Bool) {
         self.dimension = dimension
         self.count = count
         self.maxRowNorm = maxRowNorm
         self.storage = storage
+        self.isFromVectorFile = isFromVectorFile
     }
 
     static func maxNorm(_ values: UnsafeBufferPointer<Float>, dimension: Int) -> Float {
@@ -55,7 +60,8 @@ public struct VectorMatrix: Sendable {
     /// The memory behind a matrix, released when the last matrix using it goes away.
     ///
     /// `@unchecked Sendable`: the pointers are set once in `init` and the memory they point to is never written
-    /// afterwards (arrays are copied in; maps are `PROT_READ`), so concurrent reads are safe.
+    /// afterwards (arrays are copied in; a vector file is read in before the matrix is made), so concurrent
+    /// reads are safe.
     final class Storage: @unchecked Sendable {
         let ids: UnsafeBufferPointer<Int64>
         let documentIDs: UnsafeBufferPointer<Int64>
@@ -79,7 +85,7 @@ public struct VectorMatrix: Sendable {
             }
         }
 
-        /// Memory owned elsewhere (a map), released by `release`.
+        /// Memory allocated by the caller (a vector file's contents), released by `release`.
         init(
             ids: UnsafeBufferPointer<Int64>, documentIDs: UnsafeBufferPointer<Int64>, values: UnsafeBufferPointer<Float>,
             release: @escaping () -> Void

@@ -53,9 +53,7 @@ public final class IndexReader {
 
     /// Runs `body` on one snapshot of the index (see ``beginSnapshot()``).
     public func snapshot<T>(_ body: () throws -> T) throws -> T {
-        try beginSnapshot()
-        defer { endSnapshot() }
-        return try body()
+        try IndexFile.inReadTransaction(connection, body)
     }
 
     /// Refuses a path that cannot be an index with a message that says what it is instead.
@@ -214,20 +212,59 @@ public final class IndexReader {
         return problems
     }
 
-    /// Every chunk's vector, in chunk-id order, as one contiguous row-major matrix: mapped from the index's
-    /// vector file when it is current, else read from SQLite (and the vector file rebuilt, unless a writer is
-    /// busy with the index or the folder is read-only).
+    /// Every chunk's vector, in chunk-id order, as one contiguous row-major matrix: read from the index's
+    /// vector file when that is provably this index's current one (see `VectorFile`), else from SQLite, after
+    /// which the vector file is rewritten from the same rows unless a writer holds the index. (A read-only
+    /// folder or a full disk only leaves the next query to read SQLite too.)
     public func vectors(dimension: Int) throws -> VectorMatrix {
-        let file = VectorFile.path(forIndex: path)
-        let generation = try IndexFile.generation(connection)
-        if let mapped = VectorFile.map(path: file, dimension: dimension, generation: generation) { return mapped }
-        if !IndexLock.isHeld(indexPath: path),
-            (try? IndexFile.buildVectorFile(connection, indexPath: path, dimension: dimension)) != nil,
-            let mapped = VectorFile.map(path: file, dimension: dimension, generation: try IndexFile.generation(connection))
-        {
-            return mapped
+        try vectors(dimension: dimension, believeFile: true)
+    }
+
+    /// - Parameter believeFile: false to read SQLite (and rewrite the vector file) whatever the file holds.
+    func vectors(dimension: Int, believeFile: Bool) throws -> VectorMatrix {
+        try IndexFile.inReadTransaction(connection) {
+            let file = VectorFile.path(forIndex: path)
+            let generation = try IndexFile.generation(connection)
+            // An index without an id (made by an older embed) cannot tell its vector file from another's.
+            let indexID = try IndexFile.indexID(connection)
+            if believeFile, let indexID,
+                case .current(let matrix) = VectorFile.load(
+                    path: file, dimension: dimension, generation: generation, indexID: indexID)
+            {
+                return matrix
+            }
+            let matrix = try loadVectors(dimension: dimension)
+            if let indexID, !IndexLock.isHeld(indexPath: path) {
+                try? VectorFile.write(path: file, matrix: matrix, generation: generation, indexID: indexID)
+            }
+            return matrix
         }
-        return try loadVectors(dimension: dimension)
+    }
+
+    /// What is wrong with the index's vector file, or nil when it is current or absent (or the index has no
+    /// id, so no vector file is ever used). Reads the whole file, checking every block.
+    public func vectorFileProblem() throws -> String? {
+        guard let dimension = try settings()?.embedder.dimension else { return nil }
+        return try IndexFile.inReadTransaction(connection) {
+            guard let indexID = try IndexFile.indexID(connection) else { return nil }
+            let file = VectorFile.path(forIndex: path)
+            let why: String
+            switch VectorFile.load(
+                path: file, dimension: dimension, generation: try IndexFile.generation(connection), indexID: indexID)
+            {
+            case .current, .missing: return nil
+            case .stale(let reason):
+                // A writer that is running rewrites it when it finishes.
+                if IndexLock.isHeld(indexPath: path) { return nil }
+                why = reason
+            case .unusable(let reason): why = reason
+            }
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: file, isDirectory: &isDirectory), isDirectory.boolValue {
+                return "the vector file \(file) \(why); queries ignore it; delete it, and the next query rebuilds it"
+            }
+            return "the vector file \(file) \(why); queries ignore it, and the next query rebuilds it from the index"
+        }
     }
 
     /// Every chunk's vector, in chunk-id order, read from SQLite into memory.

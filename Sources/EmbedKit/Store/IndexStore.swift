@@ -82,7 +82,8 @@ public protocol IndexStore: Sendable {
     func touch(_ documents: [(path: String, size: Int64, modificationTimeNanoseconds: Int64)]) async throws
     /// Removes documents with their chunks, and the vectors no other chunk uses, in one transaction.
     func remove(paths: [String]) async throws
-    /// Brings derived data (the memory-mappable vector file) up to date after a run; returns a warning when it
-    /// could not, which costs queries speed, never correctness.
-    func refreshVectorFile() async -> String?
+    /// Brings derived data (the vector file) up to date after a run; returns a warning when it could not, which
+    /// costs queries speed, never correctness.
+    /// - Throws: ``StoreError`` `.diskFull` when the disk is full.
+    func refreshVectorFile() async throws -> String?
 }

@@ -128,6 +128,9 @@ final class SQLiteConnection {
         static let ioShmMap = SQLITE_IOERR | 21 << 8
     }
 
+    /// True inside BEGIN ... COMMIT (SQLite is not in autocommit mode).
+    var isInTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
+
     var lastMessage: String { String(cString: sqlite3_errmsg(handle)) }
     var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
     var changes: Int { Int(sqlite3_changes(handle)) }

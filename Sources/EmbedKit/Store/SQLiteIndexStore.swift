@@ -53,6 +53,7 @@ public actor SQLiteIndexStore: IndexStore {
             let connection = try SQLiteConnection(path: temporary)
             try IndexFile.configure(connection, writable: true)
             try Migrations.migrate(connection)
+            try IndexFile.ensureIndexID(connection)
             // Leave WAL mode before the rename: the write-ahead log is named after the file.
             try connection.execute("PRAGMA journal_mode = DELETE")
         }
@@ -217,20 +218,33 @@ public actor SQLiteIndexStore: IndexStore {
         }
     }
 
-    /// Rewrites the index's memory-mappable vector file when it is older than the index, so that queries
-    /// start at once. A failure here costs queries speed, never correctness, so it is reported, not thrown.
-    public func refreshVectorFile() -> String? {
+    /// Rewrites the index's vector file when it is not this index's current one, so that queries start at
+    /// once. Most failures here cost queries speed, never correctness, so they are reported, not thrown; a full
+    /// disk is thrown, because the user must free space before the index can be written again.
+    public func refreshVectorFile() throws -> String? {
+        let file = VectorFile.path(forIndex: path)
         do {
             guard let settings = try IndexFile.settings(connection) else { return nil }
+            // Temporaries of writers and queries that died (one of a running query has a live pid).
+            Self.removeLeftovers(of: file, marker: ".tmp-")
+            let indexID = try IndexFile.ensureIndexID(connection)
+            let dimension = settings.embedder.dimension
             let generation = try IndexFile.generation(connection)
-            if VectorFile.map(path: VectorFile.path(forIndex: path), dimension: settings.embedder.dimension,
-                              generation: generation) != nil {
+            if VectorFile.isCurrent(path: file, dimension: dimension, generation: generation, indexID: indexID) {
                 return nil
             }
-            try IndexFile.buildVectorFile(connection, indexPath: path, dimension: settings.embedder.dimension)
+            try IndexFile.buildVectorFile(connection, indexPath: path, dimension: dimension)
             return nil
+        } catch let error as VectorFileError where error.isDiskFull {
+            throw StoreError(
+                .diskFull,
+                "cannot write the vector file \(file): \(String(cString: strerror(error.errno))); the documents "
+                    + "were stored, but free space and run again (queries read the index without it meanwhile)",
+                path: path)
+        } catch let error as StoreError where error.code == .diskFull {
+            throw error
         } catch {
-            return "cannot write the vector file \(VectorFile.path(forIndex: path)): \(error); queries will read SQLite"
+            return "cannot write the vector file \(file): \(error); queries will read SQLite"
         }
     }
 

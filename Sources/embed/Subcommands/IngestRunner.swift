@@ -102,7 +102,7 @@ struct IngestRunner {
                 // The swap: queries saw the old vectors until this transaction commits, and the new ones after.
                 let index = try SQLiteIndexStore(path: db)
                 try await index.replaceContents(withIndexAt: rebuild)
-                if let warning = await index.refreshVectorFile() { Terminal.error("warning: \(warning)") }
+                if let warning = try await index.refreshVectorFile() { Terminal.error("warning: \(warning)") }
             }
         } catch {
             progress.clear()

@@ -17,9 +17,13 @@ struct StatsCommand: AsyncParsableCommand {
     func run() async throws {
         let stats: IndexStatistics
         var problems: [String] = []
+        var vectorFileProblem: String?
         do {
             let reader = try IndexReader(path: store.db)
-            if check { problems = try reader.check() }
+            if check {
+                problems = try reader.check()
+                vectorFileProblem = try reader.vectorFileProblem()
+            }
             stats = try reader.statistics()
         } catch {
             throw Terminal.fail("\(error)")
@@ -47,8 +51,13 @@ struct StatsCommand: AsyncParsableCommand {
         out.flush()
         guard check else { return }
         for problem in problems { Terminal.error("\(store.db): error: \(problem)") }
+        if let vectorFileProblem { Terminal.error("\(store.db): error: \(vectorFileProblem)") }
         guard problems.isEmpty else {
             throw Terminal.fail("\(store.db) is damaged; rebuild it with `embed ingest` into a new --db")
+        }
+        // The index itself is sound; its vector file (derived data) is not, and is never used as it is.
+        guard vectorFileProblem == nil else {
+            throw Terminal.fail("\(store.db): the index is sound, but its vector file is not (it will be rebuilt)")
         }
         Terminal.error("\(store.db): integrity check passed")
     }

@@ -1,5 +1,5 @@
 // Times the search engine in-process on an index made by benchmarks/search/make_index.py:
-// the memory-bandwidth floor (one pass over the mapped vectors), single queries and a batch of 100.
+// the memory-bandwidth floor (one pass over the vectors in memory), single queries and a batch of 100.
 // Prints one JSON object. Usage: embed-bench-search INDEX QUERIES.npy
 import CEmbedBLAS
 import EmbedKit
@@ -20,7 +20,7 @@ struct SearchBenchmark {
         let openSeconds = (clock.now - openStart).seconds
         let queries = try loadNpy(arguments[2], dimension: 384)
 
-        // Warm the mapping (the page cache is warm; this maps the pages into this process).
+        // Warm up once (a vector file read into memory is already resident; a mapped one would be mapped in here).
         _ = await BandwidthProbe.sum(matrix)
         var floor = Double.infinity
         for _ in 0..<5 {
