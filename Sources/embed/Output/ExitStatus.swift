@@ -7,7 +7,8 @@ enum ExitStatus {
     static let someFilesFailed: Int32 = 1
     /// The command line is wrong.
     static let usage: Int32 = 2
-    /// Nothing could be done: the index or the embedder is unusable (missing, damaged, mismatched).
+    /// The index, its disk or the embedder is unusable (missing, damaged, mismatched, full, failing); what was
+    /// stored before the problem is kept.
     static let fatal: Int32 = 3
     /// Another ingest or reindex holds the index's lock (use `--wait` to wait for it).
     static let locked: Int32 = 4
@@ -19,7 +20,7 @@ enum ExitStatus {
           0    success
           1    some files or indexes failed (each reported on stderr); the rest went in
           2    usage error
-          3    the index or the embedder cannot be used; nothing was changed
+          3    the index or the embedder cannot be used; what was stored before is kept
           4    another ingest or reindex is writing the index (see --wait)
           130  stopped by SIGINT or SIGTERM; finished documents were kept
         """
