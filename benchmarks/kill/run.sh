@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Work kept after SIGKILL at random moments of a minilm ingest (issue: faults, item 11).
 # Splits the Cranfield collection (../shared/data/ir) into 1,400 text files, then ROUNDS times: starts
-# `embed ingest` with the native model on a fresh index, SIGKILLs it after a random 1-8 s, and records how many
+# `embed ingest` with the native model on a fresh index, SIGKILLs it after a random 2-30 s, and records how many
 # documents the index kept and whether `stats --check` passes. Prints a Markdown table.
 #   benchmarks/kill/run.sh [ROUNDS]     (default 10; needs scripts/fetch-model.sh and `swift build -c release`)
 set -euo pipefail
@@ -23,7 +23,7 @@ echo "|---|---|---|---|"
 total=0
 for round in $(seq 1 "$rounds"); do
     rm -f "$work"/index.sqlite*
-    delay=$(python3 -c "import random; print(round(random.uniform(1, 8), 2))")
+    delay=$(python3 -c "import random; print(round(random.uniform(2, 30), 2))")
     "$embed" ingest "$work/docs" --db "$work/index.sqlite" --quiet 2>/dev/null &
     pid=$!
     sleep "$delay"
