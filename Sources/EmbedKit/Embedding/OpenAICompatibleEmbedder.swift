@@ -274,8 +274,16 @@ public struct OpenAICompatibleEmbedder: Embedder {
         guard let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https", url.host != nil else {
             throw EmbeddingError(
                 .rejected,
-                "The base URL \(url.absoluteString) is not an http(s) URL with a host, such as https://api.openai.com/v1."
+                "The base URL \(HTTPURLs.display(url)) is not an http(s) URL with a host, such as https://api.openai.com/v1."
             )
+        }
+        // Credentials in the URL would be recorded in the index and shown in messages; the key has its variable.
+        guard !HTTPURLs.hasUserInfo(url) else {
+            throw EmbeddingError(
+                .rejected,
+                "The base URL \(HTTPURLs.display(url)) must not contain a user name or password: they would be stored "
+                    + "in the index in plain text. Put the API key in the environment variable "
+                    + "\(configuration.apiKeyEnvironmentVariable) instead (it is sent as a bearer token).")
         }
         guard !configuration.model.isEmpty else {
             throw EmbeddingError(
