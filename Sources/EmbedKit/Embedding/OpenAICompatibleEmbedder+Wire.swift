@@ -175,7 +175,11 @@ extension OpenAICompatibleEmbedder {
 
     /// A server's message for ours: one line of at most 300 characters.
     static func excerpt(_ text: String) -> String {
-        let line = String(text.map { $0.isNewline || $0.unicodeScalars.contains { $0.properties.generalCategory == .control } ? " " : $0 })
+        let line = String(
+            text.map { character in
+                let control = character.unicodeScalars.contains { $0.properties.generalCategory == .control }
+                return character.isNewline || control ? " " : character
+            })
         return line.count > 300 ? String(line.prefix(300)) + "..." : line
     }
 
@@ -206,8 +210,8 @@ extension OpenAICompatibleEmbedder {
         }
     }
 
-    /// The error for a 4xx that retrying cannot fix. Names the key's variable, never its value, and only the
-    /// provider's error type/code, never its message (which may quote the input).
+    /// The error for a 3xx or 4xx that retrying cannot fix. Names the key's variable, never its value, and only
+    /// the provider's error type/code, never its message (which may quote the input).
     private func rejection(_ response: HTTPResponse, label: String) -> EmbeddingError {
         let status = response.status
         let provider = (try? JSONDecoder().decode(WireError.self, from: response.body))?.identifiers ?? ""
