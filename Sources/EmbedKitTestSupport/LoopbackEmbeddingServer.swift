@@ -41,6 +41,8 @@ public final class LoopbackEmbeddingServer: Sendable {
         case wrongCount
         /// Answer 200 with index 0 twice (when there are at least two inputs).
         case duplicateIndex
+        /// Answer this redirect status (301, 302, 307, 308, ...) with this `Location`.
+        case redirect(status: Int, location: String)
     }
 
     /// A fault drawn at random with a probability.
@@ -335,6 +337,11 @@ public final class LoopbackEmbeddingServer: Sendable {
             indexes = Array(indexes.dropLast())
         case .duplicateIndex:
             if indexes.count > 1 { indexes[1] = 0 }
+        case .redirect(let status, let location):
+            write(
+                fd, status: status, headers: ["Location": location],
+                body: Self.errorBody("moved", type: "redirect"), close: !keepAlive)
+            return true
         }
         write(
             fd, status: 200, body: DeterministicVectors.responseBody(vectors, base64: base64, indexes: indexes),

@@ -30,12 +30,41 @@ extension OpenAICompatibleEmbedder {
         }
     }
 
+    /// An error body: `{"error": {"message", "type", "code"}}` (OpenAI, llama.cpp), with `code` a string or a
+    /// number (vLLM), or `{"error": "message"}` (text-embeddings-inference). Decoding never fails on odd fields.
     struct WireError: Decodable {
-        struct Detail: Decodable {
-            var type: String?
-            var code: String?
+        var type: String?
+        var code: String?
+        var message: String?
+
+        private enum Keys: String, CodingKey { case error, type, code, message }
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: Keys.self)
+            if let text = try? container.decode(String.self, forKey: .error) {
+                message = text
+                return
+            }
+            let detail = try container.nestedContainer(keyedBy: Keys.self, forKey: .error)
+            type = try? detail.decode(String.self, forKey: .type)
+            code = (try? detail.decode(String.self, forKey: .code)) ?? (try? detail.decode(Int.self, forKey: .code)).map(String.init)
+            message = try? detail.decode(String.self, forKey: .message)
         }
-        var error: Detail?
+
+        /// `, type/code` when either is a plain identifier, else empty.
+        var identifiers: String {
+            let parts = [type, code].compactMap { $0 }.filter { OpenAICompatibleEmbedder.isIdentifier($0) }
+            return parts.isEmpty ? "" : ", \(parts.joined(separator: "/"))"
+        }
+    }
+
+    /// The response cap of a request: about 48 bytes per float (full precision, pretty-printed) plus slack per
+    /// vector and 1 MiB overall, and never below 16 MiB, so a valid answer always fits but an endless or
+    /// decompression-bomb body fails early. The dimension probe (no dimension yet) gets the floor.
+    static func maxResponseBytes(inputs: Int, dimension: Int?) -> Int {
+        let floats = min(max(dimension ?? 8192, 1), 1 << 20)
+        let perVector = floats * 48 + 256
+        return max(16 << 20, min(inputs, 1 << 20) * perVector + (1 << 20))
     }
 
     /// Sends one request of `inputs`, retrying per the policy, holding a permit of the shared limiter
@@ -54,7 +83,8 @@ extension OpenAICompatibleEmbedder {
         var headers = ["Content-Type": "application/json", "Accept": "application/json", "User-Agent": "embed"]
         if let apiKey { headers["Authorization"] = "Bearer \(apiKey.value)" }
         let request = HTTPRequest(
-            url: endpoint, method: "POST", headers: headers, body: body, timeout: configuration.requestTimeout)
+            url: endpoint, method: "POST", headers: headers, body: body, timeout: configuration.requestTimeout,
+            maxResponseBytes: Self.maxResponseBytes(inputs: inputs.count, dimension: expectedDimension))
         let policy = configuration.retryPolicy
 
         var attempt = 0
@@ -87,7 +117,7 @@ extension OpenAICompatibleEmbedder {
 
             switch policy.decide(failure, attempt: attempt, jitter: Double.random(in: 0..<1)) {
             case .retry(let delay):
-                try await Task.sleep(for: delay)
+                try await Task.sleep(for: delay)  // throws at once when the task is cancelled
             case .fail(let reason):
                 if case .badResponse = failure, var error = lastBadResponse {
                     error.message +=
@@ -131,10 +161,33 @@ extension OpenAICompatibleEmbedder {
                 response.body, count: count, expectedDimension: expectedDimension, label: label)
             limiter.release(permit, outcome: .success)
             return .success(vectors)
-        } catch let error as EmbeddingError {
+        } catch var error as EmbeddingError {
             limiter.release(permit, outcome: .neutral)
+            // Some servers answer 200 with an error body: say what the server said rather than "not embeddings".
+            if let wire = try? JSONDecoder().decode(WireError.self, from: response.body) {
+                let said = wire.message.map { ": \"\(redact(Self.excerpt($0)))\"" } ?? ""
+                error.message =
+                    "\(label): the server at \(host) answered HTTP \(response.status) with an error instead of embeddings\(wire.identifiers)\(said)"
+            }
             return .badResponse(error)
         }
+    }
+
+    /// A server's message for ours: one line of at most 300 characters.
+    static func excerpt(_ text: String) -> String {
+        let line = String(
+            text.map { character in
+                let control = character.unicodeScalars.contains { $0.properties.generalCategory == .control }
+                return character.isNewline || control ? " " : character
+            })
+        return line.count > 300 ? String(line.prefix(300)) + "..." : line
+    }
+
+    /// `text` with the API key and any bearer token replaced, for text that came from the server.
+    func redact(_ text: String) -> String {
+        var text = text
+        if let apiKey, !apiKey.value.isEmpty { text = text.replacingOccurrences(of: apiKey.value, with: "<redacted>") }
+        return text.replacing(/(?i)bearer\s+[^\s"'),;]+/, with: "Bearer <redacted>")
     }
 
     private func exhausted(_ reason: RetryPolicy.Reason, detail: String, attempt: Int, label: String) -> EmbeddingError
@@ -157,18 +210,17 @@ extension OpenAICompatibleEmbedder {
         }
     }
 
-    /// The error for a 4xx that retrying cannot fix. Names the key's variable, never its value, and only the
-    /// provider's error type/code, never its message (which may quote the input).
+    /// The error for a 3xx or 4xx that retrying cannot fix. Names the key's variable, never its value, and only
+    /// the provider's error type/code, never its message (which may quote the input).
     private func rejection(_ response: HTTPResponse, label: String) -> EmbeddingError {
         let status = response.status
-        var provider = ""
-        if let wire = try? JSONDecoder().decode(WireError.self, from: response.body), let detail = wire.error {
-            let parts = [detail.type, detail.code].compactMap { $0 }.filter { Self.isIdentifier($0) }
-            if !parts.isEmpty { provider = ", \(parts.joined(separator: "/"))" }
-        }
+        let provider = (try? JSONDecoder().decode(WireError.self, from: response.body))?.identifiers ?? ""
         let prefix = "\(label): the server at \(host) answered HTTP \(status)\(provider)"
         let message: String
         switch status {
+        case 300..<400:
+            // Every request would meet the same redirect.
+            return EmbeddingError(.rejected, redirection(response, label: label), stopsRun: true)
         case 401:
             message =
                 apiKey == nil
@@ -179,7 +231,7 @@ extension OpenAICompatibleEmbedder {
                 "\(prefix): access denied. Check that the key in \(keyVariable) may use model \(configuration.model)."
         case 404:
             message =
-                "\(prefix): not found. Check the base URL (\(configuration.baseURL.absoluteString); most providers' end in /v1) and the model name \(configuration.model)."
+                "\(prefix): not found. Check the base URL (\(HTTPURLs.display(configuration.baseURL)); most providers' end in /v1) and the model name \(configuration.model)."
         case 413:
             message = "\(prefix): the request is too large. Lower the inputs or tokens per request."
         default:
@@ -190,7 +242,25 @@ extension OpenAICompatibleEmbedder {
         return EmbeddingError(.rejected, message, stopsRun: [401, 403, 404].contains(status))
     }
 
-    private static func isIdentifier(_ text: String) -> Bool {
+    /// The error for a redirect the transport did not follow: names the target and the base URL to use instead.
+    private func redirection(_ response: HTTPResponse, label: String) -> String {
+        let prefix = "\(label): the server at \(host) answered HTTP \(response.status), a redirect"
+        guard let target = HTTPURLs.redirectTarget(response, from: endpoint), target.host != nil else {
+            return "\(prefix) without a usable Location. Set the base URL (--base-url) to the server's API root."
+        }
+        let shown = redact(HTTPURLs.display(target))
+        var base = HTTPURLs.removingUserInfo(target)
+        if base.lastPathComponent == "embeddings" { base.deleteLastPathComponent() }
+        var suggestion = redact(HTTPURLs.display(base))
+        if suggestion.hasSuffix("/") { suggestion.removeLast() }
+        let why =
+            HTTPURLs.sameOrigin(target, endpoint)
+            ? "which is not followed (only 307 and 308 within the same origin are, at most \(URLSessionTransport.maxRedirects) times)"
+            : "another origin: not followed, because the request carries the API key"
+        return "\(prefix) to \(shown), \(why). If that is the right server, set the base URL (--base-url) to the final URL, \(suggestion)."
+    }
+
+    static func isIdentifier(_ text: String) -> Bool {
         text.count <= 64
             && text.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" || $0 == ".") }
     }

@@ -30,7 +30,12 @@ public import Foundation
 /// - **Faults**: see ``RetryPolicy``. Errors are ``EmbeddingError``: `.rejected` (4xx),
 ///   `.transport` (retries exhausted), `.badResponse` (contract broken), `.inputTooLong`; messages name the
 ///   request (`request 3 (inputs 256..383)`: 1-based request number within the call, inclusive 0-based
-///   positions of its inputs in the call) and never contain input text or the key.
+///   positions of its inputs in the call) and never contain the key. They contain no input text either, except
+///   what a server quotes in the message of a 200 answer whose body is an error (shown, at most 300 characters,
+///   because it is often the only clue, such as "model not loaded").
+/// - **Hostile servers**: a redirect to another origin is refused (the key would follow it) with a run-stopping
+///   error; a response larger than a valid answer for the batch can be (16 MiB at least) fails the request;
+///   ``Configuration/requestTimeout`` bounds each attempt by the wall clock.
 public struct OpenAICompatibleEmbedder: Embedder {
     /// How to reach the provider and how hard to push it.
     public struct Configuration: Sendable {
@@ -59,7 +64,8 @@ public struct OpenAICompatibleEmbedder: Embedder {
         public var maxInputTokens: Int
         /// What to do with an input longer than ``maxInputTokens``. Default `.fail`: nothing is lost silently.
         public var inputLengthPolicy: InputLengthPolicy
-        /// How long one request may take before it counts as timed out (and is retried). Default 60 s.
+        /// How long one attempt may take, by the wall clock for the whole exchange (a server sending one byte at
+        /// a time included), before it counts as timed out (and is retried). Default 60 s.
         public var requestTimeout: Duration
         /// When and how to retry. Default ``RetryPolicy/default``.
         public var retryPolicy: RetryPolicy
@@ -274,8 +280,16 @@ public struct OpenAICompatibleEmbedder: Embedder {
         guard let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https", url.host != nil else {
             throw EmbeddingError(
                 .rejected,
-                "The base URL \(url.absoluteString) is not an http(s) URL with a host, such as https://api.openai.com/v1."
+                "The base URL \(HTTPURLs.display(url)) is not an http(s) URL with a host, such as https://api.openai.com/v1."
             )
+        }
+        // Credentials in the URL would be recorded in the index and shown in messages; the key has its variable.
+        guard !HTTPURLs.hasUserInfo(url) else {
+            throw EmbeddingError(
+                .rejected,
+                "The base URL \(HTTPURLs.display(url)) must not contain a user name or password: they would be stored "
+                    + "in the index in plain text. Put the API key in the environment variable "
+                    + "\(configuration.apiKeyEnvironmentVariable) instead (it is sent as a bearer token).")
         }
         guard !configuration.model.isEmpty else {
             throw EmbeddingError(

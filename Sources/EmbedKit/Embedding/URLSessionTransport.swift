@@ -9,13 +9,32 @@ import Foundation
 /// One transport owns one session and its connection pool; share it between requests (and embedders) so
 /// connections are kept alive. The session is invalidated when the transport is deallocated.
 ///
-/// Timeouts are rounded up to whole seconds (at least 1 s), because on Linux `URLSession` truncates them.
+/// Defences against broken or hostile servers:
+/// - **Deadline**: ``HTTPRequest/timeout`` bounds the whole exchange by the wall clock (redirects included), so a
+///   server that drips one byte at a time cannot hold a request; `URLSession`'s own timeout is only an idle one.
+/// - **Size cap**: the body is received piece by piece through a delegate and the request fails as soon as it
+///   exceeds ``HTTPRequest/maxResponseBytes`` (counted after gzip/deflate decoding, which libcurl does), or as soon
+///   as the declared `Content-Length` does.
+/// - **Redirects**: never followed by `URLSession` (it copies every header, the API key included, to any host).
+///   The transport itself follows 307 and 308 to the same origin (scheme, host and port), at most
+///   ``maxRedirects`` times, re-sending the same method and body; any other redirect is returned as the response.
+/// - **Cancellation**: cancelling the calling task cancels the `URLSessionTask` and returns at once.
 ///
 /// Known Linux limitation (swift-corelibs-foundation over libcurl): when a server resets a *reused* keep-alive
 /// connection mid-request, the failure is only reported when the request timeout expires; the embedder then
 /// retries. So a dropped connection costs up to one request timeout.
 public final class URLSessionTransport: HTTPTransport {
+    /// The most same-origin 307/308 redirects followed for one request.
+    public static let maxRedirects = 3
+
     private let session: URLSession
+    private let delegate: SessionDelegate
+    /// Where tasks are created, resumed and cancelled and the session invalidated. In the Foundation of Swift 6.3
+    /// these wait synchronously for URLSession's work queue, which every session shares and which libcurl can hold
+    /// for seconds (inflating a decompression bomb); a private serial queue gets a thread of its own, so the wait
+    /// never blocks the Swift concurrency pool (that stalled every task in the process, deadlines included) nor a
+    /// delegate callback running on the work queue (a deadlock).
+    private let control = DispatchQueue(label: "URLSessionTransport.control")
 
     /// Creates a transport that keeps at most `maxConnectionsPerHost` connections open to one host.
     public init(maxConnectionsPerHost: Int = 8) {
@@ -24,61 +43,265 @@ public final class URLSessionTransport: HTTPTransport {
         configuration.httpShouldSetCookies = false
         configuration.urlCache = nil
         configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
-        session = URLSession(configuration: configuration)
+        delegate = SessionDelegate()
+        // A session delegate (not a completion handler) so the body reaches us piece by piece instead of being
+        // accumulated by URLSession without bound; called inline so libcurl cannot outrun it (see InlineQueue).
+        session = URLSession(configuration: configuration, delegate: delegate, delegateQueue: InlineQueue())
     }
 
     deinit {
-        session.finishTasksAndInvalidate()
+        let session = session
+        control.async { session.invalidateAndCancel() }
     }
 
     public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
-        var urlRequest = URLRequest(url: request.url)
+        let deadline = ContinuousClock.now + request.timeout
+        var url = request.url
+        var hops = 0
+        while true {
+            let response = try await exchange(request, url: url, deadline: deadline)
+            guard response.status == 307 || response.status == 308, hops < Self.maxRedirects,
+                let target = HTTPURLs.redirectTarget(response, from: url), HTTPURLs.sameOrigin(target, url)
+            else { return response }
+            hops += 1
+            url = target
+        }
+    }
+
+    /// One request/response under the wall-clock `deadline`.
+    private func exchange(_ request: HTTPRequest, url: URL, deadline: ContinuousClock.Instant) async throws
+        -> HTTPResponse
+    {
+        var urlRequest = URLRequest(url: url)
         urlRequest.httpMethod = request.method
         urlRequest.httpBody = request.body
-        // Whole seconds, at least 1: swift-corelibs-foundation truncates the interval to whole seconds for its
-        // timer, so 0.5 s would become 0 and fail every request at once with a bogus timeout.
-        urlRequest.timeoutInterval = max(1, Self.seconds(request.timeout).rounded(.up))
+        // URLSession's idle timeout is a backstop only; the deadline below fires first. Whole seconds, at least
+        // 1: swift-corelibs-foundation truncates the interval, so 0.5 s would become 0 and fail at once.
+        urlRequest.timeoutInterval = max(1, request.timeout.seconds.rounded(.up)) + 1
         for (name, value) in request.headers {
             urlRequest.setValue(value, forHTTPHeaderField: name)
         }
-        let data: Data
-        let response: URLResponse
-        do {
-            (data, response) = try await session.data(for: urlRequest)
-        } catch {
-            try Task.checkCancellation()
-            throw Self.transportError(error, timeout: request.timeout)
-        }
-        guard let http = response as? HTTPURLResponse else {
-            throw HTTPTransportError(.other, "the response is not an HTTP response")
-        }
-        var headers: [String: String] = [:]
-        for (name, value) in http.allHeaderFields {
-            if let name = name as? String, let value = value as? String {
-                headers[name.lowercased()] = value
+        let timeout = request.timeout
+        let exchange = Exchange(maxBytes: request.maxResponseBytes, control: control, delegate: delegate)
+        let (session, prepared) = (session, urlRequest)
+        return try await withThrowingTaskGroup(of: HTTPResponse.self) { group in
+            group.addTask {
+                try await withTaskCancellationHandler {
+                    try await withCheckedThrowingContinuation { continuation in
+                        exchange.start(continuation, session: session, request: prepared)
+                    }
+                } onCancel: {
+                    exchange.finish(.failure(CancellationError()))
+                }
             }
+            group.addTask {
+                try await Task.sleep(until: deadline, clock: .continuous)
+                throw HTTPTransportError(.timedOut, "no complete response within \(timeout)")
+            }
+            // Whichever ends first decides; the other is cancelled (which cancels the URLSessionTask).
+            defer { group.cancelAll() }
+            return try await group.next()!
         }
-        return HTTPResponse(status: http.statusCode, headers: headers, body: data)
-    }
-
-    private static func seconds(_ duration: Duration) -> TimeInterval {
-        let (seconds, attoseconds) = duration.components
-        return TimeInterval(seconds) + TimeInterval(attoseconds) / 1e18
     }
 
     /// Maps a `URLError` to a transport error kind. The message names the failure, never the request.
-    private static func transportError(_ error: any Error, timeout: Duration) -> HTTPTransportError {
+    static func transportError(_ error: any Error) -> HTTPTransportError {
         guard let urlError = error as? URLError else {
             return HTTPTransportError(.other, "the request failed: \(type(of: error))")
         }
         switch urlError.code {
         case .timedOut:
-            return HTTPTransportError(.timedOut, "no response within \(timeout)")
+            return HTTPTransportError(.timedOut, "the connection was idle too long")
         case .networkConnectionLost, .cannotConnectToHost, .notConnectedToInternet, .badServerResponse,
             .cannotFindHost, .dnsLookupFailed, .zeroByteResource, .cannotParseResponse:
             return HTTPTransportError(.connectionFailed, "the connection failed (URLError \(urlError.code.rawValue))")
+        case .cannotDecodeContentData, .cannotDecodeRawData:
+            return HTTPTransportError(
+                .connectionFailed, "the response body could not be decoded (URLError \(urlError.code.rawValue))")
         default:
             return HTTPTransportError(.other, "the request failed (URLError \(urlError.code.rawValue))")
         }
+    }
+}
+
+/// One request on the wire: its `URLSessionTask` (made on the control queue), its body so far, and the
+/// continuation of the `send` waiting for it. Finished exactly once: by the delegate (complete, failed, too
+/// large) or by cancellation, which never waits for URLSession.
+private final class Exchange: Sendable {
+    private struct State {
+        var continuation: CheckedContinuation<HTTPResponse, any Error>?
+        var outcome: Result<HTTPResponse, any Error>?
+        var task: URLSessionDataTask?
+        var body = Data()
+    }
+
+    let maxBytes: Int
+    private let control: DispatchQueue
+    private let delegate: SessionDelegate
+    private let state = Locked(State())
+
+    init(maxBytes: Int, control: DispatchQueue, delegate: SessionDelegate) {
+        self.maxBytes = maxBytes
+        self.control = control
+        self.delegate = delegate
+    }
+
+    /// Installs the continuation, then makes and starts the task on the control queue (unless finished by then).
+    func start(
+        _ continuation: CheckedContinuation<HTTPResponse, any Error>, session: URLSession, request: URLRequest
+    ) {
+        let outcome = state.withLock { state -> Result<HTTPResponse, any Error>? in
+            if let outcome = state.outcome { return outcome }
+            state.continuation = continuation
+            return nil
+        }
+        if let outcome {
+            continuation.resume(with: outcome)
+            return
+        }
+        control.async { [self] in
+            guard state.withLock({ $0.outcome == nil }) else { return }
+            let task = session.dataTask(with: request)
+            delegate.register(self, for: task)
+            let finished = state.withLock { state -> Bool in
+                state.task = task
+                return state.outcome != nil
+            }
+            if finished {
+                delegate.unregister(task)
+                task.cancel()
+            } else {
+                task.resume()
+            }
+        }
+    }
+
+    /// Ends the exchange with `outcome` if it has not ended yet; a failure also cancels the task.
+    func finish(_ outcome: Result<HTTPResponse, any Error>) {
+        let (continuation, task) = state.withLock {
+            state -> (CheckedContinuation<HTTPResponse, any Error>?, URLSessionDataTask?) in
+            guard state.outcome == nil else { return (nil, nil) }
+            state.outcome = outcome
+            state.body = Data()
+            defer { state.continuation = nil }
+            return (state.continuation, state.task)
+        }
+        if let task {
+            delegate.unregister(task)
+            if case .failure = outcome { control.async { task.cancel() } }  // see URLSessionTransport.control
+        }
+        continuation?.resume(with: outcome)
+    }
+
+    /// Checks the declared length against the cap before any body arrives.
+    func received(_ response: URLResponse) {
+        if response.expectedContentLength > Int64(maxBytes) {
+            finish(.failure(Self.tooLarge(maxBytes, declared: response.expectedContentLength)))
+        }
+    }
+
+    func received(_ data: Data) {
+        let over = state.withLock { state -> Bool in
+            guard state.outcome == nil else { return false }
+            guard state.body.count + data.count <= maxBytes else { return true }
+            state.body.append(data)
+            return false
+        }
+        if over { finish(.failure(Self.tooLarge(maxBytes, declared: nil))) }
+    }
+
+    func completed(_ response: URLResponse?, error: (any Error)?) {
+        if let error {
+            finish(.failure(URLSessionTransport.transportError(error)))
+            return
+        }
+        guard let http = response as? HTTPURLResponse else {
+            finish(.failure(HTTPTransportError(.other, "the response is not an HTTP response")))
+            return
+        }
+        var headers: [String: String] = [:]
+        for (name, value) in http.allHeaderFields {
+            if let name = name as? String, let value = value as? String { headers[name.lowercased()] = value }
+        }
+        let body = state.withLock { $0.body }
+        finish(.success(HTTPResponse(status: http.statusCode, headers: headers, body: body)))
+    }
+
+    private static func tooLarge(_ maxBytes: Int, declared: Int64?) -> HTTPTransportError {
+        let limit = HTTPRequest.describe(bytes: Int64(maxBytes))
+        if let declared {
+            return HTTPTransportError(
+                .other,
+                "the response declares \(HTTPRequest.describe(bytes: declared)), more than the \(limit) a valid answer can need"
+            )
+        }
+        return HTTPTransportError(
+            .other, "the response grew past \(limit) (decompressed), more than a valid answer can need")
+    }
+}
+
+/// A delegate "queue" that runs each callback at once, on the thread that schedules it.
+///
+/// swift-corelibs-foundation schedules every delegate callback with `addOperation` from its serial work queue,
+/// the queue that also drives libcurl. With an ordinary queue nothing slows libcurl down: against a fast endless or
+/// decompression-bomb body, received pieces piled up in the queue faster than it ran them (1.2 GB before the first
+/// callback saw the cap). Run inline, each piece is counted before libcurl reads the next, so the cap holds. The
+/// callbacks only take short locks and never wait on URLSession (cancelling goes to the control queue), so running
+/// them on its work queue is safe (it does the same for `data(for:)`'s completion). Should a Foundation schedule
+/// differently, callbacks still arrive, only later.
+private final class InlineQueue: OperationQueue, @unchecked Sendable {
+    override func addOperation(_ block: @Sendable @escaping () -> Void) {
+        block()
+    }
+
+    override func addOperation(_ operation: Operation) {
+        operation.start()
+    }
+
+    override func addOperations(_ operations: [Operation], waitUntilFinished wait: Bool) {
+        for operation in operations { operation.start() }
+    }
+}
+
+/// Routes the session's callbacks to each task's ``Exchange``. Callbacks arrive one at a time, on URLSession's
+/// work queue.
+private final class SessionDelegate: NSObject, URLSessionDataDelegate, Sendable {
+    private let exchanges = Locked<[Int: Exchange]>([:])
+
+    func register(_ exchange: Exchange, for task: URLSessionTask) {
+        exchanges.withLock { $0[task.taskIdentifier] = exchange }
+    }
+
+    func unregister(_ task: URLSessionTask) {
+        _ = exchanges.withLock { $0.removeValue(forKey: task.taskIdentifier) }
+    }
+
+    private func exchange(_ task: URLSessionTask) -> Exchange? {
+        exchanges.withLock { $0[task.taskIdentifier] }
+    }
+
+    func urlSession(
+        _ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
+        newRequest request: URLRequest, completionHandler: @Sendable @escaping (URLRequest?) -> Void
+    ) {
+        // Never let URLSession follow: it would send the Authorization header to whatever host is named (and on
+        // Linux drop the body). The transport decides with the 3xx in hand.
+        completionHandler(nil)
+    }
+
+    func urlSession(
+        _ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
+        completionHandler: @Sendable @escaping (URLSession.ResponseDisposition) -> Void
+    ) {
+        exchange(dataTask)?.received(response)
+        completionHandler(.allow)
+    }
+
+    func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
+        exchange(dataTask)?.received(data)
+    }
+
+    func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: (any Error)?) {
+        exchange(task)?.completed(task.response, error: error)
     }
 }

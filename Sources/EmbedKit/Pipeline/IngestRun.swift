@@ -12,6 +12,8 @@ struct IngestRun {
     private var filesFound = 0
     private var walkFinished = false
     private var stopping = false
+    /// Embedding batches that failed in a row because the server could not be reached or kept failing.
+    private var failedBatchesInARow = 0
 
     /// Parsed documents waiting for vectors, by slot.
     private var pending: [Int: PendingDocument] = [:]
@@ -164,6 +166,7 @@ struct IngestRun {
                     embedding -= 1
                     // A set-up problem fails every batch alike: stop here, keeping what is already stored.
                     if case .failure(let error as EmbeddingError) = result, error.stopsRun { throw error }
+                    try countFailedBatches(result)
                     receive(result, for: hashes)
                 case .written:
                     writing -= 1
@@ -224,6 +227,25 @@ struct IngestRun {
             pending[slot] = entry
             if entry.missing == 0 { complete(slot) }
         }
+    }
+
+    /// After this many batches in a row fail with ``EmbeddingError/Code/transport`` (each after all its retries)
+    /// the server is down or broken, not one input: the run stops, keeping what is stored.
+    static let maxFailedBatchesInARow = 5
+
+    private mutating func countFailedBatches(_ result: Result<[[Float]], any Error>) throws {
+        guard case .failure(let error as EmbeddingError) = result, error.code == .transport else {
+            failedBatchesInARow = 0  // the server answered
+            return
+        }
+        failedBatchesInARow += 1
+        guard failedBatchesInARow >= Self.maxFailedBatchesInARow else { return }
+        var last = error.message
+        if last.hasSuffix(".") { last.removeLast() }
+        throw EmbeddingError(
+            .transport,
+            "the embedding server failed \(failedBatchesInARow) batches in a row: \(last); check it and run again "
+                + "(what was stored is kept)", stopsRun: true)
     }
 
     private mutating func receive(_ result: Result<[[Float]], any Error>, for hashes: [ContentDigest]) {

@@ -57,7 +57,8 @@ struct EmbedderOptions: ParsableArguments {
     /// The options that rebuild the same embedder later (no secrets: the key's variable name, not its value).
     func recorded(merging stored: [String: String]) -> [String: String] {
         var options = stored
-        options["base_url"] = baseURL ?? stored["base_url"]
+        // Never a user name or password: an index recorded before they were refused may still hold them.
+        options["base_url"] = (baseURL ?? stored["base_url"]).map(HTTPURLs.removingUserInfo)
         options["model"] = model ?? stored["model"]
         options["dimensions"] = dimensions.map(String.init) ?? stored["dimensions"]
         options["encoding"] = encoding ?? stored["encoding"]
@@ -79,6 +80,12 @@ struct EmbedderOptions: ParsableArguments {
         if let dimensions, dimensions < 1 { throw ValidationError("--dimensions must be positive.") }
         if let baseURL, URL(string: baseURL)?.scheme == nil {
             throw ValidationError("--base-url must be a URL such as http://127.0.0.1:8080/v1.")
+        }
+        // Refused rather than used: the URL is recorded in the index and shown in messages.
+        if let baseURL, let url = URL(string: baseURL), HTTPURLs.hasUserInfo(url) {
+            throw ValidationError(
+                "--base-url must not contain a user name or password (they would be stored in the index in plain "
+                    + "text). Give the API key in the environment variable \(apiKeyEnv ?? OpenAICompatibleEmbedder.defaultKeyEnvironmentVariable) instead; it is sent as a bearer token.")
         }
     }
 
