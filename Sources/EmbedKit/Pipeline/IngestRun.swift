@@ -14,6 +14,8 @@ struct IngestRun {
     private var stopping = false
     /// Embedding batches that failed in a row because the server could not be reached or kept failing.
     private var failedBatchesInARow = 0
+    /// Why the run stopped on its own, thrown once complete documents are committed.
+    private var stopError: EmbeddingError?
 
     /// Parsed documents waiting for vectors, by slot.
     private var pending: [Int: PendingDocument] = [:]
@@ -164,9 +166,14 @@ struct IngestRun {
                     embedding -= 1  // cancelled or not, its documents are left for the next run
                 case .embedded(let hashes, let result):
                     embedding -= 1
-                    // A set-up problem fails every batch alike: stop here, keeping what is already stored.
-                    if case .failure(let error as EmbeddingError) = result, error.stopsRun { throw error }
-                    try countFailedBatches(result)
+                    // A set-up problem fails every batch alike, and so does a server that is down: stop here,
+                    // committing the documents already complete, then report it.
+                    if let error = stopsRun(result) {
+                        stopError = error
+                        stopping = true
+                        group.cancelAll()
+                        continue
+                    }
                     receive(result, for: hashes)
                 case .written:
                     writing -= 1
@@ -180,6 +187,7 @@ struct IngestRun {
         // Documents still waiting when a stop was asked for are left for the next run.
         pending.removeAll()
         observer.progress(progress)
+        if let stopError { throw stopError }
     }
 
     private mutating func accept(_ prepared: PreparedFile, slot: Int) async throws {
@@ -233,16 +241,19 @@ struct IngestRun {
     /// the server is down or broken, not one input: the run stops, keeping what is stored.
     static let maxFailedBatchesInARow = 5
 
-    private mutating func countFailedBatches(_ result: Result<[[Float]], any Error>) throws {
+    /// The error that stops the run, if this batch's result is one: a set-up problem, or the last of
+    /// ``maxFailedBatchesInARow`` transport failures in a row.
+    private mutating func stopsRun(_ result: Result<[[Float]], any Error>) -> EmbeddingError? {
+        if case .failure(let error as EmbeddingError) = result, error.stopsRun { return error }
         guard case .failure(let error as EmbeddingError) = result, error.code == .transport else {
             failedBatchesInARow = 0  // the server answered
-            return
+            return nil
         }
         failedBatchesInARow += 1
-        guard failedBatchesInARow >= Self.maxFailedBatchesInARow else { return }
+        guard failedBatchesInARow >= Self.maxFailedBatchesInARow else { return nil }
         var last = error.message
         if last.hasSuffix(".") { last.removeLast() }
-        throw EmbeddingError(
+        return EmbeddingError(
             .transport,
             "the embedding server failed \(failedBatchesInARow) batches in a row: \(last); check it and run again "
                 + "(what was stored is kept)", stopsRun: true)
