@@ -48,7 +48,9 @@ struct ConcurrentReadTests {
                         try Self.writeCorpus(dir, version: round, files: (round % 4 * 6)..<(round % 4 * 6 + 6))
                         run = try EmbedBinary.run(["reindex", "--db", db])
                     }
-                    if run.status != 0 { writerFailures.withLock { $0.append(run.stderr) } }
+                    if run.status != 0 {
+                        writerFailures.withLock { $0.append("round \(round), status \(run.status): \(run.stderr)") }
+                    }
                     writes.withLock { $0 += 1 }
                 } catch {
                     writerFailures.withLock { $0.append("\(error)") }

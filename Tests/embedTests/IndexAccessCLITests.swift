@@ -107,6 +107,15 @@ struct IndexAccessCLITests {
         #expect(query.stdout.contains("  2. "), "\(query.stdout)")
         let ingest = try EmbedBinary.run(["ingest", dir.path + "/docs", "--db", mount + "/index.sqlite", "--embedder", "hash"])
         #expect(ingest.status == 3, "\(ingest.stderr)")
+
+        // The mount is read without locks (immutable): a write through the real path is noticed afterwards.
+        let reader = try IndexReader(path: mount + "/index.sqlite")
+        #expect(try reader.statistics().documents == 12)
+        #expect(!reader.changedSinceOpened)
+        try dir.write("docs/late.txt", "A late document about fog horns.")
+        let write = try EmbedBinary.run(["ingest", dir.path + "/docs", "--db", db, "--embedder", "hash"])
+        #expect(write.status == 0, "\(write.stderr)")
+        #expect(reader.changedSinceOpened)
     }
 
     @Test("an index written by a newer embed is refused by readers too")

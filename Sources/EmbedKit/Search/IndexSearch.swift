@@ -116,7 +116,27 @@ public struct IndexSearch: Sendable {
     private static func search(
         path: String, vectors: [[Float]], identity: EmbedderIdentity, k: Int, filter: SearchFilter
     ) async throws -> [[SearchHit]] {
-        let reader = try IndexReader(path: path)
+        // A reader that may not share a writer's locks reads the file as immutable; if a writer changed it
+        // meanwhile, what was read may mix two states: read again.
+        for _ in 0..<3 {
+            let reader = try IndexReader(path: path)
+            do {
+                let hits = try await search(
+                    reader: reader, vectors: vectors, identity: identity, k: k, filter: filter)
+                if !reader.changedSinceOpened { return hits }
+            } catch where reader.changedSinceOpened {}
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        throw StoreError(
+            .busy,
+            "\(path) kept changing while this user, who cannot share its writer's locks, read it; "
+                + "try again when the writer has finished", path: path)
+    }
+
+    private static func search(
+        reader: IndexReader, vectors: [[Float]], identity: EmbedderIdentity, k: Int, filter: SearchFilter
+    ) async throws -> [[SearchHit]] {
+        let path = reader.path
         // One snapshot from the generation check to the last chunk looked up: a writer committing meanwhile
         // must not leave rows whose chunks are gone, or texts that do not match the scored vectors.
         try reader.beginSnapshot()

@@ -24,18 +24,49 @@ public struct StoredChunk: Sendable, Equatable {
 public final class IndexReader {
     private let connection: SQLiteConnection
     public let path: String
+    /// For a file read as immutable (no locks): what it looked like when opened, to notice a writer since.
+    private let immutableStamp: FileStamp?
 
     /// Opens the index at `path` for reading.
     ///
     /// Works for a user who may not write the index or its folder (another account, a read-only mount): a
-    /// file at rest is then read as immutable. A hot journal left by a killed writer is rolled back first
-    /// when this process may write the file.
+    /// file at rest is then read as immutable, and ``changedSinceOpened`` tells whether a writer started
+    /// meanwhile. A hot journal left by a killed writer is rolled back first when this process may write the
+    /// file.
     /// - Throws: ``StoreError`` when the file is missing, unreadable, not an index, or from a newer embed.
     public init(path: String) throws {
         try Self.checkIsIndexFile(path)
-        connection = try Self.open(path)
+        (connection, immutableStamp) = try Self.open(path)
         self.path = path
         try Migrations.checkKnown(connection)
+    }
+
+    /// True when the index was read as immutable and its file or log changed since it was opened: what was
+    /// read may mix two states, so read again. Always false for an ordinary reader, whose snapshot is enough.
+    public var changedSinceOpened: Bool {
+        guard let immutableStamp else { return false }
+        return FileStamp(indexPath: path) != immutableStamp
+    }
+
+    /// The identity, size and modification time of the index file and the size of its log: a writer that
+    /// starts changes the log, and a checkpoint changes the file.
+    struct FileStamp: Equatable {
+        var device: UInt64 = 0
+        var inode: UInt64 = 0
+        var size: Int64 = 0
+        var modified: Int64 = 0
+        var logSize: Int64 = -1
+
+        init(indexPath: String) {
+            var info = stat()
+            if stat(indexPath, &info) == 0 {
+                device = UInt64(info.st_dev)
+                inode = UInt64(info.st_ino)
+                size = Int64(info.st_size)
+                modified = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
+            }
+            if stat(indexPath + "-wal", &info) == 0 { logSize = Int64(info.st_size) }
+        }
     }
 
     /// Starts one snapshot of the index: every read until ``endSnapshot()`` sees the index as of one moment,
@@ -90,9 +121,9 @@ public final class IndexReader {
     }
 
     /// Opens a read-only connection that has read the index's metadata once.
-    private static func open(_ path: String) throws -> SQLiteConnection {
+    private static func open(_ path: String) throws -> (SQLiteConnection, FileStamp?) {
         do {
-            return try openAndProbe(path, immutable: false)
+            return (try openAndProbe(path, immutable: false), nil)
         } catch let error as StoreError where SQLiteConnection.needsRecovery(error) {
             // A writer was killed mid-transaction: let a read-write connection roll back or recover, then read.
             guard access(path, W_OK) == 0 else {
@@ -106,23 +137,25 @@ public final class IndexReader {
                 try IndexFile.configure(writer, writable: false)
                 try probe(writer, path: path)
             }
-            return try openAndProbe(path, immutable: false)
+            return (try openAndProbe(path, immutable: false), nil)
         } catch let error as StoreError where SQLiteConnection.lacksSharedMemory(error) {
             // This user cannot create the write-ahead log's shared memory (a read-only mount, another user's
             // folder). With no log beside it, the file holds the whole index: read it as immutable, unless a
-            // writer is busy with it, which could change pages under an immutable reader.
+            // writer is busy with it, which could change pages under an immutable reader. A writer that starts
+            // later is noticed by `changedSinceOpened`.
             let log = path + "-wal"
             var info = stat()
             let hasLog = stat(log, &info) == 0 && info.st_size > 0
             if !hasLog && !IndexLock.isHeld(indexPath: path) {
-                return try openAndProbe(path, immutable: true)
+                let stamp = FileStamp(indexPath: path)
+                return (try openAndProbe(path, immutable: true), stamp)
             }
             throw StoreError(
                 .readOnly,
                 "cannot read \(path): "
                     + (hasLog
                         ? "its write-ahead log \(log) needs shared memory (\(path)-shm) that this user cannot create; "
-                            + "run `embed reindex --db \(path)` as its owner, which leaves the index self-contained"
+                            + "run `embed reindex --db \(path)` as its owner, which folds the log into the file"
                         : "an embed writer is busy with it and this user cannot share its lock; try again when it ends"),
                 path: path)
         }

@@ -55,16 +55,7 @@ final class SQLiteConnection {
         return "file:" + encoded + "?immutable=1"
     }
 
-    /// When false, closing switches the file out of WAL mode, so it is self-contained at rest and users and
-    /// mounts that may not create the log's shared memory can still read it. Only if no reader is busy at that
-    /// moment: the switch needs the file to itself, and a writer must not wait for readers on its way out.
-    var leavesLogOnClose = true
-
     deinit {
-        if !leavesLogOnClose {
-            try? execute("PRAGMA busy_timeout = 0")
-            try? execute("PRAGMA journal_mode = DELETE")
-        }
         sqlite3_close_v2(handle)
     }
 

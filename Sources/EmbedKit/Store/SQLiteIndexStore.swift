@@ -30,7 +30,6 @@ public actor SQLiteIndexStore: IndexStore {
         let connection = try SQLiteConnection(path: path, create: false)
         try IndexFile.configure(connection, writable: true)
         try Migrations.migrate(connection)
-        connection.leavesLogOnClose = false
         self.connection = connection
         self.path = path
         self.executor = DispatchQueueExecutor(label: "embed.store")
