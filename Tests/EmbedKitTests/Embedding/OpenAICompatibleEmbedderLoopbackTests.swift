@@ -73,7 +73,7 @@ struct OpenAICompatibleEmbedderLoopbackTests {
         "each fault is survived by retrying, with nothing lost or duplicated",
         arguments: [
             LoopbackEmbeddingServer.Fault.rateLimited(retryAfter: "0"), .rateLimited(retryAfter: nil), .status(500),
-            .status(503), .slow(.seconds(3)), .resetConnection, .malformedJSON, .wrongDimension, .wrongCount,
+            .status(503), .slow(.seconds(6)), .resetConnection, .malformedJSON, .wrongDimension, .wrongCount,
             .duplicateIndex,
         ])
     func faultSurvived(fault: LoopbackEmbeddingServer.Fault) async throws {
@@ -82,7 +82,9 @@ struct OpenAICompatibleEmbedderLoopbackTests {
         server.script([fault, fault])
         let embedder = try Self.embedder(server) {
             $0.maxInputsPerRequest = 5
-            $0.requestTimeout = .seconds(1)  // URLSessionTransport's minimum
+            // A wall-clock limit on the whole request: long enough for a good answer on a loaded machine, shorter
+            // than the slow fault.
+            $0.requestTimeout = .seconds(2)
         }
         let texts = Self.texts(10)
         let vectors = try await embedder.embed(texts)
