@@ -65,7 +65,7 @@ struct ConcurrentReadTests {
         var asked = 0
         var wrong: [String] = []
         let start = Date()
-        while (asked < 2000 || writes.withLock({ $0 }) < 6) && Date().timeIntervalSince(start) < 120 {
+        while (asked < 2000 || writes.withLock({ $0 }) < 6) && Date().timeIntervalSince(start) < 300 {
             let results = try await IndexSearch(indexPaths: [db]).search(queries, embedder: embedder, k: 10)
             for (q, result) in results.enumerated() {
                 asked += 1
