@@ -46,7 +46,7 @@ struct StopTests {
         let seconds = terminate(process, after: delay)
         print("SIGTERM to exit during \(what): \(String(format: "%.2f", seconds)) s")
         #expect(process.terminationStatus == 130, sourceLocation: sourceLocation)
-        #expect(seconds < 5, sourceLocation: sourceLocation)
+        #expect(seconds < TestTiming.bound(5), sourceLocation: sourceLocation)
     }
 
     @Test("SIGTERM while the server hangs on the dimension probe: exit 130 within 5 s")

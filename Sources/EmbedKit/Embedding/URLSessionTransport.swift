@@ -84,23 +84,22 @@ public final class URLSessionTransport: HTTPTransport {
         let timeout = request.timeout
         let exchange = Exchange(maxBytes: request.maxResponseBytes, control: control, delegate: delegate)
         let (session, prepared) = (session, urlRequest)
-        return try await withThrowingTaskGroup(of: HTTPResponse.self) { group in
-            group.addTask {
-                try await withTaskCancellationHandler {
-                    try await withCheckedThrowingContinuation { continuation in
-                        exchange.start(continuation, session: session, request: prepared)
-                    }
-                } onCancel: {
-                    exchange.finish(.failure(CancellationError()))
-                }
+        // The deadline is a timer that finishes the exchange, not a task racing it: the exchange's state
+        // decides which came first at the moment each happens. Two tasks would be decided by which one the
+        // pool ran first, and with every thread busy (parsing large files, say) a response that arrived in
+        // time could lose to the timer and be asked for again.
+        let timer = DispatchWorkItem {
+            exchange.finish(.failure(HTTPTransportError(.timedOut, "no complete response within \(timeout)")))
+        }
+        let remaining = max(0, (deadline - ContinuousClock.now).seconds)
+        DispatchQueue.global().asyncAfter(deadline: .now() + remaining, execute: timer)
+        defer { timer.cancel() }
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                exchange.start(continuation, session: session, request: prepared)
             }
-            group.addTask {
-                try await Task.sleep(until: deadline, clock: .continuous)
-                throw HTTPTransportError(.timedOut, "no complete response within \(timeout)")
-            }
-            // Whichever ends first decides; the other is cancelled (which cancels the URLSessionTask).
-            defer { group.cancelAll() }
-            return try await group.next()!
+        } onCancel: {
+            exchange.finish(.failure(CancellationError()))
         }
     }
 
