@@ -192,6 +192,12 @@ private final class Exchange: Sendable {
         continuation?.resume(with: outcome)
     }
 
+    /// Ends the exchange with a redirect's status and headers (no body), and the task with it.
+    func redirected(_ response: HTTPURLResponse, task: URLSessionTask) {
+        finish(.success(HTTPResponse(status: response.statusCode, headers: Self.headers(of: response), body: Data())))
+        control.async { task.cancel() }  // see URLSessionTransport.control
+    }
+
     /// Checks the declared length against the cap before any body arrives.
     func received(_ response: URLResponse) {
         if response.expectedContentLength > Int64(maxBytes) {
@@ -218,12 +224,17 @@ private final class Exchange: Sendable {
             finish(.failure(HTTPTransportError(.other, "the response is not an HTTP response")))
             return
         }
+        let body = state.withLock { $0.body }
+        finish(.success(HTTPResponse(status: http.statusCode, headers: Self.headers(of: http), body: body)))
+    }
+
+    /// Header fields with lower-cased names.
+    private static func headers(of response: HTTPURLResponse) -> [String: String] {
         var headers: [String: String] = [:]
-        for (name, value) in http.allHeaderFields {
+        for (name, value) in response.allHeaderFields {
             if let name = name as? String, let value = value as? String { headers[name.lowercased()] = value }
         }
-        let body = state.withLock { $0.body }
-        finish(.success(HTTPResponse(status: http.statusCode, headers: headers, body: body)))
+        return headers
     }
 
     private static func tooLarge(_ maxBytes: Int, declared: Int64?) -> HTTPTransportError {
@@ -284,8 +295,20 @@ private final class SessionDelegate: NSObject, URLSessionDataDelegate, Sendable 
         newRequest request: URLRequest, completionHandler: @Sendable @escaping (URLRequest?) -> Void
     ) {
         // Never let URLSession follow: it would send the Authorization header to whatever host is named (and on
-        // Linux drop the body). The transport decides with the 3xx in hand.
-        completionHandler(nil)
+        // Linux drop the body). The 3xx itself is the answer: the transport decides with it in hand. The
+        // completion handler is never called and the task is cancelled instead: in this Foundation, a cancel
+        // that lands between the handler and its processing on the work queue is a fatal error ("Received
+        // callback for HTTP redirection, but we're not waiting for it"), and the redirect's body is not needed.
+        if let exchange = exchange(task) {
+            exchange.redirected(response, task: task)
+        } else {
+            exchangeless(task)
+        }
+    }
+
+    /// Cancels a task whose exchange has already ended (its cancel may be on its way too; a second is harmless).
+    private func exchangeless(_ task: URLSessionTask) {
+        DispatchQueue.global().async { task.cancel() }
     }
 
     func urlSession(
