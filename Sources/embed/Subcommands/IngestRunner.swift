@@ -46,6 +46,7 @@ struct IngestRunner {
             embedder = try await stop.cancelling {
                 try await options.makeEmbedder(for: settings, stored: stored, concurrency: concurrency)
             }
+            try Self.checkChunksFit(asked: ingest.chunkTokens, stored: existing?.chunking.maxTokens, embedder: embedder)
             if ingest.dryRun && !FileManager.default.fileExists(atPath: db) {
                 throw StoreError(.cannotOpen, "\(db): no index here yet; a dry run needs one to compare with", path: db)
             }
@@ -120,6 +121,24 @@ struct IngestRunner {
         out.flush()
         if report.interrupted { return ExitStatus.interrupted }
         return report.failed > 0 ? ExitStatus.someFilesFailed : ExitStatus.success
+    }
+
+    /// A chunk longer than the embedder's input window would be embedded from its start only: the rest could
+    /// never be found. Asking for such chunks is a usage error; an index that already has them (built before
+    /// this check) gets a warning with the way out.
+    static func checkChunksFit(asked: Int?, stored: Int?, embedder: any Embedder) throws {
+        guard let window = embedder.maxInputTokens else { return }
+        let model = embedder.identity.model
+        if let asked, asked > window {
+            throw ValidationError(
+                "--chunk-tokens \(asked) is larger than the input window of \(model), \(window) tokens: "
+                    + "text past the window would never be embedded. Use --chunk-tokens \(window) or less.")
+        }
+        if asked == nil, let stored, stored > window {
+            Terminal.error(
+                "warning: this index has chunks of up to \(stored) tokens, over the \(window)-token input window of "
+                    + "\(model), so their ends are not embedded; rebuild with --reembed --chunk-tokens \(window)")
+        }
     }
 
     private func defaultChunkTokens(_ embedder: any Embedder) -> Int {
