@@ -22,7 +22,7 @@ struct RemoveCommand: AsyncParsableCommand {
 
     @OptionGroup var store: StoreOptions
 
-    @Flag(help: "Wait for another ingest or reindex of the same index to finish, instead of exiting with status 4.")
+    @Flag(help: "Wait for another writer of the same index to finish, instead of exiting with status 4.")
     var wait = false
 
     @Flag(name: .shortAndLong, help: "Print only problems on stderr (no summary).")
