@@ -103,6 +103,26 @@ struct QuietCronTests {
         #expect(Self.rows(db, "SELECT count(*) FROM skipped_files") == ["0"])
     }
 
+    @Test("a stored file that becomes binary leaves the index, reported once")
+    func becomesBinary() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try dir.write("docs/a.txt", "Notes about semaphores and signal flags.")
+        try dir.write("docs/b.txt", "Notes about lanterns.")
+        let db = dir.path + "/index.sqlite"
+        #expect(try EmbedBinary.run(["ingest", dir.path + "/docs", "--db", db, "--embedder", "hash"]).status == 0)
+        try dir.write("docs/a.txt", bytes: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13])
+        try touch(dir.path + "/docs/a.txt", 60)
+        let run = try json(try EmbedBinary.run(["reindex", "--db", db, "--json"]))
+        #expect(run["removed"] as? Int == 1)
+        #expect(run["skipped"] as? Int == 1)
+        let quiet = try EmbedBinary.run(["reindex", "--quiet", "--db", db])
+        #expect((quiet.status, quiet.stdout, quiet.stderr) == (0, "", ""))
+        let stats = try EmbedBinary.json(try EmbedBinary.run(["stats", "--db", db, "--json"]).stdout)
+        #expect(stats["documents"] as? Int == 1)
+        #expect(try EmbedBinary.run(["query", "--db", db, "-k", "5", "semaphores"]).stdout.contains("a.txt") == false)
+    }
+
     /// The result rows of a query, read with the sqlite3 shell (another client, as a user might use).
     static func rows(_ db: String, _ sql: String) -> [String] {
         let result = EmbedBinary.shell("sqlite3 '\(db)' \"\(sql)\"")

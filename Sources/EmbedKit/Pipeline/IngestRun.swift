@@ -354,8 +354,11 @@ struct IngestRun {
         let gone = states.keys.filter {
             (isGone($0) || lastingSkips.contains($0)) && !removedFileRoots.contains($0)
         }.sorted()
-        let forgotten = skipped.keys.filter { isGone($0) && states[$0] == nil && !removedFileRoots.contains($0) }
-        if !configuration.dryRun { try await pipeline.store.remove(paths: gone + forgotten) }
+        // A document that became a lasting skip goes, and the skip just remembered for it stays.
+        let forgotten = skipped.keys.filter { isGone($0) && !removedFileRoots.contains($0) }
+        if !configuration.dryRun {
+            try await pipeline.store.remove(documents: gone, skips: forgotten.sorted(), roots: [])
+        }
         for path in gone { observer.change(.removed, path) }
         report.removed += gone.count
     }

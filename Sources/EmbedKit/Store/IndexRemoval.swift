@@ -62,9 +62,9 @@ extension SQLiteIndexStore {
         let plan = IndexRemoval.plan(
             targets, documents: try documentStates().keys, skipped: try skippedFiles().keys,
             roots: try roots())
-        let paths = Set(plan.flatMap { $0.documents + $0.skipped })
-        let rootPaths = Set(plan.flatMap(\.roots))
-        try remove(paths: paths.sorted(), roots: rootPaths.sorted())
+        try remove(
+            documents: Set(plan.flatMap(\.documents)).sorted(), skips: Set(plan.flatMap(\.skipped)).sorted(),
+            roots: Set(plan.flatMap(\.roots)).sorted())
         return plan
     }
 }

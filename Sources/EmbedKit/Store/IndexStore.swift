@@ -132,9 +132,9 @@ public protocol IndexStore: Sendable {
     func write(_ documents: [IndexedDocument], skipped: [SkippedFile]) async throws
     /// Updates the size and modification time of documents whose contents did not change.
     func touch(_ documents: [(path: String, size: Int64, modificationTimeNanoseconds: Int64)]) async throws
-    /// Removes documents with their chunks, the vectors no other chunk uses, remembered skips of these paths,
-    /// and the recorded `roots` with these paths, in one transaction.
-    func remove(paths: [String], roots: [String]) async throws
+    /// Removes `documents` with their chunks and the vectors no other chunk uses, forgets the remembered `skips`,
+    /// and drops the recorded `roots` with these paths, in one transaction.
+    func remove(documents: [String], skips: [String], roots: [String]) async throws
     /// Brings derived data (the vector file) up to date after a run; returns a warning when it could not, which
     /// costs queries speed, never correctness.
     /// - Throws: ``StoreError`` `.diskFull` when the disk is full.
@@ -147,8 +147,14 @@ extension IndexStore {
         try await write(documents, skipped: [])
     }
 
-    /// Removes documents and remembered skips (see ``remove(paths:roots:)``), keeping every root.
+    /// Removes documents and remembered skips at `paths` (see ``remove(documents:skips:roots:)``), keeping every
+    /// root.
     public func remove(paths: [String]) async throws {
-        try await remove(paths: paths, roots: [])
+        try await remove(documents: paths, skips: paths, roots: [])
+    }
+
+    /// Removes documents and remembered skips at `paths`, and the roots at `roots`, in one transaction.
+    public func remove(paths: [String], roots: [String]) async throws {
+        try await remove(documents: paths, skips: paths, roots: roots)
     }
 }

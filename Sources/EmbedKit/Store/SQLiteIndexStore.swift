@@ -242,13 +242,15 @@ public actor SQLiteIndexStore: IndexStore {
         }
     }
 
-    public func remove(paths: [String], roots: [String]) throws {
-        guard !paths.isEmpty || !roots.isEmpty else { return }
+    public func remove(documents: [String], skips: [String], roots: [String]) throws {
+        guard !documents.isEmpty || !skips.isEmpty || !roots.isEmpty else { return }
         let forgetSkip = try connection.prepare("DELETE FROM skipped_files WHERE path = ?1")
         try connection.transaction {
             try IndexFile.advanceGeneration(connection)
-            for path in paths {
+            for path in documents {
                 try deleteUnusedVectors(try deleteDocument(at: path))
+            }
+            for path in skips {
                 try forgetSkip.bind([.text(path)]).run()
             }
             if !roots.isEmpty {
