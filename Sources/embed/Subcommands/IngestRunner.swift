@@ -71,7 +71,7 @@ struct IngestRunner {
             chunker: TextChunker(configuration: chunking, tokenCounter: embedder.tokenCounter), store: store,
             configuration: .init(
                 embeddingConcurrency: ingest.concurrency, batchSize: ingest.batchSize, checksum: ingest.checksum,
-                maxFileSize: Int64(ingest.maxFileMib) << 20, dryRun: ingest.dryRun))
+                maxFileSize: Int64(ingest.maxFileMib) << 20, dryRun: ingest.dryRun, skipRules: Self.skipRules))
         pipeline.embedderOptions = embedder.identity.name == EmbedderKind.openai.rawValue
             ? embedderOptions.recorded(merging: storedOptions) : [:]
 
@@ -141,6 +141,14 @@ struct IngestRunner {
         }
     }
 
+    /// Names this build of embed for remembered skips: the version and the executable's size and modification
+    /// time, so that an upgraded or rebuilt embed (whose parsers may read more) looks at skipped files again.
+    static let skipRules: String = {
+        var info = stat()
+        guard stat("/proc/self/exe", &info) == 0 else { return EmbedCommand.configuration.version }
+        return "\(EmbedCommand.configuration.version) \(info.st_size) \(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec)"
+    }()
+
     private func defaultChunkTokens(_ embedder: any Embedder) -> Int {
         min(TextChunker.Configuration().maxTokens, embedder.maxInputTokens ?? .max)
     }
@@ -160,6 +168,8 @@ struct IngestRunner {
         if r.skipped > 0 { problems.append("\(r.skipped) skipped") }
         if r.warnings > 0 { problems.append(r.warnings == 1 ? "1 warning" : "\(r.warnings) warnings") }
         if r.interrupted { problems.append("interrupted") }
+        // Not a problem now, but not in the index either: said in the summary, never line by line again.
+        if r.skippedAsBefore > 0 { problems.append("\(r.skippedAsBefore) skipped as before") }
         return problems.isEmpty ? text : text + "; " + problems.joined(separator: ", ")
     }
 }
