@@ -6,7 +6,7 @@
 enum FileReading {
     struct Failure: Error, CustomStringConvertible {
         var description: String
-        /// The file is over the size limit (or decompresses past it): a warning, not an error.
+        /// The file decompresses past the size limit: a warning, as for a file over the limit found by the walk.
         var overLimit = false
     }
 
@@ -73,7 +73,7 @@ enum FileReading {
         }
         guard Int64(info.st_size) <= limit else {
             close(fd)
-            throw Failure(description: "larger than the size limit", overLimit: true)
+            throw Failure(description: "larger than the size limit")
         }
         return fd
     }
