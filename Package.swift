@@ -24,6 +24,8 @@ let package = Package(
         .systemLibrary(name: "CEmbedSQLite", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CEmbedXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
         .systemLibrary(name: "CEmbedBLAS", providers: [.apt(["libopenblas-dev"])]),
+        // Reading NAME.EXT.gz documents.
+        .systemLibrary(name: "CEmbedZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // CRC-32C for the vector file's block checksums: SSE4.2 when the CPU has it (checked at run time).
         .target(name: "CEmbedCRC32C"),
 
@@ -31,7 +33,7 @@ let package = Package(
         .target(
             name: "EmbedKit",
             dependencies: [
-                "CEmbedSQLite", "CEmbedXML2", "CEmbedBLAS", "CEmbedCRC32C",
+                "CEmbedSQLite", "CEmbedXML2", "CEmbedBLAS", "CEmbedCRC32C", "CEmbedZlib",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings

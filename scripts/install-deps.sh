@@ -3,9 +3,10 @@
 #   libxml2-dev    HTML and XML parsing
 #   libsqlite3-dev the index
 #   libopenblas-dev matrix multiplies (native model, batched search)
+#   zlib1g-dev     decompressing NAME.EXT.gz documents
 #   pkg-config     lets SwiftPM find libxml2's headers
 set -euo pipefail
-packages=(libxml2-dev libsqlite3-dev libopenblas-dev pkg-config "$@")
+packages=(libxml2-dev libsqlite3-dev libopenblas-dev zlib1g-dev pkg-config "$@")
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -32,6 +32,34 @@ public struct FuzzChecks: Sendable {
         case .tokenizer: try checkTokenizer(bytes)
         case .safetensors: try checkSafetensors(bytes)
         case .response: try checkResponse(bytes)
+        case .gzip: try checkGzip(bytes)
+        }
+    }
+
+    // MARK: - Gzip
+
+    /// The first byte sets the output limit (1 to 256 KiB, small enough for bombs to reach it); the rest is the
+    /// compressed data. The output never passes the limit, and the limit only decides where output stops: with
+    /// twice the limit, the same input gives the same bytes, or more of them only when it was too large before.
+    private func checkGzip(_ bytes: [UInt8]) throws(FuzzFailure) {
+        guard let selector = bytes.first else { return }
+        let limit = (Int(selector) + 1) << 10
+        let input = Array(bytes.dropFirst())
+        let outcome = Gzip.decompress(input, limit: limit)
+        let doubled = Gzip.decompress(input, limit: 2 * limit)
+        switch outcome {
+        case .decompressed(let output, let warnings):
+            try expect(output.count <= limit, "\(output.count) bytes decompressed, over the \(limit)-byte limit")
+            try expect(doubled == outcome, "a larger limit changed output that fitted the smaller one")
+            try expect(warnings.allSatisfy { !$0.isEmpty }, "an empty warning")
+        case .notGzip:
+            try expect(!Gzip.hasMagic(input), "gzip magic number not recognized")
+            try expect(doubled == .notGzip, "not gzip with one limit, gzip with another")
+        case .tooLarge(let reported):
+            try expect(reported == limit, "the limit reported is not the limit given")
+            if case .decompressed(let output, _) = doubled {
+                try expect(output.count > limit, "too large for \(limit) bytes, but only \(output.count) with twice that")
+            }
         }
     }
 

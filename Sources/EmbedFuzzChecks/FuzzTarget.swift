@@ -23,6 +23,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case safetensors
     /// The reader of an OpenAI-compatible server's embeddings response.
     case response
+    /// The gzip decompressor of `NAME.EXT.gz` documents, under its output limit.
+    case gzip
 
     /// Whether the target needs the model directory (for the tokenizer's vocabulary).
     public var needsModel: Bool { self == .tokenizer }

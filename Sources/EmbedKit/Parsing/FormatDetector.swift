@@ -5,9 +5,18 @@ public enum FormatDetector: Sendable {
     public static let binaryProbeLength = 8192
 
     /// The format for `path` and `bytes`: from the file extension when it is known, else sniffed.
+    /// `NAME.EXT.gz` has the format of `NAME.EXT` (its `bytes` are the decompressed ones, see ``Gzip``).
     public static func format(path: String, bytes: [UInt8]) -> DocumentFormat {
-        if let ext = fileExtension(of: path), let format = DocumentFormat(fileExtension: ext) { return format }
+        if let ext = fileExtension(of: documentPath(path)), let format = DocumentFormat(fileExtension: ext) {
+            return format
+        }
         return sniff(bytes)
+    }
+
+    /// `path` without a final `.gz`: the name that says what a compressed document is.
+    static func documentPath(_ path: String) -> String {
+        guard fileExtension(of: path)?.lowercased() == "gz" else { return path }
+        return String(path.dropLast(3))
     }
 
     /// The extension of the last path component (`"html"` for `docs/a.b/page.HTML` gives `"HTML"`), or nil for

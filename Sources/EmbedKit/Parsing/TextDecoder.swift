@@ -5,12 +5,15 @@ internal import Foundation
 /// The encoding is chosen in this order:
 /// 1. a byte-order mark (UTF-8, UTF-16 LE/BE, UTF-32 LE/BE) — it always wins;
 /// 2. for HTML and XML, the charset the document declares (`<meta charset>`, `http-equiv` content type,
-///    or the XML declaration's `encoding`), looked for in the first 4 KB;
+///    or the XML declaration's `encoding`), looked for in the first 4 KB. Any label of the WHATWG Encoding
+///    Standard is understood (see ``Charset``), with HTML's readings: ISO-8859-1 and US-ASCII are Windows-1252,
+///    a declared UTF-16 is UTF-8, ISO-2022-KR/CN and HZ give no text. Legacy charsets go through iconv;
 /// 3. UTF-8 when the bytes are valid UTF-8;
 /// 4. Windows-1252, which decodes every byte (the five bytes it leaves undefined become their C1 code points).
 ///
-/// A declaration that lies (declares UTF-8 but the bytes are not; declares a single-byte charset but the
-/// bytes are valid non-ASCII UTF-8) is overridden, with a warning. Decoding never drops text.
+/// A declaration that lies is overridden, with a warning: it declares UTF-8 but the bytes are not; it declares
+/// a legacy charset but the non-ASCII bytes are valid UTF-8; or more than a tenth of the non-ASCII sequences
+/// are invalid in it (then Windows-1252). A few invalid sequences become U+FFFD, with one warning.
 /// The result has `\n` line ends (CRLF and CR are normalized) and no U+0000 (libxml2 stops at NUL).
 public enum TextDecoder: Sendable {
     /// Decoded text as UTF-8 bytes, with the encoding used and any problems met.
@@ -108,15 +111,19 @@ public enum TextDecoder: Sendable {
         return decode(all, declaredCharset: declared, format: format, warnings: &warnings)
     }
 
+    /// Decodes `bytes` as the document declares, following HTML's rules for the label (see ``Charset``).
     private static func decode(
         _ bytes: ArraySlice<UInt8>, declaredCharset declared: String, format: DocumentFormat,
         warnings: inout [String]
     ) -> ([UInt8], String) {
-        let name = declared.lowercased()
-        switch name {
-        case "utf-8", "utf8", "unicode-1-1-utf-8":
+        guard var charset = Charset(label: declared) else {
+            warnings.append("unknown charset \"\(declared)\" declared; decoded as UTF-8 or Windows-1252 instead")
+            return decodeUTF8OrFallback(bytes, declared: nil, warnings: &warnings)
+        }
+        switch charset.decoder {
+        case .utf8:
             return decodeUTF8OrFallback(bytes, declared: declared, warnings: &warnings)
-        case "utf-16", "utf-16le", "utf-16be", "ucs-2", "unicode":
+        case .utf16:
             // No byte-order mark. HTML says to read such documents as UTF-8 (a declaration in ASCII can't be
             // UTF-16); in XML, guess the byte order from where the NUL bytes are.
             if format == .xml, bytes.count >= 2, bytes.first == 0 || bytes.dropFirst().first == 0 {
@@ -124,55 +131,84 @@ public enum TextDecoder: Sendable {
                 return (decodeUTF16(bytes, bigEndian: bigEndian, warnings: &warnings), bigEndian ? "UTF-16BE" : "UTF-16LE")
             }
             return decodeUTF8OrFallback(bytes, declared: nil, warnings: &warnings)
+        case .replacement:
+            // The Encoding Standard's answer for ISO-2022-KR/CN and HZ: no text at all, as a browser shows it.
+            warnings.append(
+                "charset \"\(declared)\" is one the Encoding Standard does not decode (it can hide markup); "
+                    + "the text was replaced by one U+FFFD")
+            return (bytes.isEmpty ? [] : [0xEF, 0xBF, 0xBD], "replacement")
+        case .userDefined where format == .html:
+            // HTML's prescan turns a declared x-user-defined into windows-1252.
+            charset = .windows1252
+        case .singleByte where format == .xml && latin1Labels.contains(declared.lowercased()):
+            // In XML, ISO-8859-1 means ISO-8859-1; only HTML reads it as Windows-1252.
+            if !isASCII(bytes), String(validating: bytes, as: UTF8.self) != nil {
+                warnings.append("charset \"\(declared)\" declared but the bytes are UTF-8; decoded as UTF-8")
+                return (Array(bytes), "UTF-8")
+            }
+            return (decodeLatin1(bytes), "ISO-8859-1")
         default:
             break
-        }
-        let singleByte: (table: [UInt32], name: String)?
-        switch name {
-        case "iso-8859-1", "iso8859-1", "latin1", "latin-1", "l1", "iso_8859-1", "cp819", "ibm819", "iso-ir-100":
-            // HTML decodes Latin-1 labels as Windows-1252; XML means the real ISO-8859-1.
-            singleByte = format == .html ? (windows1252High, "windows-1252") : nil
-        case "windows-1252", "cp1252", "x-cp1252", "ascii", "us-ascii", "ansi_x3.4-1968", "iso646-us":
-            singleByte = (windows1252High, "windows-1252")
-        case "iso-8859-15", "iso8859-15", "latin-9", "latin9", "l9", "iso_8859-15":
-            singleByte = (latin9High, "ISO-8859-15")
-        default:
-            if let encoding = foundationEncoding(named: declared) {
-                return decodeWithFoundation(bytes, declared: declared, encoding: encoding, warnings: &warnings)
-            }
-            warnings.append("unsupported charset \"\(declared)\" declared; decoded as UTF-8 or Windows-1252 instead")
-            return decodeUTF8OrFallback(bytes, declared: nil, warnings: &warnings)
         }
         if !isASCII(bytes), String(validating: bytes, as: UTF8.self) != nil {
             warnings.append("charset \"\(declared)\" declared but the bytes are UTF-8; decoded as UTF-8")
             return (Array(bytes), "UTF-8")
         }
-        if let singleByte {
-            return (decodeSingleByte(bytes, high: singleByte.table), singleByte.name)
+        guard let result = decodeLegacy(bytes, charset) else {
+            warnings.append(
+                "charset \"\(declared)\" declared but this system's iconv cannot decode \(charset.name); "
+                    + "decoded as Windows-1252 instead")
+            return (decodeSingleByte(bytes, high: windows1252High), "windows-1252")
         }
-        return (decodeLatin1(bytes), "ISO-8859-1")
+        if result.replaced > 0 {
+            // A declaration that most non-ASCII bytes contradict is wrong: Windows-1252 at least keeps every byte.
+            let sequences = result.replaced + result.nonASCII
+            if result.replaced >= 4 && result.replaced * 10 > sequences {
+                warnings.append(
+                    "charset \"\(declared)\" declared but \(result.replaced) of \(sequences) non-ASCII sequences "
+                        + "are not valid \(charset.name); decoded as Windows-1252 instead")
+                return (decodeSingleByte(bytes, high: windows1252High), "windows-1252")
+            }
+            warnings.append(
+                "\(result.replaced) byte sequence\(result.replaced == 1 ? " is" : "s are") not valid \(charset.name) "
+                    + "(declared \"\(declared)\"); replaced with U+FFFD")
+        }
+        return (result.utf8, charset.name)
     }
 
-    /// Foundation's encoding for an IANA charset name.
-    private static func foundationEncoding(named name: String) -> String.Encoding? {
-        #if canImport(Darwin)
-        let cfEncoding = CFStringConvertIANACharSetNameToEncoding(name as CFString)
-        guard cfEncoding != kCFStringEncodingInvalidId else { return nil }
-        return String.Encoding(rawValue: UInt(CFStringConvertEncodingToNSStringEncoding(cfEncoding)))
-        #else
-        return String.Encoding(ianaName: name)
-        #endif
+    /// Labels that mean ISO-8859-1 outside HTML.
+    private static let latin1Labels: Set<String> = [
+        "iso-8859-1", "iso8859-1", "iso88591", "latin1", "l1", "iso_8859-1", "iso_8859-1:1987", "cp819", "ibm819",
+        "iso-ir-100", "csisolatin1",
+    ]
+
+    /// Decodes with a single-byte table or iconv; nil when iconv lacks the converter.
+    static func decodeLegacy(_ bytes: ArraySlice<UInt8>, _ charset: Charset) -> IconvConversion.Result? {
+        switch charset.decoder {
+        case .singleByte:
+            guard let table = singleByteTable(charset) else { return nil }
+            return IconvConversion.decodeSingleByte(bytes, table: table)
+        case .multiByte(let name, let extraBytes):
+            return IconvConversion.decodeMultiByte(bytes, iconvName: name, extraBytes: extraBytes)
+        case .userDefined:
+            return IconvConversion.decodeSingleByte(bytes, table: (0xF780...0xF7FF).map { UInt32($0) })
+        case .utf8, .utf16, .replacement:
+            return nil
+        }
     }
 
-    private static func decodeWithFoundation(
-        _ bytes: ArraySlice<UInt8>, declared: String, encoding: String.Encoding, warnings: inout [String]
-    ) -> ([UInt8], String) {
-        if encoding == .utf8 { return decodeUTF8OrFallback(bytes, declared: declared, warnings: &warnings) }
-        if let string = String(bytes: bytes, encoding: encoding) {
-            return (Array(string.utf8), declared)
+    /// The table for bytes 0x80-0xFF of a single-byte charset: iconv's, then the Encoding Standard's corrections.
+    static func singleByteTable(_ charset: Charset) -> [UInt32]? {
+        guard case .singleByte(let name, let overrides, let controlsForUndefined) = charset.decoder else { return nil }
+        if charset == .windows1252 { return windows1252High }
+        guard var table = IconvConversion.singleByteTable(name) else { return nil }
+        if controlsForUndefined {
+            for byte in 0x80...0x9F where table[byte - 0x80] == IconvConversion.undefined {
+                table[byte - 0x80] = UInt32(byte)
+            }
         }
-        warnings.append("the bytes are not valid \"\(declared)\" as declared; decoded as UTF-8 or Windows-1252 instead")
-        return decodeUTF8OrFallback(bytes, declared: nil, warnings: &warnings)
+        for (byte, scalar) in overrides { table[Int(byte) - 0x80] = scalar }
+        return table
     }
 
     private static func decodeUTF8OrFallback(
@@ -273,17 +309,6 @@ public enum TextDecoder: Sendable {
             0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0x009D, 0x017E, 0x0178,
         ]
         return c1 + (0xA0...0xFF).map { UInt32($0) }
-    }()
-
-    /// ISO-8859-15 (Latin-9) for 0x80...0xFF: Latin-1 with eight replacements (€, Š, š, Ž, ž, Œ, œ, Ÿ).
-    static let latin9High: [UInt32] = {
-        var table = (0x80...0xFF).map { UInt32($0) }
-        let changes: [(Int, UInt32)] = [
-            (0xA4, 0x20AC), (0xA6, 0x0160), (0xA8, 0x0161), (0xB4, 0x017D),
-            (0xB8, 0x017E), (0xBC, 0x0152), (0xBD, 0x0153), (0xBE, 0x0178),
-        ]
-        for (byte, scalar) in changes { table[byte - 0x80] = scalar }
-        return table
     }()
 
     // MARK: - Declarations

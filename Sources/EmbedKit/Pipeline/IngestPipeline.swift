@@ -193,16 +193,20 @@ extension IngestPipeline {
                 Diagnostic(path: file.path, .warning, "larger than \(configuration.maxFileSize >> 20) MiB, skipped"))
         }
         let bytes: [UInt8]
+        let readingWarnings: [String]
         do {
-            bytes = try FileReading.read(file.path, limit: configuration.maxFileSize)
+            (bytes, readingWarnings) = try FileReading.readDocument(file.path, limit: configuration.maxFileSize)
+        } catch let failure as FileReading.Failure where failure.overLimit {
+            return .problem(Diagnostic(path: file.path, .warning, failure.description))
         } catch {
             return .problem(Diagnostic(path: file.path, .error, "cannot read: \(error)"))
         }
         let hash = Array(SHA256.hash(data: bytes))
         if let storedHash, storedHash == hash { return .sameContent(file) }
-        let parsed: ParsedDocument
+        var parsed: ParsedDocument
         do {
             parsed = try parser.parse(bytes, path: file.path)
+            parsed.warnings = readingWarnings + parsed.warnings
         } catch let error as ParsingError {
             let diagnostic = Diagnostic(path: file.path, error.code == .binary ? .warning : .error, error.message)
             // The same bytes give the same verdict, so it is remembered until the file changes.

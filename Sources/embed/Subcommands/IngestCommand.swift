@@ -11,7 +11,9 @@ struct IngestCommand: AsyncParsableCommand {
             every document, and stores documents, chunks and vectors in the index. Files already in the index \
             with the same size and modification time are not read again; a changed file's chunks are replaced; \
             files gone from under PATH are removed. A problem with one file is reported on stderr as \
-            `path: warning: ...` or `path: error: ...` and the run goes on.
+            `path: warning: ...` or `path: error: ...` and the run goes on. HTML and XML are decoded as \
+            their charset declaration says (any label of the WHATWG Encoding Standard). NAME.EXT.gz is \
+            decompressed and read as NAME.EXT.
 
             \(ExitStatus.help)
             """)
@@ -67,7 +69,7 @@ struct IngestOptions: ParsableArguments {
     @Option(help: "Tokens repeated between consecutive chunks of a section.")
     var overlapTokens: Int?
 
-    @Option(help: "Files larger than this many MiB are skipped with a warning.")
+    @Option(help: "Files larger than this many MiB (for .gz files, decompressed) are skipped with a warning.")
     var maxFileMib: Int = 64
 
     @Flag(help: "Wait for another ingest or reindex of the same index to finish, instead of exiting with status 4.")

@@ -60,7 +60,7 @@ struct TextDecoderTests {
         #expect(utf8.encoding == "UTF-8")
     }
 
-    @Test("another declared charset goes through Foundation; an unsupported one falls back with warnings")
+    @Test("another declared charset goes through iconv; an unknown one falls back with warnings")
     func foundationCharset() {
         // "Привет" in Windows-1251.
         let cp1251 = Array("<meta charset=windows-1251>".utf8) + [0xCF, 0xF0, 0xE8, 0xE2, 0xE5, 0xF2]
@@ -70,7 +70,7 @@ struct TextDecoderTests {
         let unknown = TextDecoder.decode(Array("<?xml version='1.0' encoding='x-nope'?><a>".utf8) + [0xE9], format: .xml)
         #expect(unknown.text.hasSuffix("<a>é"))
         #expect(unknown.warnings == [
-            "unsupported charset \"x-nope\" declared; decoded as UTF-8 or Windows-1252 instead",
+            "unknown charset \"x-nope\" declared; decoded as UTF-8 or Windows-1252 instead",
             "not valid UTF-8; decoded as Windows-1252",
         ])
     }
