@@ -10,13 +10,12 @@ public enum FormatDetector: Sendable {
         return sniff(bytes)
     }
 
-    /// The extension of the last path component (`"html"` for `docs/a.b/page.HTML` gives `"HTML"`), or nil for
-    /// none or a dot file such as `.bashrc`.
+    /// The extension that names the format of the last path component (`"HTML"` for `docs/a.b/page.HTML`), looking
+    /// past `.gz` and Apache's language and charset tags (`index.html.en` gives `"html"`); nil for none or a dot
+    /// file such as `.bashrc`. See ``DocumentNames/documentExtension(of:)``.
     static func fileExtension(of path: String) -> String? {
         let name = path.split(separator: "/", omittingEmptySubsequences: true).last ?? ""
-        guard let dot = name.lastIndex(of: "."), dot != name.startIndex else { return nil }
-        let ext = name[name.index(after: dot)...]
-        return ext.isEmpty ? nil : String(ext)
+        return DocumentNames.documentExtension(of: String(name)).name
     }
 
     /// The format that the start of `bytes` suggests. Conservative: anything not clearly markup or a
