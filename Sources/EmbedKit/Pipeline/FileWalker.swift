@@ -298,10 +298,11 @@ public struct FileWalker: Sequence {
                     visitedDirectories.insert(identity)
                     subdirectories.append(child)
                 } else {
-                    guard !options.ignoredPaths.contains(path),
-                        selects(path: path, relative: relative, name: name, folder: folder, info: info)
-                    else { continue }
-                    guard followable(path, linkInfo: linkInfo, info: info, events: &events) else { continue }
+                    guard !options.ignoredPaths.contains(path) else { continue }
+                    let wanted = selects(relative: relative, name: name, folder: folder)
+                    guard wanted != false, followable(path, linkInfo: linkInfo, info: info, events: &events) else { continue }
+                    // Looked into only once known to stay inside the roots; a FIFO or device is never opened here.
+                    if wanted == nil, (info.st_mode & S_IFMT) == S_IFREG, !FileWalker.looksLikeDocument(path) { continue }
                     if let event = Self.event(path: path, info: info) { events.append(event) }
                 }
             }
@@ -310,18 +311,15 @@ public struct FileWalker: Sequence {
             queue.append(contentsOf: (undecodable + events).reversed())
         }
 
-        /// Whether the file (not a folder) at `path` is to be read: an `include` glob, else not ignored and a
-        /// document (or, with `only` globs, matching one).
-        private func selects(
-            path: String, relative: String, name: String, folder: Folder, info: stat
-        ) -> Bool {
+        /// Whether the file (not a folder) at `relative` is to be read: an `include` glob, else not ignored and a
+        /// document (or, with `only` globs, matching one). Nil when only its contents can tell (no extension).
+        private func selects(relative: String, name: String, folder: Folder) -> Bool? {
             if matches(options.include, relative: relative, name: name) { return true }
             if folder.includedOnly { return false }
+            let path = folder.path == "/" ? "/" + name : folder.path + "/" + name
             if let ignores = folder.ignores, ignores.ignores(path, isDirectory: false) { return false }
             if !options.only.isEmpty { return matches(options.only, relative: relative, name: name) }
-            if let byName = DocumentNames.isDocument(name) { return byName }
-            // Only regular files are looked into: a FIFO or a broken link is let through to be reported.
-            return (info.st_mode & S_IFMT) != S_IFREG || FileWalker.looksLikeDocument(path)
+            return DocumentNames.isDocument(name)
         }
 
         /// False, with a warning, for a broken symlink or one that leaves the roots without `followSymlinks`.

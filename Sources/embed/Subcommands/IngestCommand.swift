@@ -10,9 +10,10 @@ struct IngestCommand: AsyncParsableCommand {
             Walks each PATH recursively and reads its documents: text (.txt, .text, .rst, .rest, .adoc, \
             .asciidoc, .org and files without an extension that hold text), Markdown, HTML and XML, also when \
             gzipped (.md.gz) or named for Apache's content negotiation (index.html.en). Style sheets, scripts, \
-            source code, data, images and everything else are skipped silently, as are hidden files, folders \
-            such as node_modules and __pycache__, and paths ignored by .gitignore or .ignore files; --include \
-            brings any of them back. It parses, chunks and embeds every document, and stores documents, chunks and vectors in the index. Files already in the index \
+            source code, data, images and everything else are skipped silently, as are folders such as \
+            node_modules and __pycache__ and paths ignored by .gitignore or .ignore files; --include brings any \
+            of them back. Hidden files and folders are skipped unless --hidden. It parses, chunks and embeds \
+            every document, and stores documents, chunks and vectors in the index. Files already in the index \
             with the same size and modification time are not read again; a changed file's chunks are replaced; \
             files gone from under PATH are removed. A problem with one file is reported on stderr as \
             `path: warning: ...` or `path: error: ...` and the run goes on.

@@ -135,6 +135,24 @@ struct FileWalkerTests {
         #expect(walk([dir.path + "/repo/docs/guide"]).files.count == 3)
     }
 
+    @Test("links out of the root are reported only when named like documents")
+    func linksOutOfTheRoot() throws {
+        let dir = try TemporaryDirectory()
+        let outside = try TemporaryDirectory()
+        defer {
+            dir.remove()
+            outside.remove()
+        }
+        try outside.write("notes", "outside text")
+        try outside.write("style.css", "p {}")
+        let fm = FileManager.default
+        try fm.createSymbolicLink(atPath: dir.path + "/NOTES", withDestinationPath: outside.path + "/notes")
+        try fm.createSymbolicLink(atPath: dir.path + "/theme.css", withDestinationPath: outside.path + "/style.css")
+        let result = walk([dir.path])
+        #expect(result.files.isEmpty)
+        #expect(result.problems.map { ($0.path as NSString).lastPathComponent } == ["NOTES"])
+    }
+
     @Test("a file named as a root is read whatever its type")
     func fileRoot() throws {
         let dir = try TemporaryDirectory()
