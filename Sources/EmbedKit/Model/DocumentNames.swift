@@ -50,7 +50,9 @@ public enum DocumentNames {
             suffixes = suffixes.dropLast()
         }
         guard let last = suffixes.last, !last.isEmpty else { return Extension(name: nil, compressed: compressed) }
-        if documentExtensions.contains(last.lowercased()) { return Extension(name: String(last), compressed: compressed) }
+        if documentExtensions.contains(last.lowercased()) {
+            return Extension(name: String(last), compressed: compressed)
+        }
         // `index.html.en`, `index.html.ko.euc-kr`: at most a language and a charset after HTML or XML.
         var tags = 0
         var index = suffixes.endIndex - 1

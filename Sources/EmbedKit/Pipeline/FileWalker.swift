@@ -201,10 +201,12 @@ public struct FileWalker: Sequence {
         static func enclosingIgnores(of root: String) -> IgnoreScope? {
             var ancestors: [String] = []
             var folder = root
+            var info = stat()
+            // A root that is a work tree's top (or a nested repository) is not governed by the folders above it.
+            guard lstat(root == "/" ? "/.git" : root + "/.git", &info) != 0 else { return nil }
             while folder != "/" {
                 folder = (folder as NSString).deletingLastPathComponent
                 ancestors.append(folder)
-                var info = stat()
                 if lstat(folder == "/" ? "/.git" : folder + "/.git", &info) == 0 {
                     var scope: IgnoreScope?
                     for ancestor in ancestors.reversed() {
@@ -283,7 +285,8 @@ public struct FileWalker: Sequence {
                 var info = linkInfo
                 if (linkInfo.st_mode & S_IFMT) == S_IFLNK && stat(path, &info) != 0 { info = linkInfo }
                 if (info.st_mode & S_IFMT) == S_IFDIR {
-                    var child = Folder(path: path, relative: relative, ignores: folder.ignores, includedOnly: folder.includedOnly)
+                    var child = Folder(
+                        path: path, relative: relative, ignores: folder.ignores, includedOnly: folder.includedOnly)
                     if folder.includedOnly {
                         guard leadsInto(relative) else { continue }
                     } else if DocumentNames.skippedFolders.contains(name)
@@ -300,9 +303,13 @@ public struct FileWalker: Sequence {
                 } else {
                     guard !options.ignoredPaths.contains(path) else { continue }
                     let wanted = selects(relative: relative, name: name, folder: folder)
-                    guard wanted != false, followable(path, linkInfo: linkInfo, info: info, events: &events) else { continue }
+                    guard wanted != false, followable(path, linkInfo: linkInfo, info: info, events: &events) else {
+                        continue
+                    }
                     // Looked into only once known to stay inside the roots; a FIFO or device is never opened here.
-                    if wanted == nil, (info.st_mode & S_IFMT) == S_IFREG, !FileWalker.looksLikeDocument(path) { continue }
+                    if wanted == nil, (info.st_mode & S_IFMT) == S_IFREG, !FileWalker.looksLikeDocument(path) {
+                        continue
+                    }
                     if let event = Self.event(path: path, info: info) { events.append(event) }
                 }
             }

@@ -114,8 +114,8 @@ final class IgnoreScope: Sendable {
     static func load(folder: String, present: Set<String>) -> IgnorePatterns? {
         var text = ""
         for name in fileNames where present.contains(name) {
-            guard let bytes = FileWalker.readRegularFile(folder == "/" ? "/" + name : folder + "/" + name, limit: 1 << 20)
-            else { continue }
+            let path = folder == "/" ? "/" + name : folder + "/" + name
+            guard let bytes = FileWalker.readRegularFile(path, limit: 1 << 20) else { continue }
             text += String(decoding: bytes, as: UTF8.self) + "\n"
         }
         let patterns = IgnorePatterns(text)

@@ -82,7 +82,8 @@ struct FileWalkerTests {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         for name in [
-            "a.md", "style.css", "node_modules/pkg/README.md", "node_modules/pkg/index.js", "node_modules/other/README.md",
+            "a.md", "style.css", "node_modules/pkg/README.md", "node_modules/pkg/index.js",
+            "node_modules/other/README.md",
             "ignored/x.md", "ignored/y.css", "sub/node_modules/z.md",
         ] { try dir.write(name, "text") }
         try dir.write(".gitignore", "ignored/\n")
@@ -110,7 +111,9 @@ struct FileWalkerTests {
             "docs/draft-1.md", "docs/final.md", "docs/secret.md", "docs/sub/c.txt", "docs/sub/_build/x.md",
         ] { try dir.write(name, "text") }
         #expect(
-            relativeFiles(dir) == ["keep.txt", "readme.md", "docs/b.txt", "docs/final.md", "docs/top.md", "docs/sub/c.txt"])
+            relativeFiles(dir) == [
+                "keep.txt", "readme.md", "docs/b.txt", "docs/final.md", "docs/top.md", "docs/sub/c.txt",
+            ])
         var options = FileWalker.Options()
         options.useIgnoreFiles = false
         #expect(relativeFiles(dir, options).count == 12)
@@ -123,13 +126,18 @@ struct FileWalkerTests {
         try dir.write("repo/.git/HEAD", "ref: refs/heads/main\n")
         try dir.write("repo/.gitignore", "docs/generated/\n*.tmp.md\n")
         try dir.write("repo/docs/.gitignore", "!keep.tmp.md\n")
-        for name in ["repo/docs/guide/a.md", "repo/docs/guide/b.tmp.md", "repo/docs/guide/keep.tmp.md", "repo/docs/generated/c.md"] {
-            try dir.write(name, "text")
+        for name in ["guide/a.md", "guide/b.tmp.md", "guide/keep.tmp.md", "generated/c.md"] {
+            try dir.write("repo/docs/" + name, "text")
         }
         let root = FileWalker.canonicalPath(dir.path)!
-        #expect(walk([dir.path + "/repo/docs/guide"]).files == ["a.md", "keep.tmp.md"].map { root + "/repo/docs/guide/" + $0 })
+        let guide = walk([dir.path + "/repo/docs/guide"]).files
+        #expect(guide == ["a.md", "keep.tmp.md"].map { root + "/repo/docs/guide/" + $0 })
         // A root named on the command line is walked even when a .gitignore above ignores it.
         #expect(walk([dir.path + "/repo/docs/generated"]).files.count == 1)
+        // A nested repository is its own work tree.
+        try dir.write("repo/docs/guide/.git/HEAD", "ref: refs/heads/main\n")
+        #expect(walk([dir.path + "/repo/docs/guide"]).files.count == 3)
+        try FileManager.default.removeItem(atPath: dir.path + "/repo/docs/guide/.git")
         // Outside a work tree, a .gitignore above the root says nothing about it.
         try FileManager.default.removeItem(atPath: dir.path + "/repo/.git")
         #expect(walk([dir.path + "/repo/docs/guide"]).files.count == 3)
