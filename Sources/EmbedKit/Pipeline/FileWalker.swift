@@ -58,7 +58,8 @@ public struct FileWalker: Sequence {
             let include = try container.decodeIfPresent([String].self, forKey: .include) ?? []
             if try container.decodeIfPresent(Int.self, forKey: .rules) == nil {
                 // Older versions read every file and `include` only narrowed that: the globs keep that meaning,
-                // and the rest gets today's defaults (see D26 in docs/decisions.md).
+                // and the rest gets today's defaults (docs/decisions.md, "Indexes from older versions get the
+                // new defaults").
                 only = include
             } else {
                 self.include = include
