@@ -17,7 +17,8 @@ struct EmbedCommand: AsyncParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [
-            IngestCommand.self, ReindexCommand.self, QueryCommand.self, StatsCommand.self, EncodeCommand.self, ExportCommand.self,
+            IngestCommand.self, ReindexCommand.self, RemoveCommand.self, QueryCommand.self, StatsCommand.self,
+            EncodeCommand.self, ExportCommand.self,
         ]
     )
 

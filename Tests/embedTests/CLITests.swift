@@ -140,6 +140,34 @@ struct CLITests {
         #expect(try EmbedBinary.run(["stats", "--db", dir.path + "/none.sqlite"]).status == 3)
     }
 
+    @Test("--chunk-tokens larger than the model's input window is a usage error naming the window; nothing is written")
+    func chunkTokensOverWindow() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try dir.write("docs/a.txt", "Some text to index.")
+        let db = dir.path + "/index.sqlite"
+        let refused = try EmbedBinary.run(["ingest", dir.path + "/docs", "--db", db, "--chunk-tokens", "1000"])
+        #expect(refused.status == 2, "\(refused.stderr)")
+        #expect(refused.stderr.contains("--chunk-tokens 1000 is larger than the input window of sentence-transformers/all-MiniLM-L6-v2, 254 tokens"))
+        #expect(!FileManager.default.fileExists(atPath: db))
+        // At the window it is accepted.
+        let fits = try EmbedBinary.run(["ingest", dir.path + "/docs", "--db", db, "--chunk-tokens", "254"])
+        #expect(fits.status == 0, "\(fits.stderr)")
+
+        let server = try LoopbackEmbeddingServer()
+        defer { server.stop() }
+        let openai = [
+            "--embedder", "openai", "--base-url", server.baseURL.absoluteString, "--model", "fake-embed",
+            "--max-input-tokens", "100",
+        ]
+        let other = dir.path + "/openai.sqlite"
+        let tooLong = try EmbedBinary.run(["ingest", dir.path + "/docs", "--db", other, "--chunk-tokens", "101"] + openai)
+        #expect(tooLong.status == 2, "\(tooLong.stderr)")
+        #expect(tooLong.stderr.contains("input window of fake-embed@"))
+        #expect(tooLong.stderr.contains(", 100 tokens: "))
+        #expect(try EmbedBinary.run(["ingest", dir.path + "/docs", "--db", other, "--chunk-tokens", "100"] + openai).status == 0)
+    }
+
     @Test("encode prints one vector per text, from arguments or JSON lines on stdin")
     func encode() throws {
         let args = try EmbedBinary.run(["encode", "--embedder", "hash", "first text", "second text"])

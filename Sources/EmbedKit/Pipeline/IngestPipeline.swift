@@ -32,12 +32,16 @@ public struct IngestPipeline: Sendable {
         public var removeMissing: Bool
         /// Find what would change and how many chunks would be embedded, but embed and write nothing.
         public var dryRun: Bool
+        /// Names the build of the parsers. A file skipped for a lasting reason (binary, too large, undecodable,
+        /// malformed) is remembered with its size and time and skipped silently while both stay the same, unless
+        /// it was skipped under other rules: a newer embed may read what an older one could not.
+        public var skipRules: String
 
         public init(
             embeddingConcurrency: Int = ProcessInfoCores.active, batchSize: Int = 64,
             parseConcurrency: Int = ProcessInfoCores.active, checksum: Bool = false,
             maxFileSize: Int64 = 64 << 20, writeBatchChunks: Int = 2048, writeInterval: Duration = .seconds(2),
-            removeMissing: Bool = true, dryRun: Bool = false
+            removeMissing: Bool = true, dryRun: Bool = false, skipRules: String = "embed"
         ) {
             self.embeddingConcurrency = max(1, embeddingConcurrency)
             self.batchSize = max(1, batchSize)
@@ -48,6 +52,7 @@ public struct IngestPipeline: Sendable {
             self.writeInterval = writeInterval
             self.removeMissing = removeMissing
             self.dryRun = dryRun
+            self.skipRules = skipRules
         }
     }
 
@@ -111,20 +116,30 @@ public struct IngestPipeline: Sendable {
     public func run(
         roots: [IngestRoot], ignoredPaths: Set<String> = [], observer: Observer = Observer()
     ) async throws -> IngestReport {
+        let exists = { (root: IngestRoot) in FileManager.default.fileExists(atPath: root.path) }
         if !configuration.dryRun {
-            try await store.prepare(settings, roots: roots.filter { FileManager.default.fileExists(atPath: $0.path) })
+            try await store.prepare(settings, roots: roots.filter(exists))
             try await store.recordEmbedderOptions(embedderOptions)
         }
-        var run = IngestRun(pipeline: self, observer: observer, states: try await store.documentStates())
-        let files = roots.lazy.flatMap { root in
+        let states = try await store.documentStates()
+        let skipped = try await store.skippedFiles()
+        // A root that was a single file (the index holds it as a file) and is gone is removed like any deleted
+        // file, with its root; a missing folder root is walked, reported, and its documents kept.
+        let goneFileRoots = roots.filter { !exists($0) && (states[$0.path] != nil || skipped[$0.path] != nil) }
+        let walked = roots.filter { root in !goneFileRoots.contains { $0.path == root.path } }
+        var run = IngestRun(pipeline: self, observer: observer, states: states, skipped: skipped)
+        let files = walked.lazy.flatMap { root in
             var options = root.options
             options.ignoredPaths = ignoredPaths
             return FileWalker(roots: [root.path], options: options)
         }
         try await run.process(files)
+        if !goneFileRoots.isEmpty && !run.report.interrupted {
+            try await run.removeFileRoots(goneFileRoots.map(\.path))
+        }
         if configuration.removeMissing && !run.report.interrupted {
             // A root that is missing altogether (an unmounted disk?) is reported, and its documents are kept.
-            try await run.removeMissing(under: roots.filter { FileManager.default.fileExists(atPath: $0.path) })
+            try await run.removeMissing(under: walked.filter(exists))
         }
         if !configuration.dryRun, let warning = try await store.refreshVectorFile() {
             observer.diagnostic(Diagnostic(path: "", .warning, warning))
@@ -148,6 +163,8 @@ enum PreparedFile: Sendable {
     case document(PreparedDocument)
     /// The file's bytes hash to what the index already has: only its size and time are updated.
     case sameContent(SourceFile)
+    /// Skipped for a reason that lasts until the file changes: remembered, so it is not reported again.
+    case skipped(SkippedFile, Diagnostic)
     case problem(Diagnostic)
 }
 
@@ -163,8 +180,16 @@ struct PreparedDocument: Sendable {
 extension IngestPipeline {
     /// Reads, hashes, parses and chunks one file. Runs in a child task; touches no shared state.
     func prepare(_ file: SourceFile, storedHash: ContentDigest?) -> PreparedFile {
+        func lasting(_ reason: SkippedFile.Reason, _ diagnostic: Diagnostic) -> PreparedFile {
+            .skipped(
+                SkippedFile(
+                    path: file.path, size: file.size, modificationTimeNanoseconds: file.modificationTimeNanoseconds,
+                    reason: reason, maxFileSize: configuration.maxFileSize, rules: configuration.skipRules),
+                diagnostic)
+        }
         if file.size > configuration.maxFileSize {
-            return .problem(
+            return lasting(
+                .tooLarge,
                 Diagnostic(path: file.path, .warning, "larger than \(configuration.maxFileSize >> 20) MiB, skipped"))
         }
         let bytes: [UInt8]
@@ -179,7 +204,10 @@ extension IngestPipeline {
         do {
             parsed = try parser.parse(bytes, path: file.path)
         } catch let error as ParsingError {
-            return .problem(Diagnostic(path: file.path, error.code == .binary ? .warning : .error, error.message))
+            let diagnostic = Diagnostic(path: file.path, error.code == .binary ? .warning : .error, error.message)
+            // The same bytes give the same verdict, so it is remembered until the file changes.
+            guard let reason = SkippedFile.Reason(error.code) else { return .problem(diagnostic) }
+            return lasting(reason, diagnostic)
         } catch {
             return .problem(Diagnostic(path: file.path, .error, "cannot parse: \(error)"))
         }

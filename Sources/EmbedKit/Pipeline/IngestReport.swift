@@ -12,6 +12,8 @@ public struct IngestReport: Sendable, Equatable, Codable {
     public var failed = 0
     /// Files skipped with a warning (binary, not a regular file, symlink not followed).
     public var skipped = 0
+    /// Files skipped silently because they were skipped for a lasting reason before and have not changed.
+    public var skippedAsBefore = 0
     /// Warnings, including those about files that were still indexed.
     public var warnings = 0
     /// Chunks stored by this run.
@@ -29,7 +31,7 @@ public struct IngestReport: Sendable, Equatable, Codable {
     public init() {}
 
     /// Files seen by the run, whatever became of them.
-    public var files: Int { added + updated + unchanged + failed + skipped }
+    public var files: Int { added + updated + unchanged + failed + skipped + skippedAsBefore }
 }
 
 /// A snapshot of a running ingest, for progress display.

@@ -5,6 +5,8 @@ struct IngestRun {
     let pipeline: IngestPipeline
     let observer: IngestPipeline.Observer
     let states: [String: StoredDocumentState]
+    /// Files remembered as skipped for a lasting reason, by path.
+    let skipped: [String: SkippedFile]
     var report = IngestReport()
 
     private let clock = ContinuousClock()
@@ -27,6 +29,12 @@ struct IngestRun {
     private var ready: [IndexedDocument] = []
     private var readyChunks = 0
     private var touched: [(path: String, size: Int64, modificationTimeNanoseconds: Int64)] = []
+    /// Files newly skipped for a lasting reason, written with the next batch of documents.
+    private var skips: [SkippedFile] = []
+    /// Files skipped for a lasting reason by this run or as before: not ingestible, so not kept in the index.
+    private var lastingSkips = Set<String>()
+    /// Single-file roots removed because they are gone (another root may hold the same path).
+    private var removedFileRoots = Set<String>()
     /// When the last write started: complete documents are committed every `writeInterval` too, so that a
     /// killed run keeps what it finished even when a write batch is minutes of model work.
     private var lastWrite: ContinuousClock.Instant
@@ -34,10 +42,14 @@ struct IngestRun {
     private var seen = Set<String>()
     private var unreadableFolders: [String] = []
 
-    init(pipeline: IngestPipeline, observer: IngestPipeline.Observer, states: [String: StoredDocumentState]) {
+    init(
+        pipeline: IngestPipeline, observer: IngestPipeline.Observer, states: [String: StoredDocumentState],
+        skipped: [String: SkippedFile] = [:]
+    ) {
         self.pipeline = pipeline
         self.observer = observer
         self.states = states
+        self.skipped = skipped
         start = clock.now
         lastWrite = start
     }
@@ -96,6 +108,16 @@ struct IngestRun {
                             report.unchanged += 1
                             continue
                         }
+                        // Skipped before for a reason that holds until the file changes: not read, not reported.
+                        // --checksum looks at every file again.
+                        if let skip = skipped[file.path], !configuration.checksum,
+                            skip.stillApplies(
+                                to: file, maxFileSize: configuration.maxFileSize, rules: configuration.skipRules)
+                        {
+                            report.skippedAsBefore += 1
+                            lastingSkips.insert(file.path)
+                            continue
+                        }
                         let slot = nextSlot
                         nextSlot += 1
                         let pipeline = pipeline
@@ -127,16 +149,20 @@ struct IngestRun {
                 }
                 // Write in a child task, one write at a time, so batches keep starting while SQLite works
                 // (awaiting the write here stalled every request slot for its duration).
-                let writeDue = !ready.isEmpty && clock.now - lastWrite >= configuration.writeInterval
-                if writing == 0 && (readyChunks >= configuration.writeBatchChunks || touched.count >= 1024 || writeDue) {
+                let writeDue = !(ready.isEmpty && skips.isEmpty) && clock.now - lastWrite >= configuration.writeInterval
+                if writing == 0
+                    && (readyChunks >= configuration.writeBatchChunks || touched.count >= 1024 || skips.count >= 1024
+                        || writeDue)
+                {
                     lastWrite = clock.now
-                    let (documents, files) = (ready, touched)
+                    let (documents, files, skipped) = (ready, touched, skips)
                     ready.removeAll(keepingCapacity: true)
                     readyChunks = 0
                     touched.removeAll(keepingCapacity: true)
+                    skips.removeAll(keepingCapacity: true)
                     let store = pipeline.store
                     group.addTask {
-                        if !documents.isEmpty { try await store.write(documents) }
+                        if !documents.isEmpty || !skipped.isEmpty { try await store.write(documents, skipped: skipped) }
                         if !files.isEmpty { try await store.touch(files) }
                         return .written
                     }
@@ -194,6 +220,10 @@ struct IngestRun {
         switch prepared {
         case .problem(let diagnostic):
             record(diagnostic)
+        case .skipped(let file, let diagnostic):
+            record(diagnostic)
+            lastingSkips.insert(file.path)
+            if !configuration.dryRun { skips.append(file) }
         case .sameContent(let file):
             report.unchanged += 1
             if !configuration.dryRun { touched.append((file.path, file.size, file.modificationTimeNanoseconds)) }
@@ -299,10 +329,11 @@ struct IngestRun {
     }
 
     private mutating func flush() async throws {
-        if !ready.isEmpty {
-            try await pipeline.store.write(ready)
+        if !ready.isEmpty || !skips.isEmpty {
+            try await pipeline.store.write(ready, skipped: skips)
             ready.removeAll(keepingCapacity: true)
             readyChunks = 0
+            skips.removeAll(keepingCapacity: true)
         }
         if !touched.isEmpty {
             try await pipeline.store.touch(touched)
@@ -311,17 +342,42 @@ struct IngestRun {
     }
 
     /// Removes stored documents under `roots` that are no longer ingestible files under the current rules:
-    /// deleted, excluded, hidden, replaced by a folder, a FIFO or a symlink out of the root. Documents under
-    /// a folder the walk could not read are kept (it may be a passing problem; it was reported).
+    /// deleted, excluded, hidden, replaced by a folder, a FIFO or a symlink out of the root, or now skipped for a
+    /// lasting reason (binary, too large...). Documents under a folder the walk could not read are kept (it may
+    /// be a passing problem; it was reported). Remembered skips of files that are gone are forgotten.
     /// Call only after a walk that ran to its end.
     mutating func removeMissing(under roots: [IngestRoot]) async throws {
-        let gone = states.keys.filter { path in
+        func isGone(_ path: String) -> Bool {
             roots.contains { $0.contains(path) } && !seen.contains(path)
                 && !unreadableFolders.contains { path.hasPrefix($0.hasSuffix("/") ? $0 : $0 + "/") }
+        }
+        let gone = states.keys.filter {
+            (isGone($0) || lastingSkips.contains($0)) && !removedFileRoots.contains($0)
         }.sorted()
-        if !configuration.dryRun { try await pipeline.store.remove(paths: gone) }
+        // A document that became a lasting skip goes, and the skip just remembered for it stays.
+        let forgotten = skipped.keys.filter { isGone($0) && !removedFileRoots.contains($0) }
+        if !configuration.dryRun {
+            try await pipeline.store.remove(documents: gone, skips: forgotten.sorted(), roots: [])
+        }
         for path in gone { observer.change(.removed, path) }
         report.removed += gone.count
+    }
+
+    /// Removes roots that were single files and no longer exist, with their documents, in one transaction, and
+    /// says so: the index no longer walks them.
+    mutating func removeFileRoots(_ paths: [String]) async throws {
+        if !configuration.dryRun { try await pipeline.store.remove(paths: paths, roots: paths) }
+        removedFileRoots.formUnion(paths)
+        for path in paths.sorted() {
+            if states[path] != nil {
+                observer.change(.removed, path)
+                report.removed += 1
+            }
+            if !configuration.dryRun {
+                observer.diagnostic(
+                    Diagnostic(path: path, .warning, "file no longer exists; removed from the index with its root"))
+            }
+        }
     }
 
     /// True when `path` is a folder itself (not a symlink to one).

@@ -9,6 +9,55 @@ public struct StoredDocumentState: Sendable, Equatable {
     public var chunkCount: Int
 }
 
+/// A file skipped for a reason that lasts until its bytes change, remembered so that later runs skip it
+/// without reading it or reporting it again.
+public struct SkippedFile: Sendable, Equatable {
+    public enum Reason: String, Sendable, Equatable {
+        case binary
+        case tooLarge = "too_large"
+        case undecodable
+        case malformed
+
+        /// The reason for a parser's error, when it lasts until the file changes.
+        public init?(_ code: ParsingError.Code) {
+            switch code {
+            case .binary: self = .binary
+            case .tooLarge: self = .tooLarge
+            case .undecodable: self = .undecodable
+            case .malformed: self = .malformed
+            }
+        }
+    }
+
+    public var path: String
+    public var size: Int64
+    public var modificationTimeNanoseconds: Int64
+    public var reason: Reason
+    /// The size limit in force when the file was skipped.
+    public var maxFileSize: Int64
+    /// Which build of the parsers decided (see ``IngestPipeline/Configuration/skipRules``).
+    public var rules: String
+
+    public init(
+        path: String, size: Int64, modificationTimeNanoseconds: Int64, reason: Reason, maxFileSize: Int64,
+        rules: String
+    ) {
+        self.path = path
+        self.size = size
+        self.modificationTimeNanoseconds = modificationTimeNanoseconds
+        self.reason = reason
+        self.maxFileSize = maxFileSize
+        self.rules = rules
+    }
+
+    /// True when skipping `file` again without reading it gives what reading it would: same size and time, the
+    /// same parsers, and for a file too large, a limit no larger than the one it was over.
+    public func stillApplies(to file: SourceFile, maxFileSize limit: Int64, rules currentRules: String) -> Bool {
+        file.size == size && file.modificationTimeNanoseconds == modificationTimeNanoseconds && rules == currentRules
+            && (reason != .tooLarge || limit <= maxFileSize)
+    }
+}
+
 /// One document ready to be stored: its metadata, chunks, and one vector per chunk.
 public struct IndexedDocument: Sendable {
     public var path: String
@@ -76,14 +125,36 @@ public protocol IndexStore: Sendable {
     func documentStates() async throws -> [String: StoredDocumentState]
     /// The vectors already stored for these chunk-text digests (the embedding cache).
     func cachedVectors(for textHashes: [ContentDigest]) async throws -> [ContentDigest: [Float]]
-    /// Stores documents, replacing any stored under the same paths, in one transaction.
-    func write(_ documents: [IndexedDocument]) async throws
+    /// The files remembered as skipped, by path.
+    func skippedFiles() async throws -> [String: SkippedFile]
+    /// Stores documents, replacing any stored under the same paths, and remembers `skipped` files, in one
+    /// transaction. A file stored as a document is no longer remembered as skipped.
+    func write(_ documents: [IndexedDocument], skipped: [SkippedFile]) async throws
     /// Updates the size and modification time of documents whose contents did not change.
     func touch(_ documents: [(path: String, size: Int64, modificationTimeNanoseconds: Int64)]) async throws
-    /// Removes documents with their chunks, and the vectors no other chunk uses, in one transaction.
-    func remove(paths: [String]) async throws
+    /// Removes `documents` with their chunks and the vectors no other chunk uses, forgets the remembered `skips`,
+    /// and drops the recorded `roots` with these paths, in one transaction.
+    func remove(documents: [String], skips: [String], roots: [String]) async throws
     /// Brings derived data (the vector file) up to date after a run; returns a warning when it could not, which
     /// costs queries speed, never correctness.
     /// - Throws: ``StoreError`` `.diskFull` when the disk is full.
     func refreshVectorFile() async throws -> String?
+}
+
+extension IndexStore {
+    /// Stores documents (see ``write(_:skipped:)``).
+    public func write(_ documents: [IndexedDocument]) async throws {
+        try await write(documents, skipped: [])
+    }
+
+    /// Removes documents and remembered skips at `paths` (see ``remove(documents:skips:roots:)``), keeping every
+    /// root.
+    public func remove(paths: [String]) async throws {
+        try await remove(documents: paths, skips: paths, roots: [])
+    }
+
+    /// Removes documents and remembered skips at `paths`, and the roots at `roots`, in one transaction.
+    public func remove(paths: [String], roots: [String]) async throws {
+        try await remove(documents: paths, skips: paths, roots: roots)
+    }
 }

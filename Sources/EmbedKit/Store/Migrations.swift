@@ -43,7 +43,21 @@ enum Migrations {
             );
             CREATE INDEX chunks_by_vector ON chunks(vector_id);
             """
-        )
+        ),
+        (
+            // Files skipped for a reason that lasts until they change, so cron runs do not report them again.
+            "v2-skipped-files",
+            """
+            CREATE TABLE skipped_files (
+                path          TEXT PRIMARY KEY,
+                size          INTEGER NOT NULL,
+                mtime_ns      INTEGER NOT NULL,
+                reason        TEXT NOT NULL,
+                max_file_size INTEGER NOT NULL,
+                rules         TEXT NOT NULL
+            );
+            """
+        ),
     ]
 
     /// Applies the migrations this index has not seen yet.

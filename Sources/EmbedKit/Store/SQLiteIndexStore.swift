@@ -106,6 +106,11 @@ public actor SQLiteIndexStore: IndexStore {
         }
     }
 
+    /// The roots recorded in the index.
+    public func roots() throws -> [IngestRoot] {
+        try IndexFile.roots(connection)
+    }
+
     public func recordEmbedderOptions(_ options: [String: String]) throws {
         try IndexFile.setMeta(connection, "embedder_options", IndexFile.encode(options))
     }
@@ -144,8 +149,23 @@ public actor SQLiteIndexStore: IndexStore {
         return found
     }
 
-    public func write(_ documents: [IndexedDocument]) throws {
-        guard !documents.isEmpty else { return }
+    public func skippedFiles() throws -> [String: SkippedFile] {
+        let statement = try connection.prepare(
+            "SELECT path, size, mtime_ns, reason, max_file_size, rules FROM skipped_files")
+        var skipped: [String: SkippedFile] = [:]
+        while try statement.step() {
+            // A reason this version does not know is not trusted: the file is looked at again.
+            guard let reason = SkippedFile.Reason(rawValue: statement.text(3)) else { continue }
+            let path = statement.text(0)
+            skipped[path] = SkippedFile(
+                path: path, size: statement.int(1), modificationTimeNanoseconds: statement.int(2), reason: reason,
+                maxFileSize: statement.int(4), rules: statement.text(5))
+        }
+        return skipped
+    }
+
+    public func write(_ documents: [IndexedDocument], skipped: [SkippedFile]) throws {
+        guard !documents.isEmpty || !skipped.isEmpty else { return }
         let now = Int64(Date().timeIntervalSince1970)
         let insertDocument = try connection.prepare(
             """
@@ -160,9 +180,22 @@ public actor SQLiteIndexStore: IndexStore {
                                token_count, vector_id)
             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
             """)
+        let forgetSkip = try connection.prepare("DELETE FROM skipped_files WHERE path = ?1")
+        let rememberSkip = try connection.prepare(
+            """
+            INSERT OR REPLACE INTO skipped_files(path, size, mtime_ns, reason, max_file_size, rules)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+            """)
         try connection.transaction {
             try IndexFile.advanceGeneration(connection)
+            for file in skipped {
+                try rememberSkip.bind([
+                    .text(file.path), .int(file.size), .int(file.modificationTimeNanoseconds),
+                    .text(file.reason.rawValue), .int(file.maxFileSize), .text(file.rules),
+                ]).run()
+            }
             for document in documents {
+                try forgetSkip.bind([.text(document.path)]).run()
                 let orphanCandidates = try deleteDocument(at: document.path)
                 insertDocument.bind([
                     .text(document.path), .int(document.size), .int(document.modificationTimeNanoseconds),
@@ -199,20 +232,31 @@ public actor SQLiteIndexStore: IndexStore {
     public func touch(_ documents: [(path: String, size: Int64, modificationTimeNanoseconds: Int64)]) throws {
         guard !documents.isEmpty else { return }
         let update = try connection.prepare("UPDATE documents SET size = ?2, mtime_ns = ?3 WHERE path = ?1")
+        let forgetSkip = try connection.prepare("DELETE FROM skipped_files WHERE path = ?1")
         try connection.transaction {
             for document in documents {
                 try update.bind([.text(document.path), .int(document.size), .int(document.modificationTimeNanoseconds)])
                     .run()
+                try forgetSkip.bind([.text(document.path)]).run()
             }
         }
     }
 
-    public func remove(paths: [String]) throws {
-        guard !paths.isEmpty else { return }
+    public func remove(documents: [String], skips: [String], roots: [String]) throws {
+        guard !documents.isEmpty || !skips.isEmpty || !roots.isEmpty else { return }
+        let forgetSkip = try connection.prepare("DELETE FROM skipped_files WHERE path = ?1")
         try connection.transaction {
             try IndexFile.advanceGeneration(connection)
-            for path in paths {
+            for path in documents {
                 try deleteUnusedVectors(try deleteDocument(at: path))
+            }
+            for path in skips {
+                try forgetSkip.bind([.text(path)]).run()
+            }
+            if !roots.isEmpty {
+                let gone = Set(roots)
+                let kept = try IndexFile.roots(connection).filter { !gone.contains($0.path) }
+                try IndexFile.setMeta(connection, "roots", IndexFile.encode(kept))
             }
         }
     }
@@ -259,8 +303,10 @@ public actor SQLiteIndexStore: IndexStore {
                 DELETE FROM main.chunks;
                 DELETE FROM main.vectors;
                 DELETE FROM main.documents;
+                DELETE FROM main.skipped_files;
                 DELETE FROM main.index_meta WHERE key != 'generation';
                 INSERT INTO main.documents SELECT * FROM next.documents;
+                INSERT INTO main.skipped_files SELECT * FROM next.skipped_files;
                 INSERT INTO main.vectors SELECT * FROM next.vectors;
                 INSERT INTO main.chunks SELECT * FROM next.chunks;
                 INSERT INTO main.index_meta SELECT * FROM next.index_meta WHERE key != 'generation';

@@ -18,10 +18,11 @@ enum ExitStatus {
     static let help = """
         EXIT STATUS:
           0    success
-          1    some files or indexes failed (each reported on stderr); the rest went in
+          1    some files or indexes failed, or a path to remove matched nothing;
+               each is reported on stderr, and the rest went in
           2    usage error
           3    the index or the embedder cannot be used; what was stored before is kept
-          4    another ingest or reindex is writing the index (see --wait)
+          4    another ingest, reindex or remove is writing the index (see --wait)
           130  stopped by SIGINT or SIGTERM; finished documents were kept
         """
 }

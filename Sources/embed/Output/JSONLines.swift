@@ -15,7 +15,7 @@ enum JSONLines {
 
 /// The summary of an ingest or reindex, as `--json` prints it.
 struct ReportLine: Encodable {
-    var added, updated, unchanged, removed, failed, skipped, warnings: Int
+    var added, updated, unchanged, removed, failed, skipped, skipped_as_before, warnings: Int
     var chunks, chunks_embedded, cache_hits: Int
     var bytes_read: Int64
     var seconds: Double
@@ -23,8 +23,8 @@ struct ReportLine: Encodable {
     var dry_run: Bool
 
     init(_ r: IngestReport, dryRun: Bool) {
-        (added, updated, unchanged, removed, failed, skipped, warnings) =
-            (r.added, r.updated, r.unchanged, r.removed, r.failed, r.skipped, r.warnings)
+        (added, updated, unchanged, removed, failed, skipped, skipped_as_before, warnings) =
+            (r.added, r.updated, r.unchanged, r.removed, r.failed, r.skipped, r.skippedAsBefore, r.warnings)
         (chunks, chunks_embedded, cache_hits, bytes_read) = (r.chunks, r.chunksEmbedded, r.cacheHits, r.bytesRead)
         seconds = (r.seconds * 1000).rounded() / 1000
         interrupted = r.interrupted

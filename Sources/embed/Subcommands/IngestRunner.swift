@@ -46,6 +46,7 @@ struct IngestRunner {
             embedder = try await stop.cancelling {
                 try await options.makeEmbedder(for: settings, stored: stored, concurrency: concurrency)
             }
+            try Self.checkChunksFit(asked: ingest.chunkTokens, stored: existing?.chunking.maxTokens, embedder: embedder)
             if ingest.dryRun && !FileManager.default.fileExists(atPath: db) {
                 throw StoreError(.cannotOpen, "\(db): no index here yet; a dry run needs one to compare with", path: db)
             }
@@ -70,7 +71,7 @@ struct IngestRunner {
             chunker: TextChunker(configuration: chunking, tokenCounter: embedder.tokenCounter), store: store,
             configuration: .init(
                 embeddingConcurrency: ingest.concurrency, batchSize: ingest.batchSize, checksum: ingest.checksum,
-                maxFileSize: Int64(ingest.maxFileMib) << 20, dryRun: ingest.dryRun))
+                maxFileSize: Int64(ingest.maxFileMib) << 20, dryRun: ingest.dryRun, skipRules: Self.skipRules))
         pipeline.embedderOptions = embedder.identity.name == EmbedderKind.openai.rawValue
             ? embedderOptions.recorded(merging: storedOptions) : [:]
 
@@ -122,6 +123,32 @@ struct IngestRunner {
         return report.failed > 0 ? ExitStatus.someFilesFailed : ExitStatus.success
     }
 
+    /// A chunk longer than the embedder's input window would be embedded from its start only: the rest could
+    /// never be found. Asking for such chunks is a usage error; an index that already has them (built before
+    /// this check) gets a warning with the way out.
+    static func checkChunksFit(asked: Int?, stored: Int?, embedder: any Embedder) throws {
+        guard let window = embedder.maxInputTokens else { return }
+        let model = embedder.identity.model
+        if let asked, asked > window {
+            throw ValidationError(
+                "--chunk-tokens \(asked) is larger than the input window of \(model), \(window) tokens: "
+                    + "text past the window would never be embedded. Use --chunk-tokens \(window) or less.")
+        }
+        if asked == nil, let stored, stored > window {
+            Terminal.error(
+                "warning: this index has chunks of up to \(stored) tokens, over the \(window)-token input window of "
+                    + "\(model), so their ends are not embedded; rebuild with --reembed --chunk-tokens \(window)")
+        }
+    }
+
+    /// Names this build of embed for remembered skips: the version and the executable's size and modification
+    /// time, so that an upgraded or rebuilt embed (whose parsers may read more) looks at skipped files again.
+    static let skipRules: String = {
+        var info = stat()
+        guard stat("/proc/self/exe", &info) == 0 else { return EmbedCommand.configuration.version }
+        return "\(EmbedCommand.configuration.version) \(info.st_size) \(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec)"
+    }()
+
     private func defaultChunkTokens(_ embedder: any Embedder) -> Int {
         min(TextChunker.Configuration().maxTokens, embedder.maxInputTokens ?? .max)
     }
@@ -141,6 +168,8 @@ struct IngestRunner {
         if r.skipped > 0 { problems.append("\(r.skipped) skipped") }
         if r.warnings > 0 { problems.append(r.warnings == 1 ? "1 warning" : "\(r.warnings) warnings") }
         if r.interrupted { problems.append("interrupted") }
+        // Not a problem now, but not in the index either: said in the summary, never line by line again.
+        if r.skippedAsBefore > 0 { problems.append("\(r.skippedAsBefore) skipped as before") }
         return problems.isEmpty ? text : text + "; " + problems.joined(separator: ", ")
     }
 }

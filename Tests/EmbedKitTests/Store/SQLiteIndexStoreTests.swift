@@ -1,4 +1,4 @@
-import EmbedKit
+@testable import EmbedKit
 import EmbedKitTestSupport
 import Foundation
 import Testing
@@ -112,5 +112,61 @@ struct SQLiteIndexStoreTests {
         // Not "damaged; rebuild it": it never was an index.
         #expect(error?.code == .notAnIndex)
         #expect(error?.message.contains("not a SQLite database") == true)
+    }
+
+    func skip(_ path: String, _ reason: SkippedFile.Reason = .binary) -> SkippedFile {
+        SkippedFile(path: path, size: 10, modificationTimeNanoseconds: 5, reason: reason, maxFileSize: 100, rules: "r1")
+    }
+
+    @Test("skipped files are remembered with the writes, forgotten when stored, removed, or removed with a root")
+    func skippedFiles() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let path = dir.path + "/index.sqlite"
+        let store = try SQLiteIndexStore(path: path)
+        try await store.prepare(settings, roots: [IngestRoot(path: "/r"), IngestRoot(path: "/s"), IngestRoot(path: "/t.txt")])
+        try await store.write([document("/r/a", texts: ["one"])], skipped: [skip("/r/b"), skip("/r/c", .tooLarge), skip("/s/d")])
+        #expect(Set(try await store.skippedFiles().keys) == ["/r/b", "/r/c", "/s/d"])
+        #expect(try await store.skippedFiles()["/r/c"] == skip("/r/c", .tooLarge))
+
+        try await store.write([document("/r/b", texts: ["two"])])  // the file became text
+        try await store.remove(paths: ["/r/c"])  // the file was deleted
+        #expect(Set(try await store.skippedFiles().keys) == ["/s/d"])
+
+        let removal = try await store.remove(under: ["/s", "/t.txt", "/r/a", "/nowhere"])
+        #expect(removal.map(\.isEmpty) == [false, false, false, true])
+        #expect(removal[0] == IndexRemoval(target: "/s", documents: [], skipped: ["/s/d"], roots: ["/s"], keptRoot: nil))
+        #expect(removal[2].keptRoot == "/r")
+        #expect(try await store.skippedFiles().isEmpty)
+        #expect(try await store.roots().map(\.path) == ["/r"])
+        #expect(try await store.documentStates().keys.sorted() == ["/r/b"])
+        #expect(try IndexReader(path: path).check().isEmpty)
+    }
+
+    @Test("a remembered skip holds while the file, the rules and (for a file too large) the limit stay the same")
+    func skipStillApplies() {
+        let file = SourceFile(path: "/r/b", size: 10, modificationTimeNanoseconds: 5)
+        #expect(skip("/r/b").stillApplies(to: file, maxFileSize: 1000, rules: "r1"))
+        #expect(!skip("/r/b").stillApplies(to: file, maxFileSize: 1000, rules: "r2"))
+        var touched = file
+        touched.modificationTimeNanoseconds = 6
+        #expect(!skip("/r/b").stillApplies(to: touched, maxFileSize: 1000, rules: "r1"))
+        #expect(skip("/r/b", .tooLarge).stillApplies(to: file, maxFileSize: 100, rules: "r1"))
+        #expect(skip("/r/b", .tooLarge).stillApplies(to: file, maxFileSize: 50, rules: "r1"))
+        #expect(!skip("/r/b", .tooLarge).stillApplies(to: file, maxFileSize: 101, rules: "r1"))
+    }
+
+    @Test("paths to remove are made absolute like ingest's, also when they no longer exist")
+    func removalPaths() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try dir.write("docs/a.txt", "a")
+        let base = try #require(FileWalker.canonicalPath(dir.path))
+        #expect(IndexRemoval.absolutePath(dir.path + "/docs/./a.txt") == base + "/docs/a.txt")
+        #expect(IndexRemoval.absolutePath(dir.path + "/docs/gone/../b.txt") == base + "/docs/b.txt")
+        #expect(IndexRemoval.absolutePath(dir.path + "/docs/gone/") == base + "/docs/gone")
+        #expect(IndexRemoval.absolutePath("/no-such-folder-here/x") == "/no-such-folder-here/x")
+        let cwd = FileManager.default.currentDirectoryPath
+        #expect(IndexRemoval.absolutePath("no-such-file-here.txt") == (FileWalker.canonicalPath(cwd) ?? cwd) + "/no-such-file-here.txt")
     }
 }
