@@ -125,12 +125,12 @@ struct CLITests {
         #expect(try EmbedBinary.run(["query", "-k", "-1", "x"]).status == 2)
 
         try dir.write("docs/good.txt", "A good file about lighthouses.")
-        try dir.write("docs/binary.bin", bytes: [0x89, 0x50, 0x4E, 0x47, 0, 0, 0, 1, 2, 3])
+        try dir.write("docs/binary.txt", bytes: [0x89, 0x50, 0x4E, 0x47, 0, 0, 0, 1, 2, 3])
         let db = dir.path + "/index.sqlite"
         let partial = try EmbedBinary.run(["ingest", dir.path + "/docs", dir.path + "/missing", "--db", db, "--embedder", "hash"])
         #expect(partial.status == 1)
         #expect(partial.stderr.contains("/missing: error: no such file or directory"))
-        #expect(partial.stderr.contains("/docs/binary.bin: warning: "))
+        #expect(partial.stderr.contains("/docs/binary.txt: warning: binary file"))
         #expect(try EmbedBinary.json(try EmbedBinary.run(["stats", "--db", db, "--json"]).stdout)["documents"] as? Int == 1)
 
         let mismatch = try EmbedBinary.run(["ingest", dir.path + "/docs", "--db", db, "--embedder", "hash", "--chunk-tokens", "50"])

@@ -10,11 +10,11 @@ import Testing
 /// the index, and `embed remove` takes files, folders and roots out.
 @Suite("quiet cron runs and embed remove", .serialized)
 struct QuietCronTests {
-    /// A tree with one good file, a PNG, a 1.5 MiB text file and a UTF-16 file without a byte-order mark (its
-    /// NUL bytes make it undecodable as text).
+    /// A tree with one good file, a PNG saved under a document's name (a `.png` is not read at all), a 1.5 MiB
+    /// text file and a UTF-16 file without a byte-order mark (its NUL bytes make it undecodable as text).
     static func writeTree(_ dir: TemporaryDirectory) throws {
         try dir.write("docs/good.txt", "A good file about lighthouses and their keepers.")
-        try dir.write("docs/logo.png", bytes: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13, 1, 2])
+        try dir.write("docs/scan.html", bytes: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13, 1, 2])
         try dir.write("docs/big.txt", String(repeating: "A line of an oversized log file.\n", count: 48_000))
         try dir.write("docs/utf16.txt", bytes: utf16("Plain words in UTF-16 with no mark."))
     }
@@ -44,7 +44,7 @@ struct QuietCronTests {
         let limit = ["--max-file-mib", "1"]
         let first = try EmbedBinary.run(["ingest", docs, "--db", db, "--embedder", "hash"] + limit)
         #expect(first.status == 0, "\(first.stderr)")
-        #expect(first.stderr.contains("\(docs)/logo.png: warning: binary file (PNG image), skipped"))
+        #expect(first.stderr.contains("\(docs)/scan.html: warning: binary file (PNG image), skipped"))
         #expect(first.stderr.contains("\(docs)/big.txt: warning: larger than 1 MiB, skipped"))
         #expect(first.stderr.contains("\(docs)/utf16.txt: warning: "))
 
@@ -65,10 +65,10 @@ struct QuietCronTests {
         #expect(plain.stderr.hasSuffix("; 3 skipped as before\n"))
 
         // Touched: reported again, once.
-        try touch(docs + "/logo.png", 60)
+        try touch(docs + "/scan.html", 60)
         let touched = try EmbedBinary.run(["reindex", "--quiet", "--db", db] + limit)
         #expect(touched.status == 0)
-        #expect(touched.stderr == "\(docs)/logo.png: warning: binary file (PNG image), skipped\n")
+        #expect(touched.stderr == "\(docs)/scan.html: warning: binary file (PNG image), skipped\n")
         #expect(try EmbedBinary.run(["reindex", "--quiet", "--db", db] + limit).stderr == "")
 
         // Changed contents, still undecodable: reported once.
@@ -92,8 +92,8 @@ struct QuietCronTests {
         #expect(smaller["unchanged"] as? Int == 2)
 
         // A binary file that becomes text is indexed; one that is deleted is forgotten.
-        try dir.write("docs/logo.png", "Now a text file about logos.")
-        try touch(docs + "/logo.png", 180)
+        try dir.write("docs/scan.html", "Now a page about logos.")
+        try touch(docs + "/scan.html", 180)
         try FileManager.default.removeItem(atPath: docs + "/utf16.txt")
         let fixed = try json(try EmbedBinary.run(["reindex", "--db", db, "--json"] + limit))
         #expect(fixed["added"] as? Int == 1)
@@ -167,7 +167,7 @@ struct QuietCronTests {
         try dir.write("docs/sub/b.txt", "Bravo: a note about buoys.")
         try dir.write("docs/sub/c.txt", "Charlie: a note about capstans.")
         try dir.write("docs/gone.txt", "Delta: a note about docks.")
-        try dir.write("docs/logo.png", bytes: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13])
+        try dir.write("docs/scan.html", bytes: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13])
         try dir.write("other/d.txt", "Echo: a note about estuaries.")
         let single = try dir.write("single.txt", "Foxtrot: a note about ferries.")
         let db = dir.path + "/index.sqlite"

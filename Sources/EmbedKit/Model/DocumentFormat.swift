@@ -11,9 +11,9 @@ public enum DocumentFormat: String, Sendable, Codable, CaseIterable, Hashable {
     /// The format that a file extension names, or nil when the extension is unknown.
     public init?(fileExtension: String) {
         switch fileExtension.lowercased() {
-        case "txt", "text", "log", "rst", "csv", "tsv": self = .text
-        case "md", "markdown", "mdown", "mkd": self = .markdown
-        case "html", "htm", "xhtml", "shtml": self = .html
+        case "txt", "text", "log", "rst", "rest", "adoc", "asciidoc", "org", "csv", "tsv": self = .text
+        case "md", "markdown", "mdown", "mkd", "mkdn": self = .markdown
+        case "html", "htm", "xhtml", "xht", "shtml": self = .html
         case "xml", "xsd", "xsl", "xslt", "rss", "atom", "svg", "dbk", "docbook", "opf", "plist": self = .xml
         default: return nil
         }

@@ -7,25 +7,18 @@ public enum FormatDetector: Sendable {
     /// The format for `path` and `bytes`: from the file extension when it is known, else sniffed.
     /// `NAME.EXT.gz` has the format of `NAME.EXT` (its `bytes` are the decompressed ones, see ``Gzip``).
     public static func format(path: String, bytes: [UInt8]) -> DocumentFormat {
-        if let ext = fileExtension(of: documentPath(path)), let format = DocumentFormat(fileExtension: ext) {
+        if let ext = fileExtension(of: path), let format = DocumentFormat(fileExtension: ext) {
             return format
         }
         return sniff(bytes)
     }
 
-    /// `path` without a final `.gz`: the name that says what a compressed document is.
-    static func documentPath(_ path: String) -> String {
-        guard fileExtension(of: path)?.lowercased() == "gz" else { return path }
-        return String(path.dropLast(3))
-    }
-
-    /// The extension of the last path component (`"html"` for `docs/a.b/page.HTML` gives `"HTML"`), or nil for
-    /// none or a dot file such as `.bashrc`.
+    /// The extension that names the format of the last path component (`"HTML"` for `docs/a.b/page.HTML`), looking
+    /// past `.gz` and Apache's language and charset tags (`index.html.en` gives `"html"`); nil for none or a dot
+    /// file such as `.bashrc`. See ``DocumentNames/documentExtension(of:)``.
     static func fileExtension(of path: String) -> String? {
         let name = path.split(separator: "/", omittingEmptySubsequences: true).last ?? ""
-        guard let dot = name.lastIndex(of: "."), dot != name.startIndex else { return nil }
-        let ext = name[name.index(after: dot)...]
-        return ext.isEmpty ? nil : String(ext)
+        return DocumentNames.documentExtension(of: String(name)).name
     }
 
     /// The format that the start of `bytes` suggests. Conservative: anything not clearly markup or a

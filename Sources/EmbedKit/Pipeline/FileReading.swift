@@ -34,7 +34,8 @@ enum FileReading {
 
     /// True for `NAME.gz` (any case): documents gzip-compressed as a whole.
     static func isCompressed(_ path: String) -> Bool {
-        FormatDetector.fileExtension(of: path)?.lowercased() == "gz"
+        let name = path.split(separator: "/", omittingEmptySubsequences: true).last ?? ""
+        return DocumentNames.documentExtension(of: String(name)).compressed
     }
 
     /// The bytes of the regular file at `path`, at most `limit` of them.

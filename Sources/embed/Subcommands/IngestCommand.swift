@@ -7,7 +7,12 @@ struct IngestCommand: AsyncParsableCommand {
         commandName: "ingest",
         abstract: "Add folders or files of text, Markdown, HTML and XML to an index.",
         discussion: """
-            Walks each PATH recursively (hidden files and folders are skipped), parses, chunks and embeds \
+            Walks each PATH recursively and reads its documents: text (.txt, .text, .rst, .rest, .adoc, \
+            .asciidoc, .org and files without an extension that hold text), Markdown, HTML and XML, also when \
+            gzipped (.md.gz) or named for Apache's content negotiation (index.html.en). Style sheets, scripts, \
+            source code, data, images and everything else are skipped silently, as are folders such as \
+            node_modules and __pycache__ and paths ignored by .gitignore or .ignore files; --include brings any \
+            of them back. Hidden files and folders are skipped unless --hidden. It parses, chunks and embeds \
             every document, and stores documents, chunks and vectors in the index. Files already in the index \
             with the same size and modification time are not read again; a changed file's chunks are replaced; \
             files gone from under PATH are removed. A problem with one file is reported on stderr as \
@@ -42,11 +47,23 @@ struct IngestCommand: AsyncParsableCommand {
 
 /// Options shared by `ingest` and `reindex`.
 struct IngestOptions: ParsableArguments {
-    @Option(help: "Only ingest files matching this glob (repeatable; a glob with / matches the path below the root).")
+    @Option(
+        help: ArgumentHelp(
+            "Also read files matching this glob, even those skipped by default (repeatable).",
+            discussion: """
+                A glob with / matches the path below the root, others the file name. It beats the type rules \
+                and .gitignore, and enters a skipped folder only when the glob names it (node_modules/pkg/**).
+                """))
     var include: [String] = []
 
-    @Option(help: "Skip files and folders matching this glob (repeatable).")
+    @Option(help: "Skip files and folders matching this glob (repeatable; wins over --include).")
     var exclude: [String] = []
+
+    @Option(help: "Read only files matching this glob, of any type, instead of the default documents (repeatable).")
+    var only: [String] = []
+
+    @Flag(help: "Do not honour .gitignore and .ignore files.")
+    var noIgnore = false
 
     @Flag(help: "Also ingest hidden files and folders (names starting with a dot).")
     var hidden = false
@@ -88,6 +105,8 @@ struct IngestOptions: ParsableArguments {
         var walk = FileWalker.Options()
         walk.include = include
         walk.exclude = exclude
+        walk.only = only
+        walk.useIgnoreFiles = !noIgnore
         walk.includeHidden = hidden
         walk.followSymlinks = followSymlinks
         return walk

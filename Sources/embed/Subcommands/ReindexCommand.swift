@@ -23,7 +23,9 @@ struct ReindexCommand: AsyncParsableCommand {
 
     func validate() throws {
         try ingest.validate()
-        if !ingest.include.isEmpty || !ingest.exclude.isEmpty || ingest.hidden || ingest.followSymlinks {
+        if !ingest.include.isEmpty || !ingest.exclude.isEmpty || !ingest.only.isEmpty || ingest.noIgnore || ingest.hidden
+            || ingest.followSymlinks
+        {
             throw ValidationError(
                 "reindex walks each folder with the options it was ingested with; to change them, run `embed ingest` on that folder.")
         }
