@@ -176,7 +176,7 @@ def classify(text, heading_path):
 # ---------------------------------------------------------------------------------------------------------
 NON_LATIN = {"ja": "ja", "ko": "ko", "zh": "zh", "zh-cn": "zh", "zh_cn": "zh", "zh-tw": "zh", "zh_tw": "zh",
              "ru": "cyr", "uk": "cyr", "bg": "cyr", "sr": "cyr", "el": "el"}
-TUTOR_CHARSET = {"utf-8": "utf-8", "sjis": "cp932", "big5": "big5", "cp1250": "cp1250", "cp1251": "cp1251",
+TUTOR_CHARSET = {"utf-8": "utf-8", "sjis": "cp932", "big5": "cp950", "cp1250": "cp1250", "cp1251": "cp1251",
                  "cp737": "cp737", "iso9": "iso-8859-9", "koi8-r": "koi8-r", "koi8-u": "koi8-u"}
 EUC = {"ja": "euc_jp", "ko": "euc_kr", "zh": "gbk"}
 # For pages that declare nothing: what to try, in order (the first that decodes and is in the right script).
@@ -220,9 +220,9 @@ def script_share(text, script):
         return o >= 0x1100 and not (0x1E00 <= o <= 0x1EFF)
     return sum(1 for c in letters if ok(c)) / len(letters)
 
-def decode_check(raw, codec, script):
+def decode_check(raw, codec, script, errors="strict"):
     try:
-        text = raw.decode(codec)
+        text = raw.decode(codec, errors)
     except (LookupError, UnicodeDecodeError):
         return None
     # HTML: only the visible text matters for the script check.
@@ -284,12 +284,13 @@ def nonlatin_pages(tree, tree_dir):
                 ref = decode_check(raw, codec, script)
                 if ref is not None:
                     break
-        if ref is None and declared is None:
-            continue   # not in this script after all (e.g. Serbian in Latin letters)
+        if ref is None and declared:
+            # The declared charset does not decode every byte (e.g. a stray byte in tutor.zh.big5): the page
+            # counts as wrongly declared, its reference text is the declared decoding with replacements.
+            ref = decode_check(raw, declared, script, errors="replace")
         if ref is None:
-            # Declared, wrong, and nothing else fits: is it a Latin page? Only count it if the script says so.
-            continue
-        out[rel] = (script, declared, right, html.unescape(ref))
+            continue   # not in this script after all (e.g. Serbian in Latin letters)
+        out[rel] = (script, declared, right, html.unescape(ref), lang)
     return out
 
 # ---------------------------------------------------------------------------------------------------------
@@ -325,18 +326,19 @@ def mojibake_metrics(work, tree, rows, pages):
     tree_dir = os.path.join(work, "trees", tree)
     real = os.path.realpath(tree_dir)
     by_right = {True: [0, 0, set()], False: [0, 0, set()]}
+    by_lang = collections.defaultdict(lambda: [0, 0, set()])
     for path, _, text, _ in rows:
         rel = os.path.relpath(path, real)
         page = pages.get(rel)
         if not page:
             continue
-        _, _, right, ref = page
-        refset = set(ref)
-        acc = by_right[right]
-        acc[0] += mojibake_chars(text, refset)
-        acc[1] += len(text)
-        acc[2].add(rel)
-    return by_right
+        _, declared, right, ref, lang = page
+        bad = mojibake_chars(text, set(ref))
+        for acc in (by_right[right], by_lang[(lang, declared or "undeclared", right)]):
+            acc[0] += bad
+            acc[1] += len(text)
+            acc[2].add(rel)
+    return by_right, by_lang
 
 def read_runs(work):
     runs = collections.defaultdict(list)
@@ -403,6 +405,7 @@ def report(args):
         p("| tree | files (.gz) | MB | side | docs | chunks | chunks/MB | chrome | polluted | mojibake, charset right (pages) | mojibake, charset wrong or absent (pages) | runs | MB/s |")
         p("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
         ratios = []
+        lang_rows = {}
         for tree in args.trees.split():
             tree_dir = os.path.join(work, "trees", tree)
             global SIDEBAR
@@ -411,7 +414,9 @@ def report(args):
             m = {}
             for side in ("baseline", "candidate"):
                 t = tree_metrics(work, tree, side)
-                mj = mojibake_metrics(work, tree, t["rows"], pages)
+                mj, by_lang = mojibake_metrics(work, tree, t["rows"], pages)
+                for key, (bad, chars, rels) in sorted(by_lang.items()):
+                    lang_rows.setdefault((tree,) + key + (len(rels),), {})[side] = bad / chars if chars else float("nan")
                 walls = runs.get((tree, side), [])
                 wall = statistics.median(walls) if walls else float("nan")
                 t["mbs"] = t["bytes"] / 1e6 / wall if walls else float("nan")
@@ -430,6 +435,15 @@ def report(args):
             ratios.append(f"| {tree} | {ratio(c['chunks'], b['chunks'])} | {ratio(c['nav'], b['nav'])} | "
                           f"{ratio(c['polluted'], b['polluted'])} | {ratio(c['mbs'], b['mbs'])} |")
         p("")
+        if lang_rows:
+            p("Mojibake by page language and declared charset (right = Python decodes the page with it):")
+            p("")
+            p("| tree | language | declared charset | right | pages | mojibake, baseline | mojibake, candidate |")
+            p("|---|---|---|---|---|---|---|")
+            for (tree, lang, declared, right, n), shares in lang_rows.items():
+                p(f"| {tree} | {lang} | {declared} | {'yes' if right else 'no'} | {n} | {pct(shares.get('baseline'))} | "
+                  f"{pct(shares.get('candidate'))} |")
+            p("")
         p("Candidate / baseline:")
         p("")
         p("| tree | chunks | chrome share | polluted share | MB/s |")
