@@ -102,6 +102,9 @@ struct HTMLTextVisitor: TreeVisitor {
         case control
         /// `a`: inline, unless it is a permalink or a "skip to content" link.
         case anchor
+        /// `code`: inline; in a `pre` right after another `code`, it starts a line (Node shows one of its two
+        /// flavours of an example, ES module or CommonJS, and both are kept).
+        case code
     }
 
     /// Bits of ``MarkupBlockBuilder/region``.
@@ -166,12 +169,33 @@ struct HTMLTextVisitor: TreeVisitor {
         roles["main"] = .main
         roles["section"] = .section
         roles["a"] = .anchor
+        roles["code"] = .code
         return roles
+    }()
+
+    /// ``roles`` by a hash of the name's bytes, so that no `String` is made per element.
+    static let rolesByHash: [UInt64: (name: [UInt8], role: Role)] = {
+        var table: [UInt64: (name: [UInt8], role: Role)] = [:]
+        for (name, role) in roles {
+            let bytes = Array(name.utf8)
+            let key = bytes.withUnsafeBufferPointer { Bytes.hash($0.baseAddress!, $0.count) }
+            precondition(table[key] == nil, "hash collision among element names")
+            table[key] = (bytes, role)
+        }
+        return table
     }()
 
     static func role(of element: Node) -> Role {
         // libxml2's HTML parser lowercases names; XHTML names are lowercase.
-        roles[element.name] ?? .inline
+        guard let name = element.namePointer else { return .inline }
+        var count = 0
+        while name[count] != 0 {
+            count += 1
+            if count > 10 { return .inline }  // longer than any name in the table
+        }
+        guard let entry = rolesByHash[Bytes.hash(name, count)], entry.name.count == count else { return .inline }
+        for i in 0..<count where name[i] != entry.name[i] { return .inline }
+        return entry.role
     }
 
     mutating func enter(_ element: Node) -> Bool {
@@ -248,6 +272,12 @@ struct HTMLTextVisitor: TreeVisitor {
             } else {
                 builder.lineBreak()
             }
+        case .code:
+            if preDepth > 0, element.parentElement?.isNamed("pre") == true,
+                element.previousElementSibling?.isNamed("code") == true
+            {
+                builder.preformattedLineStart()
+            }
         case .inline, .anchor, .skip, .title, .control: break
         }
         return true
@@ -265,7 +295,7 @@ struct HTMLTextVisitor: TreeVisitor {
         case .preformatted:
             builder.flush()
             preDepth -= 1
-        case .inline, .anchor, .skip, .title, .lineBreak, .control: break
+        case .inline, .anchor, .code, .skip, .title, .lineBreak, .control: break
         }
         if opens & Self.opensSection != 0 { sectionDepth -= 1 }
         if opens & (Self.opensContent | Self.opensToc) != 0 {

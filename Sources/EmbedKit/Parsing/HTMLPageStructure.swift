@@ -48,6 +48,39 @@ enum HTMLPageStructure {
         "headerlink", "hash-link", "permalink", "anchorjs-link", "header-anchor",
     ]
 
+    /// The words of the lists above by a hash of their lowercased bytes, with the traits each gives: one
+    /// lookup per class token instead of a comparison with every word.
+    static let classTable = table([(chromeClasses, .chrome), (tocClasses, .toc), (permalinkClasses, .permalinkClass)])
+    static let idTable = table([(contentIDs, .content), (chromeIDs, .chrome), (tocIDs, .toc)])
+    static let roleTable = table([
+        (chromeRoles, [.chrome, .explicitChromeRole]), (["main"], .content), (["doc-toc"], .toc),
+        (["button"], .button),
+    ])
+
+    typealias WordTable = [UInt64: (word: [UInt8], traits: HTMLElementTraits)]
+
+    static func table(_ lists: [([StaticString], HTMLElementTraits)]) -> WordTable {
+        var table: WordTable = [:]
+        for (words, traits) in lists {
+            for word in words {
+                let bytes = word.withUTF8Buffer { Array($0) }
+                let key = bytes.withUnsafeBufferPointer { Bytes.hash($0.baseAddress!, $0.count) }
+                precondition(table[key] == nil || table[key]!.word == bytes, "hash collision in the word lists")
+                table[key, default: (bytes, [])].traits.formUnion(traits)
+            }
+        }
+        return table
+    }
+
+    /// The traits `table` gives the `count` bytes at `s` (ASCII case ignored).
+    static func lookUp(_ s: UnsafePointer<UInt8>, _ count: Int, in table: WordTable) -> HTMLElementTraits {
+        guard count >= 3, count <= 24, let entry = table[Bytes.hash(s, count)], entry.word.count == count else {
+            return []
+        }
+        for i in 0..<count where Bytes.lowercased(s[i]) != Bytes.lowercased(entry.word[i]) { return [] }
+        return entry.traits
+    }
+
     /// The traits given by `element`'s attributes. `scratch` is reused memory for the `style` value.
     static func traits(of element: Node, scratch: inout [UInt8]) -> HTMLElementTraits {
         var traits: HTMLElementTraits = []
@@ -57,11 +90,7 @@ enum HTMLPageStructure {
                 if Bytes.equals(name, "aria-hidden"), let value, Bytes.equals(value, "true") { traits.insert(.hidden) }
             case UInt8(ascii: "c"):
                 guard Bytes.equals(name, "class"), let value else { return }
-                Bytes.forEachToken(value) { token, count in
-                    if Bytes.isAny(token, count, of: chromeClasses) { traits.insert(.chrome) }
-                    if Bytes.isAny(token, count, of: tocClasses) { traits.insert(.toc) }
-                    if Bytes.isAny(token, count, of: permalinkClasses) { traits.insert(.permalinkClass) }
-                }
+                Bytes.forEachToken(value) { token, count in traits.formUnion(lookUp(token, count, in: classTable)) }
             case UInt8(ascii: "h"):
                 if Bytes.equals(name, "href"), let value {
                     traits.insert(value[0] == UInt8(ascii: "#") ? .inPageLink : .otherPageLink)
@@ -72,10 +101,7 @@ enum HTMLPageStructure {
             case UInt8(ascii: "i"):
                 guard let value else { return }
                 if Bytes.equals(name, "id") {
-                    let count = Bytes.length(value)
-                    if Bytes.isAny(value, count, of: contentIDs) { traits.insert(.content) }
-                    if Bytes.isAny(value, count, of: chromeIDs) { traits.insert(.chrome) }
-                    if Bytes.isAny(value, count, of: tocIDs) { traits.insert(.toc) }
+                    traits.formUnion(lookUp(value, Bytes.length(value), in: idTable))
                 } else if Bytes.equals(name, "itemprop") {
                     Bytes.forEachToken(value) { token, count in
                         if Bytes.equals(token, count, "articleBody") { traits.insert(.content) }
@@ -84,16 +110,7 @@ enum HTMLPageStructure {
             case UInt8(ascii: "r"):
                 // The first token is the role (later ones are fallbacks for older readers).
                 guard Bytes.equals(name, "role"), let value, let first = Bytes.firstToken(value) else { return }
-                let (token, count) = first
-                if Bytes.isAny(token, count, of: chromeRoles) {
-                    traits.insert([.chrome, .explicitChromeRole])
-                } else if Bytes.equals(token, count, "main") {
-                    traits.insert(.content)
-                } else if Bytes.equals(token, count, "doc-toc") {
-                    traits.insert(.toc)
-                } else if Bytes.equals(token, count, "button") {
-                    traits.insert(.button)
-                }
+                traits.formUnion(lookUp(first.0, first.1, in: roleTable))
             case UInt8(ascii: "s"):
                 if Bytes.equals(name, "style"), let value, hidesElement(style: value, scratch: &scratch) {
                     traits.insert(.hidden)
@@ -133,7 +150,8 @@ enum HTMLPageStructure {
             } else if rest >= 3,
                 (c == 0xE2 && text[i + 1] == 0x80 && (0x8B...0x8D).contains(text[i + 2]))  // zero-width spaces
                     || (c == 0xEF && text[i + 1] == 0xBB && text[i + 2] == 0xBF)  // zero-width no-break space
-                    || (c == 0xEF && text[i + 1] == 0xB8 && (text[i + 2] == 0x8E || text[i + 2] == 0x8F))  // variation selectors
+                    // variation selectors (text or emoji presentation)
+                    || (c == 0xEF && text[i + 1] == 0xB8 && (text[i + 2] == 0x8E || text[i + 2] == 0x8F))
                     || (c == 0xE2 && text[i + 1] == 0x9A && text[i + 2] == 0x93)  // ⚓
             {
                 i += 3
@@ -149,7 +167,9 @@ enum HTMLPageStructure {
         for c in text where words.count < 24 {
             if TextDecoder.isSpace(c) {
                 if let last = words.last, last != 0x20 { words.append(0x20) }
-            } else if words.isEmpty, Bytes.lowercased(c) != UInt8(ascii: "s"), Bytes.lowercased(c) != UInt8(ascii: "j") {
+            } else if words.isEmpty, Bytes.lowercased(c) != UInt8(ascii: "s"),
+                Bytes.lowercased(c) != UInt8(ascii: "j")
+            {
                 return false  // the common case (a reference to a section), decided before any allocation
             } else {
                 words.append(Bytes.lowercased(c))
@@ -168,6 +188,13 @@ enum HTMLPageStructure {
 enum Bytes {
     static func lowercased(_ c: UInt8) -> UInt8 {
         c >= UInt8(ascii: "A") && c <= UInt8(ascii: "Z") ? c | 0x20 : c
+    }
+
+    /// FNV-1a of the lowercased bytes.
+    static func hash(_ s: UnsafePointer<UInt8>, _ count: Int) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for i in 0..<count { hash = (hash ^ UInt64(lowercased(s[i]))) &* 0x100_0000_01b3 }
+        return hash
     }
 
     static func length(_ s: UnsafePointer<UInt8>) -> Int {
@@ -191,11 +218,6 @@ enum Bytes {
             for (i, byte) in expected.enumerated() where lowercased(s[i]) != lowercased(byte) { return false }
             return true
         }
-    }
-
-    static func isAny(_ s: UnsafePointer<UInt8>, _ count: Int, of words: [StaticString]) -> Bool {
-        for word in words where equals(s, count, word) { return true }
-        return false
     }
 
     /// Calls `body` with each whitespace-separated token of the NUL-terminated `s`.

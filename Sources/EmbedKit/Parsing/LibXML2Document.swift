@@ -268,6 +268,22 @@ struct Node {
         return names
     }
 
+    /// True when the element's name is `name` (ASCII case ignored).
+    func isNamed(_ name: StaticString) -> Bool {
+        guard let own = pointer.pointee.name else { return false }
+        return Bytes.equals(own, name)
+    }
+
+    /// The nearest element before this one among its siblings, if any (text between them is skipped).
+    var previousElementSibling: Node? {
+        var sibling = pointer.pointee.prev
+        while let s = sibling {
+            if s.pointee.type == XML_ELEMENT_NODE { return Node(s) }
+            sibling = s.pointee.prev
+        }
+        return nil
+    }
+
     /// The parent element, if any.
     var parentElement: Node? {
         guard let parent = pointer.pointee.parent, parent.pointee.type == XML_ELEMENT_NODE else { return nil }

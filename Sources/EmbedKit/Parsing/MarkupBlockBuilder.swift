@@ -82,6 +82,11 @@ struct MarkupBlockBuilder {
         buffer.append(0x0A)
     }
 
+    /// Starts a new line in preformatted text, unless the text is empty or already at the start of a line.
+    mutating func preformattedLineStart() {
+        if hasContent, buffer.last != 0x0A { buffer.append(0x0A) }
+    }
+
     /// Ends the current block; an empty one is dropped.
     mutating func flush() {
         defer {
