@@ -39,9 +39,11 @@ struct HTMLChromeTests {
     func permalinks() throws {
         #expect(try texts("""
             <h2>One<a href="#one">¶</a></h2><h2>Two <a href="#two"> # </a></h2><h2>Three<a href="#t">🔗</a></h2>
-            <h2>Four<a class="headerlink" href="#four">link</a></h2><h2>Five<a href="#f" class="hash-link">&#8203;</a></h2>
-            <h2>Six<a href="#s">§</a></h2><h2>Seven<a href="#s">⚓︎</a></h2>
-            <p><a href="#main">Skip to main content</a><a href="#nav">Skip navigation links</a>Rule <a href="#r1">#1</a>,
+            <h2>Four<a class="headerlink" href="#four">link</a></h2>
+            <h2>Five<a href="#f" class="hash-link">&#8203;</a></h2><h2>Six<a href="#s">§</a></h2>
+            <h2>Seven<a href="#s">⚓︎</a></h2>
+            <p><a href="#main">Skip to main content</a><a href="#nav">Skip navigation links</a>Rule
+            <a href="#r1">#1</a>,
             <a href="other.html#x">¶</a> <a href="#sec">§ 4</a> <a href="#top">Back to top</a></p>
             """) == ["One", "Two", "Three", "Four", "Five", "Six", "Seven", "Rule #1, ¶ § 4 Back to top"])
     }
@@ -105,7 +107,8 @@ struct HTMLChromeTests {
 
     @Test("deep and broken markup: bounded, no crash")
     func hostile() throws {
-        let anchors = String(repeating: "<a href=\"#x\">", count: 20_000) + "deep" + String(repeating: "</a>", count: 20_000)
+        let anchors =
+            String(repeating: "<a href=\"#x\">", count: 20_000) + "deep" + String(repeating: "</a>", count: 20_000)
         _ = try parse("<main>" + anchors + "</main>")
         let mains = String(repeating: "<main><nav><aside role=main>", count: 5_000) + "text"
         _ = try parse(mains)
