@@ -134,7 +134,12 @@ struct HTMLTextVisitor: TreeVisitor {
     private var tocStart = 0
     private var tocLeadsElsewhere = false
     /// For each element entered and not yet left: its role and what it opened.
-    private var open: [(role: Role, opens: UInt8)] = []
+    private var open: [OpenElement] = []
+
+    struct OpenElement {
+        var role: Role
+        var opens: UInt8
+    }
     private var scratch: [UInt8] = []
 
     init(keepChrome: Bool = false) {
@@ -174,16 +179,21 @@ struct HTMLTextVisitor: TreeVisitor {
     }()
 
     /// ``roles`` by a hash of the name's bytes, so that no `String` is made per element.
-    static let rolesByHash: [UInt64: (name: [UInt8], role: Role)] = {
-        var table: [UInt64: (name: [UInt8], role: Role)] = [:]
+    static let rolesByHash: [UInt64: NamedRole] = {
+        var table: [UInt64: NamedRole] = [:]
         for (name, role) in roles {
             let bytes = Array(name.utf8)
             let key = bytes.withUnsafeBufferPointer { Bytes.hash($0.baseAddress!, $0.count) }
             precondition(table[key] == nil, "hash collision among element names")
-            table[key] = (bytes, role)
+            table[key] = NamedRole(name: bytes, role: role)
         }
         return table
     }()
+
+    struct NamedRole {
+        var name: [UInt8]
+        var role: Role
+    }
 
     static func role(of element: Node) -> Role {
         // libxml2's HTML parser lowercases names; XHTML names are lowercase.
@@ -194,8 +204,14 @@ struct HTMLTextVisitor: TreeVisitor {
             if count > 10 { return .inline }  // longer than any name in the table
         }
         guard let entry = rolesByHash[Bytes.hash(name, count)], entry.name.count == count else { return .inline }
-        for i in 0..<count where name[i] != entry.name[i] { return .inline }
-        return entry.role
+        return entry.name.withUnsafeBufferPointer { expected in
+            var i = 0
+            while i < count {
+                if name[i] != expected[i] { return .inline }
+                i += 1
+            }
+            return entry.role
+        }
     }
 
     mutating func enter(_ element: Node) -> Bool {
@@ -255,7 +271,7 @@ struct HTMLTextVisitor: TreeVisitor {
             }
             updateRegion()
         }
-        open.append((role, opens))
+        open.append(OpenElement(role: role, opens: opens))
         switch role {
         case .head: headDepth += 1
         case .block, .navigation, .aside, .article, .main, .section: builder.flush()
@@ -284,7 +300,8 @@ struct HTMLTextVisitor: TreeVisitor {
     }
 
     mutating func leave(_ element: Node) {
-        guard let (role, opens) = open.popLast() else { return }
+        guard let last = open.popLast() else { return }
+        let (role, opens) = (last.role, last.opens)
         switch role {
         case .head: headDepth -= 1
         case .block, .navigation, .aside, .article, .main, .section: builder.flush()

@@ -57,7 +57,13 @@ enum HTMLPageStructure {
         (["button"], .button),
     ])
 
-    typealias WordTable = [UInt64: (word: [UInt8], traits: HTMLElementTraits)]
+    /// A word and what it says (a struct, not a tuple: tuples cost a metadata lookup per use in debug builds).
+    struct Word {
+        var bytes: [UInt8]
+        var traits: HTMLElementTraits
+    }
+
+    typealias WordTable = [UInt64: Word]
 
     static func table(_ lists: [([StaticString], HTMLElementTraits)]) -> WordTable {
         var table: WordTable = [:]
@@ -65,8 +71,8 @@ enum HTMLPageStructure {
             for word in words {
                 let bytes = word.withUTF8Buffer { Array($0) }
                 let key = bytes.withUnsafeBufferPointer { Bytes.hash($0.baseAddress!, $0.count) }
-                precondition(table[key] == nil || table[key]!.word == bytes, "hash collision in the word lists")
-                table[key, default: (bytes, [])].traits.formUnion(traits)
+                precondition(table[key] == nil || table[key]!.bytes == bytes, "hash collision in the word lists")
+                table[key, default: Word(bytes: bytes, traits: [])].traits.formUnion(traits)
             }
         }
         return table
@@ -74,11 +80,17 @@ enum HTMLPageStructure {
 
     /// The traits `table` gives the `count` bytes at `s` (ASCII case ignored).
     static func lookUp(_ s: UnsafePointer<UInt8>, _ count: Int, in table: WordTable) -> HTMLElementTraits {
-        guard count >= 3, count <= 24, let entry = table[Bytes.hash(s, count)], entry.word.count == count else {
+        guard count >= 3, count <= 24, let entry = table[Bytes.hash(s, count)], entry.bytes.count == count else {
             return []
         }
-        for i in 0..<count where Bytes.lowercased(s[i]) != Bytes.lowercased(entry.word[i]) { return [] }
-        return entry.traits
+        return entry.bytes.withUnsafeBufferPointer { word in
+            var i = 0
+            while i < count {
+                if Bytes.lowercased(s[i]) != Bytes.lowercased(word[i]) { return [] }
+                i += 1
+            }
+            return entry.traits
+        }
     }
 
     /// The traits given by `element`'s attributes. `scratch` is reused memory for the `style` value.
@@ -193,7 +205,11 @@ enum Bytes {
     /// FNV-1a of the lowercased bytes.
     static func hash(_ s: UnsafePointer<UInt8>, _ count: Int) -> UInt64 {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for i in 0..<count { hash = (hash ^ UInt64(lowercased(s[i]))) &* 0x100_0000_01b3 }
+        var i = 0
+        while i < count {
+            hash = (hash ^ UInt64(lowercased(s[i]))) &* 0x100_0000_01b3
+            i += 1
+        }
         return hash
     }
 
@@ -203,21 +219,28 @@ enum Bytes {
         return n
     }
 
-    /// The NUL-terminated `s` is `word`.
+    /// The NUL-terminated `s` is `word` (plain loops: this runs for every attribute).
     static func equals(_ s: UnsafePointer<UInt8>, _ word: StaticString) -> Bool {
-        word.withUTF8Buffer { expected in
-            for (i, byte) in expected.enumerated() where lowercased(s[i]) != lowercased(byte) { return false }
-            return s[expected.count] == 0
+        let expected = word.utf8Start
+        let count = word.utf8CodeUnitCount
+        var i = 0
+        while i < count {
+            if lowercased(s[i]) != lowercased(expected[i]) { return false }  // also stops at s's NUL
+            i += 1
         }
+        return s[count] == 0
     }
 
     /// The `count` bytes at `s` are `word`.
     static func equals(_ s: UnsafePointer<UInt8>, _ count: Int, _ word: StaticString) -> Bool {
         guard count == word.utf8CodeUnitCount else { return false }
-        return word.withUTF8Buffer { expected in
-            for (i, byte) in expected.enumerated() where lowercased(s[i]) != lowercased(byte) { return false }
-            return true
+        let expected = word.utf8Start
+        var i = 0
+        while i < count {
+            if lowercased(s[i]) != lowercased(expected[i]) { return false }
+            i += 1
         }
+        return true
     }
 
     /// Calls `body` with each whitespace-separated token of the NUL-terminated `s`.
