@@ -21,8 +21,6 @@ struct HTMLElementTraits: OptionSet {
     static let otherPageLink = Self(rawValue: 1 << 6)
     /// `role="button"`: a control, whatever the element.
     static let button = Self(rawValue: 1 << 7)
-    /// `role="complementary"` given explicitly (an `aside` inside an article is chrome only with it).
-    static let explicitChromeRole = Self(rawValue: 1 << 8)
 }
 
 enum HTMLPageStructure {
@@ -53,7 +51,7 @@ enum HTMLPageStructure {
     static let classTable = table([(chromeClasses, .chrome), (tocClasses, .toc), (permalinkClasses, .permalinkClass)])
     static let idTable = table([(contentIDs, .content), (chromeIDs, .chrome), (tocIDs, .toc)])
     static let roleTable = table([
-        (chromeRoles, [.chrome, .explicitChromeRole]), (["main"], .content), (["doc-toc"], .toc),
+        (chromeRoles, .chrome), (["main"], .content), (["doc-toc"], .toc),
         (["button"], .button),
     ])
 
@@ -63,16 +61,38 @@ enum HTMLPageStructure {
         var traits: HTMLElementTraits
     }
 
-    typealias WordTable = [UInt64: Word]
+    struct WordTable {
+        var words: [UInt64: Word] = [:]
+        /// The words' lengths, and their first and last letters (lowercase, as bits of `c & 63`): most class
+        /// tokens (syntax highlighting puts one on every span) fail these before any hashing.
+        var lengths: UInt32 = 0
+        var firsts: UInt64 = 0
+        var lasts: UInt64 = 0
+
+        func mayHold(_ s: UnsafePointer<UInt8>, _ count: Int) -> Bool {
+            guard count > 0, count < 32, lengths & (1 << UInt32(count)) != 0 else { return false }
+            let first = Bytes.lowercased(s[0])
+            let last = Bytes.lowercased(s[count - 1])
+            guard first >= 0x40, first < 0x80, last >= 0x40, last < 0x80 else { return false }
+            return firsts & (1 << UInt64(first & 63)) != 0 && lasts & (1 << UInt64(last & 63)) != 0
+        }
+    }
 
     static func table(_ lists: [([StaticString], HTMLElementTraits)]) -> WordTable {
-        var table: WordTable = [:]
+        var table = WordTable()
         for (words, traits) in lists {
             for word in words {
                 let bytes = word.withUTF8Buffer { Array($0) }
                 let key = bytes.withUnsafeBufferPointer { Bytes.hash($0.baseAddress!, $0.count) }
-                precondition(table[key] == nil || table[key]!.bytes == bytes, "hash collision in the word lists")
-                table[key, default: Word(bytes: bytes, traits: [])].traits.formUnion(traits)
+                precondition(
+                    table.words[key] == nil || table.words[key]!.bytes == bytes, "hash collision in the word lists")
+                table.words[key, default: Word(bytes: bytes, traits: [])].traits.formUnion(traits)
+                let first = Bytes.lowercased(bytes[0])
+                let last = Bytes.lowercased(bytes[bytes.count - 1])
+                precondition(bytes.count < 32 && first >= 0x40 && first < 0x80 && last >= 0x40 && last < 0x80)
+                table.lengths |= 1 << UInt32(bytes.count)
+                table.firsts |= 1 << UInt64(first & 63)
+                table.lasts |= 1 << UInt64(last & 63)
             }
         }
         return table
@@ -80,7 +100,8 @@ enum HTMLPageStructure {
 
     /// The traits `table` gives the `count` bytes at `s` (ASCII case ignored).
     static func lookUp(_ s: UnsafePointer<UInt8>, _ count: Int, in table: WordTable) -> HTMLElementTraits {
-        guard count >= 3, count <= 24, let entry = table[Bytes.hash(s, count)], entry.bytes.count == count else {
+        guard table.mayHold(s, count), let entry = table.words[Bytes.hash(s, count)], entry.bytes.count == count
+        else {
             return []
         }
         return entry.bytes.withUnsafeBufferPointer { word in
