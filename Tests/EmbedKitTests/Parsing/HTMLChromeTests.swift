@@ -48,6 +48,26 @@ struct HTMLChromeTests {
             """) == ["One", "Two", "Three", "Four", "Five", "Six", "Seven", "Rule #1, ¶ § 4 Back to top"])
     }
 
+    @Test("chrome that generators mark only by class or id: Apache, Javadoc 8, old Sphinx themes")
+    func chromeByName() throws {
+        // Apache's manual: #page-content is the container; its language list and sidebar are chrome.
+        #expect(try texts("""
+            <div id="page-header"><p class="menu">Modules | Directives</p></div><div id="path">Apache &gt; HTTP</div>
+            <div id="page-content"><div id="preamble"><h1>mod_x</h1><div class="toplang"><p>Languages: en</p></div>
+            <p>Summary</p></div><div id="quickview"><h3>Directives</h3><ul id="toc"><li>XOn</li></ul></div>
+            <div class="section"><h2>XOn <a class="permalink" href="#xon">¶</a></h2><p>Turns x on.</p></div></div>
+            <div class="bottomlang">Languages: en</div><div id="footer">Copyright</div>
+            """) == ["mod_x", "Summary", "XOn", "Turns x on."])
+        // Javadoc 8: no landmarks; its navigation bars are known by class.
+        #expect(try texts("""
+            <div class="topNav"><a name="navbar.top"></a><ul class="navList"><li>Overview</li></ul></div>
+            <div class="subNav"><ul><li>Prev Class</li></ul></div><div class="header"><h2>Class Widget</h2></div>
+            <div class="contentContainer"><div class="block">Draws.</div></div><div class="bottomNav">Overview</div>
+            """) == ["Class Widget", "Draws."])
+        #expect(try texts("<div class=body><p>Text</p></div><div class=sphinxsidebar><h3>Next topic</h3></div>")
+            == ["Text"])
+    }
+
     @Test("one content container: only its text; the title stays")
     func oneContainer() throws {
         let doc = try parse("""
