@@ -190,6 +190,54 @@ struct Node {
     /// True when the node has any attributes (a cheap test before looking for particular ones).
     var hasAttributes: Bool { pointer.pointee.properties != nil }
 
+    /// Calls `body` with each attribute's name and value (its first text), both NUL-terminated UTF-8; the value
+    /// is nil for an attribute written without one (`<p hidden>`).
+    func forEachAttribute(_ body: (UnsafePointer<UInt8>, UnsafePointer<UInt8>?) -> Void) {
+        var attr = pointer.pointee.properties
+        while let a = attr {
+            if let name = a.pointee.name { body(name, a.pointee.children?.pointee.content) }
+            attr = a.pointee.next
+        }
+    }
+
+    /// Appends the text of the text and CDATA nodes below this one to `buffer`, in order; false (the text is
+    /// not all there) once more than `limit` bytes or `limit` nodes were seen, so a link that wraps a whole page
+    /// costs no more than a short one.
+    func appendShortText(to buffer: inout [UInt8], limit: Int) -> Bool {
+        var nodes = 0
+        var current = pointer.pointee.children
+        while let node = current {
+            nodes += 1
+            if nodes > limit { return false }
+            let type = node.pointee.type
+            if type == XML_TEXT_NODE || type == XML_CDATA_SECTION_NODE, let content = node.pointee.content {
+                var i = 0
+                while content[i] != 0 {
+                    if buffer.count >= limit { return false }
+                    buffer.append(content[i])
+                    i += 1
+                }
+            } else if type == XML_ENTITY_REF_NODE {
+                return false
+            }
+            if type == XML_ELEMENT_NODE, let child = node.pointee.children {
+                current = child
+                continue
+            }
+            var up = node
+            current = nil
+            while up != pointer {
+                if let next = up.pointee.next {
+                    current = next
+                    break
+                }
+                guard let parent = up.pointee.parent else { break }
+                up = parent
+            }
+        }
+        return true
+    }
+
     /// The direct children that are text or CDATA nodes, and whether any of them has non-whitespace text.
     var hasDirectText: Bool {
         var child = pointer.pointee.children
@@ -218,6 +266,22 @@ struct Node {
             child = c.pointee.next
         }
         return names
+    }
+
+    /// True when the element's name is `name` (ASCII case ignored).
+    func isNamed(_ name: StaticString) -> Bool {
+        guard let own = pointer.pointee.name else { return false }
+        return Bytes.equals(own, name)
+    }
+
+    /// The nearest element before this one among its siblings, if any (text between them is skipped).
+    var previousElementSibling: Node? {
+        var sibling = pointer.pointee.prev
+        while let s = sibling {
+            if s.pointee.type == XML_ELEMENT_NODE { return Node(s) }
+            sibling = s.pointee.prev
+        }
+        return nil
     }
 
     /// The parent element, if any.

@@ -2,12 +2,17 @@
 /// one `String` made per block from accumulated UTF-8 bytes.
 struct MarkupBlockBuilder {
     private(set) var blocks: [ParsedDocument.Block] = []
+    /// The ``region`` each block of ``blocks`` was collected in.
+    private(set) var regions: [UInt8] = []
     private var buffer: [UInt8] = []
     private(set) var hasContent = false
     private var pendingSpace = false
     private var line = 1
     /// The kind of the block being collected.
     var kind: ParsedDocument.Block.Kind = .paragraph
+    /// Where on the page the block being collected is, as the HTML visitor's bits; recorded with each block.
+    /// Change it only after a ``flush()``.
+    var region: UInt8 = 0
 
     init() { buffer.reserveCapacity(4096) }
 
@@ -77,6 +82,11 @@ struct MarkupBlockBuilder {
         buffer.append(0x0A)
     }
 
+    /// Starts a new line in preformatted text, unless the text is empty or already at the start of a line.
+    mutating func preformattedLineStart() {
+        if hasContent, buffer.last != 0x0A { buffer.append(0x0A) }
+    }
+
     /// Ends the current block; an empty one is dropped.
     mutating func flush() {
         defer {
@@ -96,6 +106,7 @@ struct MarkupBlockBuilder {
         while end > start, TextDecoder.isSpace(buffer[end - 1]) { end -= 1 }
         guard end > start else { return }
         blocks.append(.init(kind: kind, text: String(decoding: buffer[start..<end], as: UTF8.self), line: line))
+        regions.append(region)
     }
 
     /// Whitespace-collapsed text of `pieces`, e.g. for a title.
