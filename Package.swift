@@ -23,6 +23,9 @@ let package = Package(
         // C libraries, each behind a tiny system-library target with a shim header.
         .systemLibrary(name: "CEmbedSQLite", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CEmbedXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
+        .systemLibrary(
+            name: "CEmbedCMark", pkgConfig: "libcmark-gfm",
+            providers: [.apt(["libcmark-gfm-dev", "libcmark-gfm-extensions-dev"])]),
         .systemLibrary(name: "CEmbedBLAS", providers: [.apt(["libopenblas-dev"])]),
         // CRC-32C for the vector file's block checksums: SSE4.2 when the CPU has it (checked at run time).
         .target(name: "CEmbedCRC32C"),
@@ -31,7 +34,7 @@ let package = Package(
         .target(
             name: "EmbedKit",
             dependencies: [
-                "CEmbedSQLite", "CEmbedXML2", "CEmbedBLAS", "CEmbedCRC32C",
+                "CEmbedSQLite", "CEmbedXML2", "CEmbedCMark", "CEmbedBLAS", "CEmbedCRC32C",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
