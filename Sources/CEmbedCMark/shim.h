@@ -17,7 +17,8 @@ static inline CEmbedCMark_tablePart CEmbedCMark_tablePartOf(cmark_node *node) {
     const char *type = cmark_node_get_type_string(node);
     if (type == NULL) return CEmbedCMark_notTable;
     if (strcmp(type, "table") == 0) return CEmbedCMark_table;
-    if (strcmp(type, "table_row") == 0) return CEmbedCMark_tableRow;
+    // The header row is a row too, with its own type string.
+    if (strcmp(type, "table_row") == 0 || strcmp(type, "table_header") == 0) return CEmbedCMark_tableRow;
     if (strcmp(type, "table_cell") == 0) return CEmbedCMark_tableCell;
     return CEmbedCMark_notTable;
 }

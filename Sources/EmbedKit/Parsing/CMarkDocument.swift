@@ -166,7 +166,10 @@ private struct MarkdownBlockCollector {
     /// Starts a block at `node`, or continues the current one when both may join and `node` starts at most
     /// `maximumGap` lines after it ends (the gap is kept as newlines, so lines inside the block stay right).
     private mutating func start(_ kind: ParsedDocument.Block.Kind, node: OpaquePointer, join: Join, maximumGap: Int) {
-        let startLine = Int(cmark_node_get_start_line(node))
+        start(kind, line: Int(cmark_node_get_start_line(node)), join: join, maximumGap: maximumGap)
+    }
+
+    private mutating func start(_ kind: ParsedDocument.Block.Kind, line startLine: Int, join: Join, maximumGap: Int) {
         let gap = startLine - endLine
         if join != .none, join == joinable, !buffer.isEmpty, gap >= 1, gap <= maximumGap {
             buffer.append(contentsOf: repeatElement(0x0A, count: gap))
