@@ -90,24 +90,24 @@ private struct MarkdownBlockCollector {
     }
 
     mutating func enter(_ node: OpaquePointer) {
-        let type = cmark_node_get_type(node)
-        switch type {
-        case CMARK_NODE_PARAGRAPH:
+        // Integer cases: matching the imported enum struct goes through a generic `==` per case.
+        switch cmark_node_get_type(node).rawValue {
+        case CMARK_NODE_PARAGRAPH.rawValue:
             let join: Join = Self.isInTightList(node) ? .tightList : .none
             start(.paragraph, node: node, join: join, maximumGap: 1)
-        case CMARK_NODE_HEADING:
+        case CMARK_NODE_HEADING.rawValue:
             start(.heading(level: Int(cmark_node_get_heading_level(node))), node: node, join: .none, maximumGap: 0)
-        case CMARK_NODE_TEXT, CMARK_NODE_CODE:
+        case CMARK_NODE_TEXT.rawValue, CMARK_NODE_CODE.rawValue:
             if let literal = cmark_node_get_literal(node) { append(literal) }
-        case CMARK_NODE_SOFTBREAK, CMARK_NODE_LINEBREAK:
+        case CMARK_NODE_SOFTBREAK.rawValue, CMARK_NODE_LINEBREAK.rawValue:
             buffer.append(0x0A)
-        case CMARK_NODE_CODE_BLOCK:
+        case CMARK_NODE_CODE_BLOCK.rawValue:
             flush()
             codeBlock(node)
-        case CMARK_NODE_HTML_BLOCK:
+        case CMARK_NODE_HTML_BLOCK.rawValue:
             flush()
             htmlBlock(node)
-        case CMARK_NODE_THEMATIC_BREAK, CMARK_NODE_BLOCK_QUOTE:
+        case CMARK_NODE_THEMATIC_BREAK.rawValue, CMARK_NODE_BLOCK_QUOTE.rawValue:
             flush()
         default:
             // Emphasis, links and images are containers: their text arrives as children. Inline HTML, footnote
@@ -117,12 +117,12 @@ private struct MarkdownBlockCollector {
     }
 
     mutating func exit(_ node: OpaquePointer) {
-        switch cmark_node_get_type(node) {
-        case CMARK_NODE_HEADING:
+        switch cmark_node_get_type(node).rawValue {
+        case CMARK_NODE_HEADING.rawValue:
             flush()
-        case CMARK_NODE_PARAGRAPH:
+        case CMARK_NODE_PARAGRAPH.rawValue:
             endLine = max(endLine, Int(cmark_node_get_end_line(node)))
-        case CMARK_NODE_BLOCK_QUOTE:
+        case CMARK_NODE_BLOCK_QUOTE.rawValue:
             flush()
         default:
             guard cmark_node_get_syntax_extension(node) != nil else { return }
@@ -192,12 +192,9 @@ private struct MarkdownBlockCollector {
     }
 
     private mutating func append(_ literal: UnsafePointer<CChar>) {
-        literal.withMemoryRebound(to: UInt8.self, capacity: 1) { bytes in
-            var i = 0
-            while bytes[i] != 0 {
-                buffer.append(bytes[i])
-                i += 1
-            }
+        let count = strlen(literal)
+        literal.withMemoryRebound(to: UInt8.self, capacity: count) { bytes in
+            buffer.append(contentsOf: UnsafeBufferPointer(start: bytes, count: count))
         }
     }
 
@@ -219,15 +216,11 @@ private struct MarkdownBlockCollector {
     /// blocks are comments or bare tags: those give nothing without asking libxml2.
     private mutating func htmlBlock(_ node: OpaquePointer) {
         guard let literal = cmark_node_get_literal(node) else { return }
-        var bytes: [UInt8] = []
-        literal.withMemoryRebound(to: UInt8.self, capacity: 1) { p in
-            var i = 0
-            while p[i] != 0 {
-                bytes.append(p[i])
-                i += 1
-            }
+        let count = strlen(literal)
+        let bytes = literal.withMemoryRebound(to: UInt8.self, capacity: count) {
+            Array(UnsafeBufferPointer(start: $0, count: count))
         }
-        guard HTMLDocumentParser.hasTextOutsideTags(Self.removingComments(bytes)),
+        guard Self.hasTextOutsideTagsAndComments(bytes),
             let document = try? LibXML2Document.html(bytes)
         else { return }
         let firstLine = Int(cmark_node_get_start_line(node))
@@ -237,23 +230,35 @@ private struct MarkdownBlockCollector {
         }
     }
 
-    /// `html` without its `<!-- … -->` comments (an unclosed one runs to the end).
-    static func removingComments(_ html: [UInt8]) -> [UInt8] {
-        let open = Array("<!--".utf8)
-        let close = Array("-->".utf8)
-        var result: [UInt8] = []
-        var i = 0
-        while i < html.count {
-            if html[i] == open[0], html[i...].starts(with: open) {
-                var j = i + open.count
-                while j < html.count, !html[j...].starts(with: close) { j += 1 }
-                i = min(html.count, j + close.count)
-            } else {
-                result.append(html[i])
+    /// True when some non-space character of `html` stands outside tags and `<!-- … -->` comments (an
+    /// unclosed comment runs to the end): only then can the block have visible text.
+    static func hasTextOutsideTagsAndComments(_ html: [UInt8]) -> Bool {
+        html.withUnsafeBufferPointer { p in
+            var i = 0
+            var inTag = false
+            while i < p.count {
+                let c = p[i]
+                if c == UInt8(ascii: "<"), i + 3 < p.count, p[i + 1] == UInt8(ascii: "!"), p[i + 2] == UInt8(ascii: "-"),
+                    p[i + 3] == UInt8(ascii: "-")
+                {
+                    i += 4
+                    while i < p.count,
+                        !(p[i] == UInt8(ascii: ">") && i >= 2 && p[i - 1] == UInt8(ascii: "-") && p[i - 2] == UInt8(ascii: "-"))
+                    {
+                        i += 1
+                    }
+                    i += 1
+                    continue
+                }
+                switch c {
+                case UInt8(ascii: "<"): inTag = true
+                case UInt8(ascii: ">"): inTag = false
+                default: if !inTag && !TextDecoder.isSpace(c) { return true }
+                }
                 i += 1
             }
+            return false
         }
-        return result
     }
 
     /// Ends the block being collected: surrounding white space trimmed (leading lines move its line), an

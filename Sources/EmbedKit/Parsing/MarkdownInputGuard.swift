@@ -23,6 +23,11 @@ enum MarkdownInputGuard {
     static let maximumTableColumns = 256
 
     static func assess(_ utf8: ArraySlice<UInt8>) -> Verdict {
+        // A raw buffer keeps this pass cheap in debug builds too (slices cost a call per byte there).
+        utf8.withUnsafeBufferPointer { assess($0) }
+    }
+
+    static func assess(_ bytes: UnsafeBufferPointer<UInt8>) -> Verdict {
         var tables = true
         var imageWork = 0
         // Per blank-line-separated region (a superset of one paragraph, where cmark's bracket stack lives).
@@ -31,15 +36,35 @@ enum MarkdownInputGuard {
         // Table cells cmark may make: header width times the lines that may follow as rows.
         var tableColumns = 0
         var tableCells = 0
-        let cellBudget = utf8.count + (1 << 16)
+        let cellBudget = bytes.count + (1 << 16)
 
-        var lineStart = utf8.startIndex
-        while lineStart < utf8.endIndex {
-            let lineEnd = utf8[lineStart...].firstIndex(of: 0x0A) ?? utf8.endIndex
-            let line = utf8[lineStart..<lineEnd]
-            lineStart = lineEnd + 1
-
-            if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) {
+        var i = 0
+        while i < bytes.count {
+            let lineStart = i
+            var previous: UInt8 = 0
+            var pipes = 0
+            var delimiterRow = true
+            var dashes = false
+            var blank = true
+            while i < bytes.count {
+                let c = bytes[i]
+                if c == 0x0A { break }
+                switch c {
+                case UInt8(ascii: "["): if previous == UInt8(ascii: "!") { regionImages += 1 }
+                case UInt8(ascii: "]"): regionCloseBrackets += 1
+                case UInt8(ascii: "|"): pipes += 1
+                case UInt8(ascii: "-"): dashes = true
+                case UInt8(ascii: ":"), UInt8(ascii: ">"): break
+                case 0x20, 0x09, 0x0D: previous = c; i += 1; continue
+                default: delimiterRow = false
+                }
+                blank = false
+                previous = c
+                i += 1
+            }
+            let line = UnsafeBufferPointer(rebasing: bytes[lineStart..<i])
+            i += 1
+            if blank {
                 imageWork += regionImages * regionCloseBrackets
                 regionImages = 0
                 regionCloseBrackets = 0
@@ -48,21 +73,6 @@ enum MarkdownInputGuard {
             }
             if nesting(of: line) > maximumLineNesting {
                 return .plainText("Markdown nested more than \(maximumLineNesting) levels deep on one line")
-            }
-            var previous: UInt8 = 0
-            var pipes = 0
-            var delimiterRow = true
-            var dashes = false
-            for c in line {
-                switch c {
-                case UInt8(ascii: "["): if previous == UInt8(ascii: "!") { regionImages += 1 }
-                case UInt8(ascii: "]"): regionCloseBrackets += 1
-                case UInt8(ascii: "|"): pipes += 1
-                case UInt8(ascii: "-"): dashes = true
-                case UInt8(ascii: ":"), 0x20, 0x09, UInt8(ascii: ">"): break
-                default: delimiterRow = false
-                }
-                previous = c
             }
             if tables {
                 if delimiterRow && dashes && pipes > 0 {
@@ -83,7 +93,7 @@ enum MarkdownInputGuard {
     }
 
     /// How many containers the start of `line` may open: `>` and list markers (`-`, `*`, `+`, `1.`, `1)`).
-    static func nesting(of line: ArraySlice<UInt8>) -> Int {
+    static func nesting(of line: UnsafeBufferPointer<UInt8>) -> Int {
         var depth = 0
         var i = line.startIndex
         while i < line.endIndex {
