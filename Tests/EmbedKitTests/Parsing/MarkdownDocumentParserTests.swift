@@ -176,6 +176,24 @@ struct MarkdownDocumentParserTests {
         #expect(doc.blocks == [.init(kind: .paragraph, text: "code", line: 2)])
     }
 
+    /// cmark-gfm 0.29 toggles the table extension's characters in a process-wide table; parses are serialized.
+    @Test("parses running at once read tables and strikethrough the same")
+    func concurrentParses() async throws {
+        let text = "| a | b |\n|---|---|\n| x \\| y | ~~z~~ |\n"
+        let expected = try parse(text).blocks
+        #expect(expected == [.init(kind: .paragraph, text: "a | b\n\nx | y | z", line: 1)])
+        try await withThrowingTaskGroup(of: [ParsedDocument.Block].self) { group in
+            for _ in 0..<8 {
+                group.addTask {
+                    var last: [ParsedDocument.Block] = []
+                    for _ in 0..<200 { last = try MarkdownDocumentParser().parse(Array(text.utf8), path: "a.md").blocks }
+                    return last
+                }
+            }
+            for try await blocks in group { #expect(blocks == expected) }
+        }
+    }
+
     @Test("the chunker's lines and heading paths come out right")
     func chunks() throws {
         let doc = try parse("---\ntitle: T\n---\n# A\n\nalpha\n\n## B\n\n<!-- c -->\n[r]: /u\n\nbeta\n")
