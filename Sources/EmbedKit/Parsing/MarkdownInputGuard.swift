@@ -5,7 +5,8 @@
 /// - a table costs the square of its columns per row (2,000 columns × 50 rows: 5 s), and every short row is
 ///   padded to the header's width (a 1,000-column header over 5,000 one-cell rows made 10 million nodes);
 /// - nesting costs ~120 bytes of tree per container: 100,000 nested quotes on one line are 25 MB of tree for
-///   100 KB of input, and nothing real nests that deep.
+///   100 KB of input, and nothing real nests that deep; lines that each repeat a deep list nesting make two
+///   nodes per marker (4 MB: 940 MB of tree).
 /// Those inputs are read as plain text (or with tables off), with a warning: bounded time and memory first.
 enum MarkdownInputGuard {
     enum Verdict: Equatable {
@@ -17,6 +18,9 @@ enum MarkdownInputGuard {
 
     /// More containers than this opened by one line's prefix (`>`, list markers) is not a document.
     static let maximumLineNesting = 1000
+    /// Container markers at line starts, over the whole file, beyond the file's bytes / 16: each opens two nodes
+    /// of ~120 bytes when a line repeats a deep nesting (2,000 lines of 999 `- ` made 8 M nodes, 940 MB, 12 s).
+    static let maximumContainerMarkers = 1 << 20
     /// Σ over paragraphs of (image openers × closing brackets): ~16 M is a fraction of a second.
     static let maximumImageBracketWork = 1 << 24
     /// A table wider than this turns the table extension off (real tables have tens of columns).
@@ -37,6 +41,8 @@ enum MarkdownInputGuard {
         var tableColumns = 0
         var tableCells = 0
         let cellBudget = bytes.count + (1 << 16)
+        var containerMarkers = 0
+        let containerBudget = maximumContainerMarkers + bytes.count / 16
 
         var i = 0
         while i < bytes.count {
@@ -71,8 +77,13 @@ enum MarkdownInputGuard {
                 tableColumns = 0
                 continue
             }
-            if nesting(of: line) > maximumLineNesting {
+            let depth = nesting(of: line)
+            if depth > maximumLineNesting {
                 return .plainText("Markdown nested more than \(maximumLineNesting) levels deep on one line")
+            }
+            containerMarkers += depth
+            if containerMarkers > containerBudget {
+                return .plainText("Markdown with more nested list and quote markers than cmark-gfm can hold in bounded memory")
             }
             if tables {
                 if delimiterRow && dashes && pipes > 0 {

@@ -238,6 +238,17 @@ struct MarkdownHostileInputTests {
         #expect(doc.blocks.count >= 1 && doc.blocks.first?.text.hasPrefix("q1") == true)
     }
 
+    @Test("many lines that each repeat a deep list nesting are read as plain text (bounded memory)")
+    func repeatedDeepLists() throws {
+        let line = String(repeating: "- ", count: 999) + "x"
+        let doc = try parse(Array(repeating: line, count: 2_000).joined(separator: "\n"))
+        #expect(doc.blocks.count == 1 && doc.blocks.first?.text.hasPrefix(line) == true)
+        #expect(doc.warnings.contains { $0.contains("read as plain text") })
+        // A few hundred such lines are still Markdown.
+        let small = try parse(Array(repeating: "- - - x", count: 300).joined(separator: "\n"))
+        #expect(small.warnings.isEmpty && small.blocks.first?.text.hasPrefix("x\nx") == true)
+    }
+
     @Test("deep inline nesting: emphasis, links and brackets")
     func deepInlines() throws {
         let n = 50_000
