@@ -238,13 +238,12 @@ private struct MarkdownBlockCollector {
             var inTag = false
             while i < p.count {
                 let c = p[i]
-                if c == UInt8(ascii: "<"), i + 3 < p.count, p[i + 1] == UInt8(ascii: "!"), p[i + 2] == UInt8(ascii: "-"),
-                    p[i + 3] == UInt8(ascii: "-")
+                let dash = UInt8(ascii: "-")
+                if c == UInt8(ascii: "<"), i + 3 < p.count, p[i + 1] == UInt8(ascii: "!"), p[i + 2] == dash,
+                    p[i + 3] == dash
                 {
                     i += 4
-                    while i < p.count,
-                        !(p[i] == UInt8(ascii: ">") && i >= 2 && p[i - 1] == UInt8(ascii: "-") && p[i - 2] == UInt8(ascii: "-"))
-                    {
+                    while i < p.count, !(p[i] == UInt8(ascii: ">") && p[i - 1] == dash && p[i - 2] == dash) {
                         i += 1
                     }
                     i += 1

@@ -1,6 +1,7 @@
 /// Decides, in one linear pass before cmark-gfm runs, whether a Markdown input is safe to give it.
 ///
-/// cmark-gfm 0.29.0.gfm.6 (Debian's) is linear on most input, but measured (docs/decisions.md, D29):
+/// cmark-gfm 0.29.0.gfm.6 (Debian's) is linear on most input, but measured (docs/decisions.md, "A linear
+/// pre-scan guards cmark-gfm 0.29"):
 /// - images holding links (`![[]()` repeated) are quadratic in one paragraph: 48 KB took 3.4 s;
 /// - a table costs the square of its columns per row (2,000 columns × 50 rows: 5 s), and every short row is
 ///   padded to the header's width (a 1,000-column header over 5,000 one-cell rows made 10 million nodes);
@@ -83,7 +84,8 @@ enum MarkdownInputGuard {
             }
             containerMarkers += depth
             if containerMarkers > containerBudget {
-                return .plainText("Markdown with more nested list and quote markers than cmark-gfm can hold in bounded memory")
+                return .plainText(
+                    "Markdown with more nested list and quote markers than cmark-gfm can hold in bounded memory")
             }
             if tables {
                 if delimiterRow && dashes && pipes > 0 {

@@ -36,7 +36,8 @@ public struct RestructuredTextDocumentParser: DocumentParser {
                 continue
             }
             if paragraphStart == nil, let (title, style, used) = Self.sectionTitle(lines, at: i) {
-                blocks.append(.init(kind: .heading(level: level(of: style)), text: title, line: i + used.titleOffset + 1))
+                let titleLine = i + used.titleOffset + 1
+                blocks.append(.init(kind: .heading(level: level(of: style)), text: title, line: titleLine))
                 i += used.lines
                 continue
             }

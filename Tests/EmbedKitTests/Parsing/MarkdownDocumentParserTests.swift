@@ -186,7 +186,9 @@ struct MarkdownDocumentParserTests {
             for _ in 0..<8 {
                 group.addTask {
                     var last: [ParsedDocument.Block] = []
-                    for _ in 0..<200 { last = try MarkdownDocumentParser().parse(Array(text.utf8), path: "a.md").blocks }
+                    for _ in 0..<200 {
+                        last = try MarkdownDocumentParser().parse(Array(text.utf8), path: "a.md").blocks
+                    }
                     return last
                 }
             }
