@@ -23,6 +23,9 @@ let package = Package(
         // C libraries, each behind a tiny system-library target with a shim header.
         .systemLibrary(name: "CEmbedSQLite", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CEmbedXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
+        .systemLibrary(
+            name: "CEmbedCMark", pkgConfig: "libcmark-gfm",
+            providers: [.apt(["libcmark-gfm-dev", "libcmark-gfm-extensions-dev"])]),
         .systemLibrary(name: "CEmbedBLAS", providers: [.apt(["libopenblas-dev"])]),
         // Reading NAME.EXT.gz documents.
         .systemLibrary(name: "CEmbedZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
@@ -33,7 +36,7 @@ let package = Package(
         .target(
             name: "EmbedKit",
             dependencies: [
-                "CEmbedSQLite", "CEmbedXML2", "CEmbedBLAS", "CEmbedCRC32C", "CEmbedZlib",
+                "CEmbedSQLite", "CEmbedXML2", "CEmbedCMark", "CEmbedBLAS", "CEmbedCRC32C", "CEmbedZlib",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings

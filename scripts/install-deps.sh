@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs the Debian packages embed builds against, when they are missing. Safe to run again.
 #   libxml2-dev    HTML and XML parsing
+#   libcmark-gfm-dev, libcmark-gfm-extensions-dev  Markdown parsing (CommonMark, GFM tables)
 #   libsqlite3-dev the index
 #   libopenblas-dev matrix multiplies (native model, batched search)
 #   zlib1g-dev     decompressing NAME.EXT.gz documents
 #   pkg-config     lets SwiftPM find libxml2's headers
 set -euo pipefail
-packages=(libxml2-dev libsqlite3-dev libopenblas-dev zlib1g-dev pkg-config "$@")
+packages=(libxml2-dev libcmark-gfm-dev libcmark-gfm-extensions-dev libsqlite3-dev libopenblas-dev zlib1g-dev pkg-config "$@")
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -13,7 +13,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case html
     /// The libxml2 XML parser, with entity expansion under a budget.
     case xml
-    /// The hand-written Markdown parser.
+    /// The Markdown parser: cmark-gfm behind its input guard, and the walk of its tree.
     case markdown
     /// The chunker, on blocks taken straight from the input.
     case chunker

@@ -26,7 +26,7 @@ public struct ParsedDocument: Sendable, Equatable {
     }
 
     public var format: DocumentFormat
-    /// The document title (HTML `<title>`, the first Markdown heading), if any.
+    /// The document title (HTML `<title>`, Markdown front matter's `title` or first heading), if any.
     public var title: String?
     public var blocks: [Block]
     /// Problems the parser recovered from; they are reported as warnings, the document is still indexed.

@@ -24,6 +24,7 @@ public struct ParserRegistry: DocumentParser {
         case .markdown: MarkdownDocumentParser()
         case .html: HTMLDocumentParser()
         case .xml: XMLDocumentParser()
+        case .restructuredText: RestructuredTextDocumentParser()
         }
     }
 

@@ -10,7 +10,12 @@ public struct PlainTextDocumentParser: DocumentParser {
         if bytes.isEmpty { return ParsedDocument(format: .text, blocks: []) }
         try FormatDetector.checkText(bytes)
         let decoded = TextDecoder.decode(bytes, format: .text)
-        let lines = TextLines(decoded.utf8)
+        let blocks = Self.paragraphs(TextLines(decoded.utf8))
+        return ParsedDocument(format: .text, blocks: blocks, warnings: decoded.warnings)
+    }
+
+    /// The runs of non-blank lines of `lines`, verbatim, each with its 1-based first line.
+    static func paragraphs(_ lines: TextLines) -> [ParsedDocument.Block] {
         var blocks: [ParsedDocument.Block] = []
         var start: Int?
         for index in 0..<lines.count {
@@ -26,6 +31,6 @@ public struct PlainTextDocumentParser: DocumentParser {
         if let first = start {
             blocks.append(.init(kind: .paragraph, text: lines.text(first, lines.count - 1), line: first + 1))
         }
-        return ParsedDocument(format: .text, blocks: blocks, warnings: decoded.warnings)
+        return blocks
     }
 }

@@ -32,7 +32,7 @@ struct QueryCommand: AsyncParsableCommand {
     @Option(help: "Only documents whose absolute path matches this glob, e.g. '*/guide/*.md' (repeatable).")
     var path: [String] = []
 
-    @Option(help: "Only documents of this format: text, markdown, html, xml (repeatable).")
+    @Option(help: "Only documents of this format: text, markdown, html, xml, rst (repeatable).")
     var format: [String] = []
 
     @Option(help: "Only results scoring at least this much.")
@@ -49,7 +49,7 @@ struct QueryCommand: AsyncParsableCommand {
     func validate() throws {
         guard k >= 0 else { throw ValidationError("-k must not be negative.") }
         for name in format where DocumentFormat(rawValue: name) == nil {
-            throw ValidationError("--format must be one of text, markdown, html, xml; not '\(name)'.")
+            throw ValidationError("--format must be one of text, markdown, html, xml, rst; not '\(name)'.")
         }
     }
 
