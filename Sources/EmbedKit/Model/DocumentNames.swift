@@ -53,6 +53,13 @@ public enum DocumentNames {
         if documentExtensions.contains(last.lowercased()) {
             return Extension(name: String(last), compressed: compressed)
         }
+        // `tutor.ja.euc`, `tutor.fr.utf-8`, `tutor.ru`: only a language and a charset after the name (vim's tutor
+        // files, translated READMEs). Such a name says nothing about the kind of file, so the contents decide.
+        if suffixes.count <= 2, suffixes.allSatisfy(isLanguageOrCharsetTag),
+            suffixes.count == 2 || !codeBeforeLanguage.contains(last.lowercased())
+        {
+            return Extension(name: nil, compressed: compressed)
+        }
         // `index.html.en`, `index.html.ko.euc-kr`: at most a language and a charset after HTML or XML.
         var tags = 0
         var index = suffixes.endIndex - 1
@@ -85,6 +92,19 @@ public enum DocumentNames {
         "utf8", "utf-8", "euc-kr", "euc-jp", "iso-2022-jp", "shift_jis", "sjis", "big5", "gb2312", "gbk", "koi8-r",
         "koi8-u",
     ]
+
+    /// Two-letter extensions of source code that are also language codes (Perl and Polish, Emacs Lisp and Greek,
+    /// C# and Czech): alone after a name they are taken as code, so `tutor.pl` is skipped but `tutor.pl.utf-8` read.
+    private static let codeBeforeLanguage: Set<String> = ["pl", "pm", "el", "cs", "hs", "ml", "mk", "ps", "so", "md"]
+
+    /// A tag that may follow a bare name: a charset (the negotiation ones, plus vim's `euc`, `sjis`, `iso9`), or a
+    /// language, also with an underscore region (`zh_tw`), but not a two-letter extension of source code.
+    static func isLanguageOrCharsetTag(_ suffix: Substring) -> Bool {
+        let tag = suffix.lowercased()
+        if ["euc", "sjis", "latin1"].contains(tag) { return true }
+        if tag.hasPrefix("iso"), tag.count > 3, tag.dropFirst(3).allSatisfy(\.isASCIIDigit) { return true }
+        return isNegotiationTag(Substring(String(tag.map { $0 == "_" ? "-" : $0 })))
+    }
 
     /// A language tag (`en`, `pt-br`, `zh-cn`) or a charset (`utf8`, `euc-kr`, `iso-8859-1`, `cp1251`), as
     /// Apache's content-negotiated file names carry.

@@ -16,13 +16,19 @@ struct DocumentNamesTests {
             ("paper.tex", false), ("ls.1", false), ("bar.js.gz", false), ("foo.tar.gz", false), ("README.gz", false),
             ("changelog.Debian.gz", false), ("index.html.var", false), ("page.html.bak", false),
             ("config.xml.in", false), ("page.html.en.js", false), ("Makefile", false), ("CMakeLists.txt", false),
-            ("schema.xsd", false),
+            ("schema.xsd", false), ("tutor.pl", false), ("init.el", false), ("Program.cs", false), ("tutor.bar.utf-8", false),
+            ("lib.so", false), ("page.md.gz", true),
         ])
     func byName(name: String, isDocument: Bool) {
         #expect(DocumentNames.isDocument(name) == isDocument, "\(name)")
     }
 
-    @Test("names without an extension are left to their contents", arguments: ["README", "LICENSE", ".bashrc", "notes."])
+    @Test(
+        "names without an extension, or with only a language and charset after the name, are left to their contents",
+        arguments: [
+            "README", "LICENSE", ".bashrc", "notes.", "tutor.ja.euc", "tutor.fr.utf-8", "tutor.ru", "tutor.zh_tw.utf-8",
+            "tutor.el.cp737", "tutor.tr.iso9", "tutor.utf-8", "README.de", "tutor.ja.sjis", "tutor.zh.big5",
+        ])
     func noExtension(name: String) {
         #expect(DocumentNames.isDocument(name) == nil)
     }
