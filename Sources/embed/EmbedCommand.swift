@@ -7,7 +7,7 @@ struct EmbedCommand: AsyncParsableCommand {
         commandName: "embed",
         abstract: "Turn folders of documents into a searchable embedding index.",
         discussion: """
-            Ingest folders of text, Markdown, HTML and XML into a SQLite index, then search it.
+            Ingest folders of text, Markdown, reStructuredText, HTML and XML into a SQLite index, then search it.
 
               embed ingest docs/ notes/     # build or update output/embeddings.sqlite
               embed query "how do I rotate logs" "backup schedule"

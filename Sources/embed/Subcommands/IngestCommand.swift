@@ -5,10 +5,10 @@ import Foundation
 struct IngestCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ingest",
-        abstract: "Add folders or files of text, Markdown, HTML and XML to an index.",
+        abstract: "Add folders or files of text, Markdown, reStructuredText, HTML and XML to an index.",
         discussion: """
-            Walks each PATH recursively and reads its documents: text (.txt, .text, .rst, .rest, .adoc, \
-            .asciidoc, .org and files without an extension that hold text), Markdown, HTML and XML, also when \
+            Walks each PATH recursively and reads its documents: text (.txt, .text, .adoc, .asciidoc, .org and \
+            files without an extension that hold text), Markdown, reStructuredText, HTML and XML, also when \
             gzipped (.md.gz) or named for Apache's content negotiation (index.html.en). Style sheets, scripts, \
             source code, data, images and everything else are skipped silently, as are folders such as \
             node_modules and __pycache__ and paths ignored by .gitignore or .ignore files; --include brings any \
