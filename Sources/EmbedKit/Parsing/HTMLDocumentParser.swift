@@ -1,5 +1,5 @@
 /// Parses HTML with libxml2's HTML parser (with recovery, so broken markup still gives its text) and keeps the
-/// text a reader reads: the page's content, without navigation and other page furniture (D?? in
+/// text a reader reads: the page's content, without navigation and other page furniture (D39 in
 /// docs/decisions.md).
 ///
 /// - Skipped: `script`, `style`, `template`, `noscript`, `svg`, `iframe`, `object`, `embed`, `canvas`, the
@@ -82,7 +82,7 @@ public struct HTMLDocumentParser: DocumentParser {
     }
 }
 
-/// Collects the HTML text a reader reads into blocks: visible text, without page chrome (D?? in
+/// Collects the HTML text a reader reads into blocks: visible text, without page chrome (D39 in
 /// docs/decisions.md).
 struct HTMLTextVisitor: TreeVisitor {
     enum Role {

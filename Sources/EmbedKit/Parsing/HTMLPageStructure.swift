@@ -1,5 +1,5 @@
 /// What an HTML element's attributes say about its place on the page: page chrome to leave out, the container
-/// of the page's content, a table of contents (see D?? in docs/decisions.md).
+/// of the page's content, a table of contents (see D39 to D41 in docs/decisions.md).
 ///
 /// Every list here is short and explicit; matching works on libxml2's UTF-8 bytes, allocating nothing.
 struct HTMLElementTraits: OptionSet {

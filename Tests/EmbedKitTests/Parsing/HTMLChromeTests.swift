@@ -2,7 +2,7 @@ import EmbedKit
 import Foundation
 import Testing
 
-/// Page chrome left out, content containers, tables of contents (D?? in docs/decisions.md).
+/// Page chrome left out, content containers, tables of contents (D39 to D41 in docs/decisions.md).
 @Suite("HTML chrome and content")
 struct HTMLChromeTests {
     func parse(_ html: String) throws -> ParsedDocument {

@@ -82,7 +82,7 @@ struct GzipTests {
             "page.html.gz", "notes.md.gz", "sniffed.gz", "two-members.txt.gz", "truncated.txt.gz",
             "trailing-garbage.txt.gz", "crc-mismatch.txt.gz", "not-gzip.txt.gz", "zeros-bomb.txt.gz",
         ]
-        // With no inner extension a .gz is not a document by name (D??), so it is read when named as a root.
+        // With no inner extension a .gz is not a document by name (D34), so it is read when named as a root.
         for name in names { try dir.write(name == "sniffed.gz" ? name : "docs/\(name)", bytes: try Self.fixture(name)) }
         let roots = [dir.path + "/docs", dir.path + "/sniffed.gz"]
         let db = dir.path + "/index.sqlite"
