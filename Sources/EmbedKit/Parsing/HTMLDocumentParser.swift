@@ -12,8 +12,8 @@
 /// - Content container: `main`, `article`, `role="main"`, `itemprop="articleBody"`, Node's `#apicontent`,
 ///   Apache's `#page-content`. When exactly one (outermost) container holds text, only its text is kept (and
 ///   the title); otherwise the whole page minus chrome.
-/// - A table of contents (`class="toc"` …) is kept only when it is the page's content (see
-///   ``HTMLTextVisitor/finish()``).
+/// - Tables of contents (`class="toc"`, Sphinx's toctree …) and back-of-book indexes are left out, also on a
+///   page that is nothing else: the text they point to is indexed where it is.
 /// - Block elements (`p`, `div`, `li`, `tr`, `pre`, `blockquote`, `section`, `dt`, `dd`, …) end a paragraph;
 ///   inline elements don't split words (`<p>a<b>b</b>c</p>` is "abc"); table cells in a row are separated by a
 ///   space; `<br>` is a line break.
@@ -130,9 +130,8 @@ struct HTMLTextVisitor: TreeVisitor {
     private var containersWithText = 0
     private var containerStart = 0
     /// Each outermost table of contents: its blocks, and whether its links all stay on this page.
-    private var tocs: [(blocks: Range<Int>, inPageOnly: Bool)] = []
+    private var tocs: [Range<Int>] = []
     private var tocStart = 0
-    private var tocLeadsElsewhere = false
     /// For each element entered and not yet left: its role and what it opened.
     private var open: [OpenElement] = []
 
@@ -240,7 +239,6 @@ struct HTMLTextVisitor: TreeVisitor {
                 return false
             }
             if case .anchor = role {
-                if tocDepth > 0 && traits.contains(.otherPageLink) { tocLeadsElsewhere = true }
                 if traits.contains(.permalinkClass) { return false }
                 if traits.contains(.inPageLink) && isPermalinkOrSkipLink(element) { return false }
             }
@@ -265,7 +263,6 @@ struct HTMLTextVisitor: TreeVisitor {
             if opens & Self.opensToc != 0 {
                 if tocDepth == 0 {
                     tocStart = builder.blocks.count
-                    tocLeadsElsewhere = false
                 }
                 tocDepth += 1
             }
@@ -324,7 +321,7 @@ struct HTMLTextVisitor: TreeVisitor {
             }
             if opens & Self.opensToc != 0 {
                 tocDepth -= 1
-                if tocDepth == 0 && count > tocStart { tocs.append((tocStart..<count, !tocLeadsElsewhere)) }
+                if tocDepth == 0 && count > tocStart { tocs.append(tocStart..<count) }
             }
             updateRegion()
         }
@@ -342,9 +339,8 @@ struct HTMLTextVisitor: TreeVisitor {
     }
 
     /// The blocks to index. When exactly one content container held text, only its blocks (two or more, or
-    /// none with text: the whole page minus chrome, so that nothing is lost to a guess). A table of contents
-    /// is kept only where it is the page's content: dropped when text follows it, or when it only leads to
-    /// places on this page and the page has other text.
+    /// none with text: the whole page minus chrome, so that nothing is lost to a guess). Tables of contents
+    /// and indexes are left out.
     mutating func finish() -> [ParsedDocument.Block] {
         builder.flush()
         let blocks = builder.blocks
@@ -353,15 +349,10 @@ struct HTMLTextVisitor: TreeVisitor {
         if containersWithText == 1 {
             for i in blocks.indices where regions[i] & Self.inContent == 0 { keep[i] = false }
         }
-        if !tocs.isEmpty {
-            // The last block outside every table of contents that is text, not a heading.
-            var lastText = -1
-            for i in blocks.indices where keep[i] && regions[i] & Self.inToc == 0 && blocks[i].kind == .paragraph {
-                lastText = i
-            }
-            for toc in tocs where lastText >= toc.blocks.upperBound || (toc.inPageOnly && lastText >= 0) {
-                for i in toc.blocks { keep[i] = false }
-            }
+        // Tables of contents and back-of-book indexes point to text found elsewhere: as chunks they only crowd
+        // the sections they name out of the results, even on a page that is nothing else.
+        for toc in tocs {
+            for i in toc { keep[i] = false }
         }
         if !keep.contains(false) { return blocks }
         return blocks.indices.filter { keep[$0] }.map { blocks[$0] }

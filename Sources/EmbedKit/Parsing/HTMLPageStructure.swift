@@ -35,9 +35,11 @@ enum HTMLPageStructure {
     ]
     /// Apache's per-page sidebar.
     static let chromeIDs: [StaticString] = ["quickview"]
-    /// Tables of contents: DocBook (and its lists of tables, figures, examples), Docusaurus, Node.
+    /// Tables of contents: DocBook (and its lists of tables, figures, examples), Docusaurus, Node, Sphinx's
+    /// toctree; and back-of-book indexes: Sphinx's genindex table and DocBook's index divisions.
     static let tocClasses: [StaticString] = [
-        "toc", "table-of-contents", "list-of-tables", "list-of-figures", "list-of-examples",
+        "toc", "table-of-contents", "list-of-tables", "list-of-figures", "list-of-examples", "toctree-wrapper",
+        "indextable", "genindextable", "genindex-jumpbox", "indexdiv",
     ]
     static let tocIDs: [StaticString] = ["toc"]
     /// Permalink anchors: Sphinx and Python-Markdown (MkDocs), Docusaurus, Apache and Jekyll, AnchorJS,

@@ -102,18 +102,24 @@ struct HTMLChromeTests {
         #expect(try texts("<nav>Menu<button>Open</button><span hidden>x</span></nav>") == ["Menu"])
     }
 
-    @Test("a table of contents is kept only when it is the page's content")
+    @Test("tables of contents and back-of-book indexes are left out, also where they are the whole page")
     func tablesOfContents() throws {
         // Text follows it: a content page's ToC.
         #expect(try texts("<h1>Ch</h1><div class=toc><a href=s1.html>One</a></div><p>Text</p>") == ["Ch", "Text"])
-        // Only in-page links, and the page has text: a jump list.
+        // Only in-page links: a jump list.
         #expect(try texts("<h1>Ch</h1><p>Text</p><ul class=table-of-contents><li><a href=#a>A</a></ul>")
             == ["Ch", "Text"])
-        // At the end and leading to other pages: a part's list of chapters.
-        #expect(try texts("<h1>Part</h1><p>Intro</p><div class=toc><a href=c1.html>One</a></div>")
-            == ["Part", "Intro", "One"])
+        // At the end and leading to other pages: a part's list of chapters, indexed where they are.
+        #expect(try texts("<h1>Part</h1><p>Intro</p><div class=toc><a href=c1.html>One</a></div>") == ["Part", "Intro"])
         // Nothing else on the page.
-        #expect(try texts("<h1>Contents</h1><div id=toc><a href=#a>A</a></div>") == ["Contents", "A"])
+        #expect(try texts("<h1>Contents</h1><div id=toc><a href=#a>A</a></div>") == ["Contents"])
+        // Sphinx's toctree and index table, DocBook's index divisions.
+        #expect(try texts("<h1>Library</h1><p>Modules:</p><div class=toctree-wrapper><ul><li><a href=json.html>json</a></ul></div>")
+            == ["Library", "Modules:"])
+        #expect(try texts("<h1>Index – B</h1><table class=\"indextable genindextable\"><tr><td><a href=f.html#b>bytes</a></table>")
+            == ["Index – B"])
+        #expect(try texts("<div class=index><div class=indexdiv><h3>J</h3><dl><dt>json_each, <a href=f.html>JSON</a></dl></div></div>")
+            .isEmpty)
     }
 
     @Test("block lines stay right around containers and chrome")
