@@ -106,15 +106,41 @@ public enum DocumentNames {
         return isNegotiationTag(Substring(String(tag.map { $0 == "_" ? "-" : $0 })))
     }
 
-    /// A language tag (`en`, `pt-br`, `zh-cn`) or a charset (`utf8`, `euc-kr`, `iso-8859-1`, `cp1251`), as
-    /// Apache's content-negotiated file names carry.
-    static func isNegotiationTag(_ suffix: Substring) -> Bool {
-        let tag = suffix.lowercased()
-        if charsets.contains(tag) { return true }
+    /// The charset a file's name carries after its language, as an Encoding Standard label: `tutor.ja.euc`
+    /// (EUC-JP), `tutor.ru.cp1251`, `tutor.tr.iso9` (ISO-8859-9), `index.html.ko.euc-kr`. Nil when the name has
+    /// none. Only a hint: a byte-order mark or a declaration inside the file wins (see ``TextDecoder``).
+    public static func charsetLabel(inNameOf path: String) -> String? {
+        let name = path.split(separator: "/").last ?? ""
+        var suffixes = name.drop { $0 == "." }.split(separator: ".").dropFirst().map { $0.lowercased() }
+        if suffixes.last == "gz" { suffixes.removeLast() }
+        guard let last = suffixes.last else { return nil }
+        let language = suffixes.count >= 2 ? String(suffixes[suffixes.count - 2].prefix(2)) : ""
+        switch last {
+        case "euc": return ["ja": "euc-jp", "ko": "euc-kr", "zh": "gb2312"][language]
+        case "sjis": return "shift_jis"
+        default:
+            if last.hasPrefix("iso"), last.count > 3, last.dropFirst(3).allSatisfy(\.isASCIIDigit) {
+                return "iso-8859-" + last.dropFirst(3)
+            }
+            return isCharsetTag(Substring(last)) ? last : nil
+        }
+    }
+
+    /// A charset as content-negotiated names carry it (`utf8`, `euc-kr`, `iso-8859-1`, `windows-1251`, `cp1251`).
+    static func isCharsetTag(_ tag: Substring) -> Bool {
+        if charsets.contains(String(tag)) { return true }
         for prefix in ["iso-8859-", "windows-", "cp"] where tag.hasPrefix(prefix) {
             let number = tag.dropFirst(prefix.count)
             if !number.isEmpty && number.allSatisfy(\.isASCIIDigit) { return true }
         }
+        return false
+    }
+
+    /// A language tag (`en`, `pt-br`, `zh-cn`) or a charset (`utf8`, `euc-kr`, `iso-8859-1`, `cp1251`), as
+    /// Apache's content-negotiated file names carry.
+    static func isNegotiationTag(_ suffix: Substring) -> Bool {
+        let tag = suffix.lowercased()
+        if isCharsetTag(Substring(tag)) { return true }
         let parts = tag.split(separator: "-", omittingEmptySubsequences: false)
         guard parts.count <= 2, parts[0].count == 2, parts[0].allSatisfy(\.isASCIILetter),
             !notLanguages.contains(String(parts[0]))

@@ -31,7 +31,7 @@ public struct HTMLDocumentParser: DocumentParser {
     public func parse(_ bytes: [UInt8], path: String) throws -> ParsedDocument {
         if bytes.isEmpty { return ParsedDocument(format: .html, blocks: []) }
         try FormatDetector.checkText(bytes)
-        let decoded = TextDecoder.decode(bytes, format: .html)
+        let decoded = TextDecoder.decode(bytes, format: .html, path: path)
         if decoded.utf8.allSatisfy(TextDecoder.isSpace) {
             return ParsedDocument(format: .html, blocks: [], warnings: decoded.warnings)
         }

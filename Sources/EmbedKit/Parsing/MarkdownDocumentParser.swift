@@ -21,7 +21,7 @@ public struct MarkdownDocumentParser: DocumentParser {
     public func parse(_ bytes: [UInt8], path: String) throws -> ParsedDocument {
         if bytes.isEmpty { return ParsedDocument(format: .markdown, blocks: []) }
         try FormatDetector.checkText(bytes)
-        let decoded = TextDecoder.decode(bytes, format: .markdown)
+        let decoded = TextDecoder.decode(bytes, format: .markdown, path: path)
         let frontMatter = MarkdownFrontMatter(decoded.utf8)
         let body = decoded.utf8[frontMatter.bodyStart...]
         var warnings = decoded.warnings

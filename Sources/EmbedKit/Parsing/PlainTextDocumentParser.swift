@@ -9,7 +9,7 @@ public struct PlainTextDocumentParser: DocumentParser {
     public func parse(_ bytes: [UInt8], path: String) throws -> ParsedDocument {
         if bytes.isEmpty { return ParsedDocument(format: .text, blocks: []) }
         try FormatDetector.checkText(bytes)
-        let decoded = TextDecoder.decode(bytes, format: .text)
+        let decoded = TextDecoder.decode(bytes, format: .text, path: path)
         let blocks = Self.paragraphs(TextLines(decoded.utf8))
         return ParsedDocument(format: .text, blocks: blocks, warnings: decoded.warnings)
     }

@@ -12,7 +12,7 @@ public struct RestructuredTextDocumentParser: DocumentParser {
     public func parse(_ bytes: [UInt8], path: String) throws -> ParsedDocument {
         if bytes.isEmpty { return ParsedDocument(format: .restructuredText, blocks: []) }
         try FormatDetector.checkText(bytes)
-        let decoded = TextDecoder.decode(bytes, format: .restructuredText)
+        let decoded = TextDecoder.decode(bytes, format: .restructuredText, path: path)
         let lines = TextLines(decoded.utf8)
         var blocks: [ParsedDocument.Block] = []
         var styles: [Style] = []

@@ -29,10 +29,11 @@ public enum TextDecoder: Sendable {
         public var text: String { String(decoding: utf8, as: UTF8.self) }
     }
 
-    /// Decodes `bytes`, honouring charset declarations when `format` is `.html` or `.xml`.
-    public static func decode(_ bytes: [UInt8], format: DocumentFormat) -> Decoded {
+    /// Decodes `bytes`, honouring charset declarations when `format` is `.html` or `.xml`, and else the charset
+    /// that `path`'s name carries (`tutor.ja.euc`) when the bytes are not UTF-8.
+    public static func decode(_ bytes: [UInt8], format: DocumentFormat, path: String? = nil) -> Decoded {
         var warnings: [String] = []
-        var (utf8, encoding) = decodeToUTF8(bytes, format: format, warnings: &warnings)
+        var (utf8, encoding) = decodeToUTF8(bytes, format: format, path: path, warnings: &warnings)
         normalize(&utf8, warnings: &warnings)
         return Decoded(utf8: utf8, encoding: encoding, warnings: warnings)
     }
@@ -92,7 +93,7 @@ public enum TextDecoder: Sendable {
     // MARK: - Decoding
 
     private static func decodeToUTF8(
-        _ bytes: [UInt8], format: DocumentFormat, warnings: inout [String]
+        _ bytes: [UInt8], format: DocumentFormat, path: String?, warnings: inout [String]
     ) -> ([UInt8], String) {
         if let bom = byteOrderMark(bytes) {
             let body = bytes[bom.length...]
@@ -106,6 +107,12 @@ public enum TextDecoder: Sendable {
         }
         let all = bytes[...]
         guard format == .html || format == .xml, let declared = declaredCharset(bytes, format: format) else {
+            // vim's tutor files and translated READMEs say their charset only in their name.
+            if let label = path.flatMap(DocumentNames.charsetLabel(inNameOf:)), Charset(label: label) != nil,
+                String(validating: all, as: UTF8.self) == nil
+            {
+                return decode(all, declaredCharset: label, format: format, warnings: &warnings)
+            }
             return decodeUTF8OrFallback(all, declared: nil, warnings: &warnings)
         }
         return decode(all, declaredCharset: declared, format: format, warnings: &warnings)

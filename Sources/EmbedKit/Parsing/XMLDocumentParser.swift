@@ -18,7 +18,7 @@ public struct XMLDocumentParser: DocumentParser {
     public func parse(_ bytes: [UInt8], path: String) throws -> ParsedDocument {
         if bytes.isEmpty { return ParsedDocument(format: .xml, blocks: []) }
         try FormatDetector.checkText(bytes)
-        let decoded = TextDecoder.decode(bytes, format: .xml)
+        let decoded = TextDecoder.decode(bytes, format: .xml, path: path)
         if decoded.utf8.allSatisfy(TextDecoder.isSpace) {
             return ParsedDocument(format: .xml, blocks: [], warnings: decoded.warnings)
         }

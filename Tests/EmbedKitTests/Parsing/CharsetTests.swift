@@ -174,3 +174,41 @@ struct CharsetTests {
         #expect(decoded.warnings == [#"charset "euc-jp" declared but the bytes are UTF-8; decoded as UTF-8"#])
     }
 }
+
+@Suite("Charsets named in file names")
+struct FileNameCharsetTests {
+    @Test(
+        "the charset after a file's language is read from its name",
+        arguments: [
+            ("tutor.ja.euc", "euc-jp"), ("tutor.ko.euc", "euc-kr"), ("tutor.zh.euc", "gb2312"), ("tutor.ja.sjis", "shift_jis"),
+            ("tutor.ru.cp1251", "cp1251"), ("tutor.tr.iso9", "iso-8859-9"), ("tutor.zh.big5", "big5"),
+            ("index.html.ko.euc-kr", "euc-kr"), ("notes.txt.koi8-r.gz", "koi8-r"), ("docs/tutor.fr.utf-8", "utf-8"),
+        ])
+    func labels(name: String, label: String) {
+        #expect(DocumentNames.charsetLabel(inNameOf: name) == label)
+    }
+
+    @Test("names without a charset give none", arguments: ["tutor", "tutor.ja", "notes.txt", "tutor.xx.euc", "a.cp"])
+    func none(name: String) {
+        #expect(DocumentNames.charsetLabel(inNameOf: name) == nil)
+    }
+
+    @Test("plain text in the charset its name gives decodes exactly; a declaration or UTF-8 bytes win")
+    func decoding() throws {
+        let eucJP: [UInt8] = [0xC6, 0xFC, 0xCB, 0xDC, 0xB8, 0xEC, 0xA4, 0xCE, 0xA5, 0xC6, 0xA5, 0xAD, 0xA5, 0xB9, 0xA5, 0xC8]
+        let text = try PlainTextDocumentParser().parse(eucJP, path: "/docs/tutor.ja.euc")
+        #expect(text.text == "日本語のテキスト")
+        #expect(text.warnings.isEmpty)
+        let cp1251: [UInt8] = [0xCF, 0xF0, 0xE8, 0xE2, 0xE5, 0xF2, 0x2C, 0x20, 0xEC, 0xE8, 0xF0]
+        #expect(try PlainTextDocumentParser().parse(cp1251, path: "tutor.ru.cp1251").text == "Привет, мир")
+        let iso9: [UInt8] = [0x54, 0xFC, 0x72, 0x6B, 0xE7, 0x65, 0x20, 0xF0, 0xFD, 0xFE]
+        #expect(try PlainTextDocumentParser().parse(iso9, path: "tutor.tr.iso9").text == "Türkçe ğış")
+        // Bytes that are UTF-8 stay UTF-8 whatever the name says.
+        #expect(try PlainTextDocumentParser().parse(Array("Grüße".utf8), path: "tutor.de.cp1252").text == "Grüße")
+        // A charset the Encoding Standard does not name (vim's Greek cp737) is not guessed at.
+        #expect(try PlainTextDocumentParser().parse([0x41, 0xE9], path: "tutor.el.cp737").text == "Aé")
+        // Inside HTML, the page's own declaration wins over its name.
+        let page = Array("<meta charset=windows-1251><p>".utf8) + cp1251
+        #expect(try HTMLDocumentParser().parse(page, path: "index.html.ja.euc-jp").text == "Привет, мир")
+    }
+}
