@@ -41,7 +41,8 @@ enum HTMLPageStructure {
         "toc", "table-of-contents", "list-of-tables", "list-of-figures", "list-of-examples", "toctree-wrapper",
         "indextable", "genindextable", "genindex-jumpbox", "indexdiv",
     ]
-    static let tocIDs: [StaticString] = ["toc"]
+    /// `toc`, and Apache's index of directives.
+    static let tocIDs: [StaticString] = ["toc", "directive-list"]
     /// Permalink anchors: Sphinx and Python-Markdown (MkDocs), Docusaurus, Apache and Jekyll, AnchorJS,
     /// markdown-it-anchor (VitePress).
     static let permalinkClasses: [StaticString] = [

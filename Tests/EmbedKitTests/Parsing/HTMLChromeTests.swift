@@ -118,6 +118,8 @@ struct HTMLChromeTests {
             == ["Library", "Modules:"])
         #expect(try texts("<h1>Index – B</h1><table class=\"indextable genindextable\"><tr><td><a href=f.html#b>bytes</a></table>")
             == ["Index – B"])
+        #expect(try texts("<h1>Directive Index</h1><div id=directive-list><ul><li><a href=core.html#listen>Listen</a></ul></div>")
+            == ["Directive Index"])
         #expect(try texts("<div class=index><div class=indexdiv><h3>J</h3><dl><dt>json_each, <a href=f.html>JSON</a></dl></div></div>")
             .isEmpty)
     }
