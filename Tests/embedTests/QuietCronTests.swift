@@ -238,7 +238,13 @@ struct QuietCronTests {
         let limit = ["--max-file-mib", "1"]
         #expect(try EmbedBinary.run(["ingest", dir.path + "/docs", "--db", db, "--embedder", "hash"] + limit).status == 0)
         // Back to the first schema, as an older embed wrote it.
-        _ = Self.rows(db, "DROP TABLE skipped_files; DELETE FROM schema_migrations WHERE identifier = 'v2-skipped-files'")
+        _ = Self.rows(
+            db,
+            """
+            DROP TABLE skipped_files; DROP TRIGGER chunks_fts_after_insert; DROP TRIGGER chunks_fts_after_delete;
+            DROP TRIGGER chunks_fts_after_update; DROP TABLE chunks_fts;
+            DELETE FROM schema_migrations WHERE identifier IN ('v2-skipped-files', 'v3-chunks-fts')
+            """)
         #expect(Self.rows(db, "SELECT identifier FROM schema_migrations") == ["v1-documents-chunks-vectors"])
         let hits = try EmbedBinary.run(["query", "--db", db, "-k", "1", "lighthouses"])
         #expect(hits.status == 0, "\(hits.stderr)")
@@ -249,7 +255,7 @@ struct QuietCronTests {
         #expect(upgraded.status == 0)
         #expect(upgraded.stderr.split(separator: "\n").count == 3)
         #expect(Self.rows(db, "SELECT identifier FROM schema_migrations ORDER BY identifier")
-            == ["v1-documents-chunks-vectors", "v2-skipped-files"])
+            == ["v1-documents-chunks-vectors", "v2-skipped-files", "v3-chunks-fts"])
         let quiet = try EmbedBinary.run(["reindex", "--quiet", "--db", db] + limit)
         #expect((quiet.status, quiet.stdout, quiet.stderr) == (0, "", ""))
         #expect(try EmbedBinary.run(["stats", "--db", db, "--check"]).status == 0)

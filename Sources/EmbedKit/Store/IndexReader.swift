@@ -335,6 +335,22 @@ public final class IndexReader {
         return documents
     }
 
+    /// The `limit` chunks that best match `text` by BM25 over chunk text and heading path (text weighs twice
+    /// as much), best first, with their BM25 scores (higher is better). Empty when `text` has no word.
+    public func keywordSearch(_ text: String, limit: Int) throws -> [(chunkID: Int64, score: Double)] {
+        guard limit > 0, let expression = KeywordQuery.expression(for: text) else { return [] }
+        let statement = try connection.prepare(
+            """
+            SELECT rowid, bm25(chunks_fts, 2.0, 1.0) AS rank FROM chunks_fts
+            WHERE chunks_fts MATCH ?1 ORDER BY rank, rowid LIMIT ?2
+            """)
+        statement.bind([.text(expression), .int(Int64(limit))])
+        var hits: [(Int64, Double)] = []
+        // FTS5's bm25() is negative, lower being better; negated here so that scores read like similarities.
+        while try statement.step() { hits.append((statement.int(0), -statement.double(1))) }
+        return hits
+    }
+
     /// The chunks with these ids (missing ids are left out).
     public func chunks(ids: [Int64]) throws -> [Int64: StoredChunk] {
         let statement = try connection.prepare(Self.chunkSelect + " WHERE c.id = ?1")

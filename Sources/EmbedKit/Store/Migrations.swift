@@ -58,6 +58,32 @@ enum Migrations {
             );
             """
         ),
+        (
+            // Keyword search: an FTS5 index over chunk text and heading path, kept in step with `chunks` by
+            // triggers, so every write (and cascade from `documents`) updates it in the same transaction.
+            // Built from the chunks already there when an older index is first opened by a writer.
+            "v3-chunks-fts",
+            """
+            CREATE VIRTUAL TABLE chunks_fts USING fts5(
+                text, heading_path,
+                content = 'chunks', content_rowid = 'id',
+                tokenize = 'porter unicode61 remove_diacritics 2'
+            );
+            CREATE TRIGGER chunks_fts_after_insert AFTER INSERT ON chunks BEGIN
+                INSERT INTO chunks_fts(rowid, text, heading_path) VALUES (new.id, new.text, new.heading_path);
+            END;
+            CREATE TRIGGER chunks_fts_after_delete AFTER DELETE ON chunks BEGIN
+                INSERT INTO chunks_fts(chunks_fts, rowid, text, heading_path)
+                    VALUES ('delete', old.id, old.text, old.heading_path);
+            END;
+            CREATE TRIGGER chunks_fts_after_update AFTER UPDATE ON chunks BEGIN
+                INSERT INTO chunks_fts(chunks_fts, rowid, text, heading_path)
+                    VALUES ('delete', old.id, old.text, old.heading_path);
+                INSERT INTO chunks_fts(rowid, text, heading_path) VALUES (new.id, new.text, new.heading_path);
+            END;
+            INSERT INTO chunks_fts(chunks_fts) VALUES ('rebuild');
+            """
+        ),
     ]
 
     /// Applies the migrations this index has not seen yet.
