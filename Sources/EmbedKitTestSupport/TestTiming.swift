@@ -17,4 +17,7 @@ public enum TestTiming {
     public static func bound(_ seconds: Double) -> Double { seconds * stretch }
 
     public static func bound(_ duration: Duration) -> Duration { duration * stretch }
+
+    /// How many rounds of a repeated stress test fit in the time `count` rounds take without a sanitizer.
+    public static func rounds(_ count: Int) -> Int { max(1, Int((Double(count) / stretch).rounded())) }
 }

@@ -220,20 +220,7 @@ struct Node {
             } else if type == XML_ENTITY_REF_NODE {
                 return false
             }
-            if type == XML_ELEMENT_NODE, let child = node.pointee.children {
-                current = child
-                continue
-            }
-            var up = node
-            current = nil
-            while up != pointer {
-                if let next = up.pointee.next {
-                    current = next
-                    break
-                }
-                guard let parent = up.pointee.parent else { break }
-                up = parent
-            }
+            current = nextBelow(after: node, entering: type == XML_ELEMENT_NODE)
         }
         return true
     }
@@ -290,6 +277,20 @@ struct Node {
         return Node(parent)
     }
 
+    /// The node after `node` in document order among this node's descendants: its first child when `entering`
+    /// and it has one, else the next sibling of it or of its nearest ancestor below this node; nil at the end.
+    /// Iterative, so depth costs no stack.
+    private func nextBelow(after node: xmlNodePtr, entering: Bool) -> xmlNodePtr? {
+        if entering, let child = node.pointee.children { return child }
+        var up = node
+        while up != pointer {
+            if let next = up.pointee.next { return next }
+            guard let parent = up.pointee.parent else { return nil }
+            up = parent
+        }
+        return nil
+    }
+
     /// Calls `body` with the content of every text and CDATA node below this one, in order.
     func forEachDescendantText(_ body: (UnsafePointer<UInt8>) -> Void) {
         var current = pointer.pointee.children
@@ -298,20 +299,7 @@ struct Node {
             if type == XML_TEXT_NODE || type == XML_CDATA_SECTION_NODE, let content = node.pointee.content {
                 body(content)
             }
-            if type == XML_ELEMENT_NODE, let child = node.pointee.children {
-                current = child
-                continue
-            }
-            var up = node
-            current = nil
-            while up != pointer {
-                if let next = up.pointee.next {
-                    current = next
-                    break
-                }
-                guard let parent = up.pointee.parent else { break }
-                up = parent
-            }
+            current = nextBelow(after: node, entering: type == XML_ELEMENT_NODE)
         }
     }
 }
