@@ -5,18 +5,10 @@ import Testing
 
 @Suite("Keyword search (FTS5, BM25)")
 struct KeywordSearchTests {
-    let settings = IndexSettings(embedder: HashEmbedder().identity, chunking: .init())
+    let settings = IndexFixture.settings
 
     func document(_ path: String, texts: [String], hash: UInt8 = 1) -> IndexedDocument {
-        let embedder = HashEmbedder()
-        let chunks = texts.enumerated().map { i, text in
-            Chunk(
-                ordinal: i, text: text, startOffset: 0, endOffset: text.unicodeScalars.count, line: 1,
-                headingPath: ["Guide"], tokenCount: 1)
-        }
-        return IndexedDocument(
-            path: path, size: 10, modificationTimeNanoseconds: 5, contentHash: [hash], format: .text, title: "T",
-            chunks: chunks, textHashes: texts.map { Array($0.utf8) }, vectors: texts.map(embedder.vector(for:)))
+        IndexFixture.document(path, texts: texts, hash: hash)
     }
 
     func texts(_ reader: IndexReader, _ query: String, limit: Int = 10) throws -> [String] {
