@@ -143,6 +143,9 @@ public struct IndexSearch: Sendable {
         defer { reader.endSnapshot() }
         guard let settings = try reader.settings() else { return vectors.map { _ in [] } }
         guard settings.embedder == identity else {
+            if let message = IndexFile.prefixMismatchMessage(stored: settings.embedder, requested: identity, path: path) {
+                throw StoreError(.mismatch, message, path: path)
+            }
             throw StoreError(
                 .mismatch,
                 "\(path) was built with \(settings.embedder), not \(identity): query it with --embedder \(settings.embedder.name)",
