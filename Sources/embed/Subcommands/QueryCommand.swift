@@ -73,7 +73,7 @@ struct QueryCommand: AsyncParsableCommand {
             }
             settings = opened.settings
             let stored = (try? IndexReader(path: search.indexPaths[0]).embedderOptions()) ?? [:]
-            embedder = try await embedderOptions.makeEmbedder(for: settings, stored: stored)
+            embedder = try await embedderOptions.makeEmbedder(for: settings, stored: stored, embedding: .query)
             let filter = SearchFilter(
                 pathPrefixes: under.map { FileWalker.canonicalPath($0) ?? URL(fileURLWithPath: $0).standardizedFileURL.path },
                 pathGlobs: path, formats: Set(format.compactMap(DocumentFormat.init(rawValue:))), minScore: minScore)
