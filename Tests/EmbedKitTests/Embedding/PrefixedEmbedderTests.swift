@@ -41,8 +41,9 @@ struct PrefixedEmbedderTests {
     func window() {
         let base = WindowedEmbedder()
         let spaced = PrefixedEmbedder(base, queryPrefix: "", documentPrefix: "search_document: ", embedding: .document)
-        // "search_document:" is 3 words of at most 6 letters... as EstimatedTokenCounter counts: 2 + 2 + 1.
+        // EstimatedTokenCounter: "search" 1, "_" 1, "document" 2, ":" 1.
         let count = base.tokenCounter.tokenCount("search_document: "[...])
+        #expect(count == 5)
         #expect(spaced.prefixTokens == count)
         #expect(spaced.maxInputTokens == 40 - count)
         let joined = PrefixedEmbedder(base, queryPrefix: "", documentPrefix: "doc:", embedding: .document)
