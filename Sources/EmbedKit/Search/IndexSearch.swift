@@ -252,6 +252,9 @@ public struct IndexSearch: Sendable {
         defer { reader.endSnapshot() }
         guard let settings = try reader.settings() else { return none }
         if let identity = query.identity, settings.embedder != identity {
+            if let message = IndexFile.prefixMismatchMessage(stored: settings.embedder, requested: identity, path: path) {
+                throw StoreError(.mismatch, message, path: path)
+            }
             throw StoreError(
                 .mismatch,
                 "\(path) was built with \(settings.embedder), not \(identity): query it with --embedder \(settings.embedder.name)",

@@ -24,6 +24,18 @@ struct EmbedderOptions: ParsableArguments {
             discussion: "Default: the one the index was built with, else \(EmbedderKind.default.rawValue)."))
     var embedder: EmbedderKind?
 
+    @Option(
+        help: ArgumentHelp(
+            "Put this before every query before it is embedded, e.g. 'query: ' (e5) or 'search_query: ' (nomic).",
+            discussion: "Default: the index's own, else none. Recorded in the index with the embedder; another is refused."))
+    var queryPrefix: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "Put this before every chunk before it is embedded, e.g. 'passage: ' (e5) or 'search_document: ' (nomic).",
+            discussion: "Default: the index's own, else none. Recorded in the index with the embedder; another is refused."))
+    var documentPrefix: String?
+
     @Option(help: "minilm: the model folder (default: $EMBED_MODEL_DIR, else models/all-MiniLM-L6-v2).")
     var modelDir: String?
 
@@ -89,11 +101,30 @@ struct EmbedderOptions: ParsableArguments {
         }
     }
 
-    /// Builds the embedder named on the command line, else the one `settings` records, else the default.
+    /// Builds the embedder named on the command line, else the one `settings` records, else the default, with
+    /// the prefixes given on the command line, else those `settings` records, else none.
     /// - Parameters:
     ///   - stored: the embedder options recorded in the index, used where no flag is given.
     ///   - concurrency: requests in flight at most (remote embedders).
-    func makeEmbedder(for settings: IndexSettings?, stored: [String: String] = [:], concurrency: Int = 8)
+    ///   - kind: what the embedder will be given, queries or chunks: it puts that kind's prefix before each.
+    func makeEmbedder(
+        for settings: IndexSettings?, stored: [String: String] = [:], concurrency: Int = 8,
+        embedding kind: PrefixedEmbedder.TextKind
+    ) async throws -> any Embedder {
+        let base = try await makeBaseEmbedder(for: settings, stored: stored, concurrency: concurrency)
+        let embedder = base.prefixing(
+            query: queryPrefix ?? settings?.embedder.queryPrefix ?? "",
+            document: documentPrefix ?? settings?.embedder.documentPrefix ?? "", embedding: kind)
+        // The prefix must leave room for text; chunks are at least 8 tokens (--chunk-tokens).
+        if let prefixed = embedder as? PrefixedEmbedder, let window = base.maxInputTokens, window - prefixed.prefixTokens < 8 {
+            throw ValidationError(
+                "--\(kind.rawValue)-prefix \(EmbedderIdentity.quoted(prefixed.prefix)) takes \(prefixed.prefixTokens) of the "
+                    + "\(window) tokens \(base.identity.model) reads, leaving too few for the text; use a shorter prefix.")
+        }
+        return embedder
+    }
+
+    private func makeBaseEmbedder(for settings: IndexSettings?, stored: [String: String], concurrency: Int)
         async throws -> any Embedder
     {
         let kind = embedder ?? settings.flatMap { EmbedderKind(rawValue: $0.embedder.name) } ?? .default

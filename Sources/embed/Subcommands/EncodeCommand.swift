@@ -9,18 +9,49 @@ struct EncodeCommand: AsyncParsableCommand {
         discussion: """
             With no TEXT, reads JSON lines from stdin: each a JSON string or an object with a "text" field, \
             so any text (control characters included) can be encoded.
+
+            Texts are encoded as queries with --as query (the --query-prefix is put before each), or as \
+            chunks of documents with --as document (the --document-prefix). Without --as, the one prefix \
+            given says which; with no prefix, texts are encoded as they are.
             """)
 
     @Argument(help: "Texts to encode.")
     var texts: [String] = []
 
+    @Option(
+        name: .customLong("as"),
+        help: "What the texts are: query or document, which chooses the prefix put before each.")
+    var textKind: TextKind?
+
+    enum TextKind: String, ExpressibleByArgument, CaseIterable {
+        case query, document
+    }
+
     @OptionGroup var embedderOptions: EmbedderOptions
+
+    func validate() throws {
+        if textKind == nil && embedderOptions.queryPrefix != nil && embedderOptions.documentPrefix != nil {
+            throw ValidationError(
+                "with both --query-prefix and --document-prefix, say which the texts are: --as query or --as document.")
+        }
+    }
+
+    /// The kind of text: as asked, else the kind of the one prefix given (with none, no prefix is added).
+    var kind: PrefixedEmbedder.TextKind {
+        switch textKind {
+        case .query: .query
+        case .document: .document
+        case nil: embedderOptions.queryPrefix != nil ? .query : .document
+        }
+    }
 
     func run() async throws {
         let inputs = texts.isEmpty ? try readJSONLines() : texts
         let embedder: any Embedder
         do {
-            embedder = try await embedderOptions.makeEmbedder(for: nil)
+            embedder = try await embedderOptions.makeEmbedder(for: nil, embedding: kind)
+        } catch let error as ValidationError {
+            throw Terminal.fail(error.message, status: ExitStatus.usage)
         } catch {
             throw Terminal.fail("\(error)")
         }

@@ -44,7 +44,8 @@ struct IngestRunner {
             // Making an embedder may ask the server for its dimension: a stop must not wait for that answer.
             let (options, settings, stored, concurrency) = (embedderOptions, existing, storedOptions, ingest.concurrency)
             embedder = try await stop.cancelling {
-                try await options.makeEmbedder(for: settings, stored: stored, concurrency: concurrency)
+                try await options.makeEmbedder(
+                    for: settings, stored: stored, concurrency: concurrency, embedding: .document)
             }
             try Self.checkChunksFit(asked: ingest.chunkTokens, stored: existing?.chunking.maxTokens, embedder: embedder)
             if ingest.dryRun && !FileManager.default.fileExists(atPath: db) {
@@ -129,9 +130,15 @@ struct IngestRunner {
     static func checkChunksFit(asked: Int?, stored: Int?, embedder: any Embedder) throws {
         guard let window = embedder.maxInputTokens else { return }
         let model = embedder.identity.model
+        var room = "the input window of \(model), \(window) tokens"
+        if let prefixed = embedder as? PrefixedEmbedder, prefixed.prefixTokens > 0 {
+            // The document prefix is embedded with every chunk, so it takes its tokens from the chunk's room.
+            room = "the \(window) tokens the document prefix \(EmbedderIdentity.quoted(prefixed.prefix)) leaves of the "
+                + "\(window + prefixed.prefixTokens)-token input window of \(model)"
+        }
         if let asked, asked > window {
             throw ValidationError(
-                "--chunk-tokens \(asked) is larger than the input window of \(model), \(window) tokens: "
+                "--chunk-tokens \(asked) is larger than \(room): "
                     + "text past the window would never be embedded. Use --chunk-tokens \(window) or less.")
         }
         if asked == nil, let stored, stored > window {

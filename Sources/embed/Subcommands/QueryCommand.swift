@@ -121,7 +121,7 @@ struct QueryCommand: AsyncParsableCommand {
             var embedder: (any Embedder)?
             if mode.usesVectors {
                 let stored = (try? IndexReader(path: search.indexPaths[0]).embedderOptions()) ?? [:]
-                embedder = try await embedderOptions.makeEmbedder(for: opened.settings, stored: stored)
+                embedder = try await embedderOptions.makeEmbedder(for: opened.settings, stored: stored, embedding: .query)
             }
             let filter = SearchFilter(
                 pathPrefixes: under.map { FileWalker.canonicalPath($0) ?? URL(fileURLWithPath: $0).standardizedFileURL.path },

@@ -40,6 +40,11 @@ struct StatsCommand: AsyncParsableCommand {
             if let settings = stats.settings {
                 out.line("embedder:   \(settings.embedder.name) (\(settings.embedder.model))")
                 out.line("dimension:  \(settings.embedder.dimension)")
+                if !settings.embedder.hasNoPrefixes {
+                    out.line(
+                        "prefixes:   query \(EmbedderIdentity.quoted(settings.embedder.queryPrefix)), "
+                            + "document \(EmbedderIdentity.quoted(settings.embedder.documentPrefix))")
+                }
                 out.line(
                     "chunking:   \(settings.chunking.maxTokens) tokens, \(settings.chunking.overlapTokens) overlap")
             } else {
@@ -72,6 +77,8 @@ struct StatsLine: Encodable {
     var model: String?
     var dimension: Int?
     var normalized: Bool?
+    var query_prefix: String?
+    var document_prefix: String?
     var chunk_tokens: Int?
     var overlap_tokens: Int?
     var roots: [String]
@@ -86,6 +93,8 @@ struct StatsLine: Encodable {
         model = s.settings?.embedder.model
         dimension = s.settings?.embedder.dimension
         normalized = s.settings?.embedder.isNormalized
+        query_prefix = s.settings?.embedder.queryPrefix
+        document_prefix = s.settings?.embedder.documentPrefix
         chunk_tokens = s.settings?.chunking.maxTokens
         overlap_tokens = s.settings?.chunking.overlapTokens
         roots = s.roots.map(\.path)
