@@ -60,7 +60,8 @@ struct PrefixCLITests {
         #expect(stats["query_prefix"] as? String == "query: ")
         #expect(stats["document_prefix"] as? String == "passage: ")
         let before = server.requests.count
-        let query = try EmbedBinary.run(["query", "--db", db, "--json", "-k", "1", "who keeps the lamp", "storm wall"])
+        let query = try EmbedBinary.run(
+            ["query", "--db", db, "--mode", "vector", "--json", "-k", "1", "who keeps the lamp", "storm wall"])
         #expect(query.status == 0, "\(query.stderr)")
         #expect(server.requests[before...].flatMap(\.inputs) == ["query: who keeps the lamp", "query: storm wall"])
         // Results name the query as the user wrote it.
