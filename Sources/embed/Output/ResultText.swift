@@ -42,7 +42,7 @@ struct ResultText {
         var starts = Set<Int>()
         var ends = Set<Int>()
         if marksMatches {
-            for match in snippet.matches {
+            for match in Self.joined(snippet.matches, in: scalars) {
                 starts.insert(match.lowerBound)
                 ends.insert(match.upperBound)
             }
@@ -65,5 +65,22 @@ struct ResultText {
         if ends.contains(snippet.range.upperBound) { line.append(contentsOf: "\u{1B}[22m".unicodeScalars) }
         if snippet.range.upperBound < scalars.count { line.append(contentsOf: " …".unicodeScalars) }
         return String(line)
+    }
+
+    /// Matches with nothing but punctuation between them joined into one: FTS5 reads "pg_dump" as two words,
+    /// but the reader sees one.
+    static func joined(_ matches: [Range<Int>], in scalars: [Unicode.Scalar]) -> [Range<Int>] {
+        var joined: [Range<Int>] = []
+        for match in matches.sorted(by: { $0.lowerBound < $1.lowerBound }) {
+            if let last = joined.last, last.upperBound <= match.lowerBound,
+                match.lowerBound - last.upperBound <= 2,
+                scalars[last.upperBound..<match.lowerBound].allSatisfy({ !$0.properties.isWhitespace })
+            {
+                joined[joined.count - 1] = last.lowerBound..<match.upperBound
+            } else {
+                joined.append(match)
+            }
+        }
+        return joined
     }
 }

@@ -141,6 +141,7 @@ struct QueryCommand: AsyncParsableCommand {
                     try report(problem)
                 }
             }
+            guard leftOut.count < search.indexPaths.count else { throw Terminal.fail("no index could be searched") }
             if mode.usesKeywords {
                 for text in texts where KeywordQuery.expression(for: text) == nil {
                     Terminal.error("warning: the query \(DisplayPath.escaped(text)) has no word to search for by keyword")
