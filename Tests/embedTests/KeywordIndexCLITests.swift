@@ -125,6 +125,37 @@ struct KeywordIndexCLITests {
         #expect(try self.export(db) == export)
     }
 
+    @Test("damage only the thorough check finds: stats --check names --rebuild-keyword-index, which rebuilds it")
+    func thoroughOnly() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let (db, export) = try makeIndex(dir)
+        // Chunk 3 (not among the 8 that every run samples) out, a row for no chunk in: the counts still agree.
+        Self.sql(
+            db,
+            """
+            INSERT INTO chunks_fts(chunks_fts, rowid, text, heading_path)
+                SELECT 'delete', id, text, heading_path FROM chunks WHERE id = 3;
+            INSERT INTO chunks_fts(rowid, text, heading_path) VALUES (1000, 'a chunk that is not there', '[]');
+            """)
+        let check = try EmbedBinary.run(["stats", "--db", db, "--check"])
+        #expect(check.status == 3, "\(check.stderr)")
+        #expect(check.stderr.contains("\(db): error: the keyword index does not match the chunks: 1 chunk is not in it"))
+        #expect(check.stderr.contains("rebuild it with `embed reindex --rebuild-keyword-index --db \(db)`"))
+        // The quick check of a plain run does not see it (that is what the option is for).
+        let plain = try EmbedBinary.run(["reindex", "--db", db])
+        #expect(plain.status == 0)
+        #expect(!plain.stderr.contains("keyword index"), "\(plain.stderr)")
+
+        let rebuild = try EmbedBinary.run(["reindex", "--rebuild-keyword-index", "--db", db])
+        #expect(rebuild.status == 0, "\(rebuild.stderr)")
+        #expect(rebuild.stderr.hasPrefix("rebuilding the keyword index of \(db) (13 chunks)...\n"), "\(rebuild.stderr)")
+        #expect(rebuild.stderr.contains("rebuilt the keyword index of \(db) (13 chunks) in "))
+        try expectSound(db)
+        #expect(Self.matches(db, "there").isEmpty)
+        #expect(try self.export(db) == export)
+    }
+
     @Test("an index from before the keyword index: stats notes it, the first write builds it and says so")
     func olderIndex() throws {
         let dir = try TemporaryDirectory()

@@ -255,19 +255,20 @@ public final class IndexReader {
     /// What is wrong with the keyword index, or nil when nothing is, or when the index was written by an older
     /// embed and has no keyword index yet (``keywordIndexState()`` is then `.missing`): that is no damage.
     ///
-    /// Reads it whole (every term and chunk id, and the token counts of a sample of chunks), so it costs about
-    /// as much as SQLite's integrity check; for `stats --check`.
-    public func keywordIndexProblem() throws -> String? {
+    /// Reads it whole (every term and chunk id, and a sample of 256 chunks), so it costs about as much as
+    /// SQLite's integrity check; for `stats --check`.
+    public func keywordIndexProblem() throws -> KeywordIndexProblem? {
         try snapshot {
             switch try KeywordIndex.state(connection) {
             case .missing:
-                return try Migrations.checkKnown(connection).contains(KeywordIndex.migration)
-                    ? "the keyword index (table chunks_fts) is missing" : nil
+                guard try Migrations.checkKnown(connection).contains(KeywordIndex.migration) else { return nil }
+                return KeywordIndexProblem(message: "the keyword index (table chunks_fts) is missing", foundByWriters: true)
             case .damaged(let reason):
-                return "the keyword index is damaged: \(reason)"
+                return KeywordIndexProblem(message: "the keyword index is damaged: \(reason)", foundByWriters: true)
             case .ready:
                 return try KeywordIndex.contentProblem(connection, thorough: true).map {
-                    "the keyword index does not match the chunks: \($0)"
+                    KeywordIndexProblem(
+                        message: "the keyword index does not match the chunks: \($0.reason)", foundByWriters: $0.writersFindIt)
                 }
             }
         }

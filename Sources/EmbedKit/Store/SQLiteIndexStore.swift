@@ -25,10 +25,12 @@ public actor SQLiteIndexStore: IndexStore {
     /// leaves chunks and vectors as they were.
     /// - Parameters:
     ///   - keywordIndexProgress: told how a build of the keyword index goes (it can take minutes).
-    ///   - repairKeywordIndex: false to leave a damaged keyword index as it is (a dry run).
-    public init(path: String, keywordIndexProgress: KeywordIndexProgress? = nil, repairKeywordIndex: Bool = true)
-        throws
-    {
+    ///   - keywordIndexUpkeep: whether to check the keyword index and rebuild it when damaged (the default), leave
+    ///     it (a dry run), or rebuild it in any case.
+    public init(
+        path: String, keywordIndexProgress: KeywordIndexProgress? = nil,
+        keywordIndexUpkeep: KeywordIndexUpkeep = .repairIfNeeded
+    ) throws {
         let directory = (path as NSString).deletingLastPathComponent
         if !directory.isEmpty {
             try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -39,7 +41,10 @@ public actor SQLiteIndexStore: IndexStore {
         let connection = try SQLiteConnection(path: path, create: false)
         try IndexFile.configure(connection, writable: true)
         try Migrations.migrate(connection, keywordIndexProgress: keywordIndexProgress)
-        if repairKeywordIndex { try KeywordIndex.repairIfNeeded(connection, progress: keywordIndexProgress) }
+        if keywordIndexUpkeep != .none {
+            try KeywordIndex.repairIfNeeded(
+                connection, always: keywordIndexUpkeep == .rebuild, progress: keywordIndexProgress)
+        }
         self.connection = connection
         self.path = path
         self.executor = DispatchQueueExecutor(label: "embed.store")

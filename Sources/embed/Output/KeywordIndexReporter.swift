@@ -26,12 +26,14 @@ final class KeywordIndexReporter: Sendable {
             let time = ProgressPrinter.formatSeconds(build.elapsedSeconds)
             switch build.reason {
             case .upgrade: Terminal.error("built the keyword index of \(db) (\(chunks)) in \(time)")
-            case .repair: Terminal.error("rebuilt the keyword index of \(db) (\(chunks)) in \(time)")
+            case .repair, .requested: Terminal.error("rebuilt the keyword index of \(db) (\(chunks)) in \(time)")
             }
         } else if build.chunksDone == 0 {
             switch build.reason {
             case .upgrade:
                 if !quiet { Terminal.error("building the keyword index of \(db) (\(chunks))...") }
+            case .requested:
+                if !quiet { Terminal.error("rebuilding the keyword index of \(db) (\(chunks))...") }
             case .repair(let reason):
                 Terminal.error(
                     "\(db): warning: the keyword index needs repair (\(reason)); rebuilding it from the \(chunks)...")

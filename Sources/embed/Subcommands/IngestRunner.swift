@@ -9,6 +9,8 @@ struct IngestRunner {
     var embedderOptions: EmbedderOptions
     var ingest: IngestOptions
     var output: OutputOptions
+    /// Build the keyword index again whatever its state (`reindex --rebuild-keyword-index`).
+    var rebuildKeywordIndex = false
 
     /// Runs the ingest and returns the exit status.
     func run() async throws -> Int32 {
@@ -54,7 +56,7 @@ struct IngestRunner {
             // Opening builds the keyword index of an older index, and repairs a damaged one (not in a dry run).
             store = try SQLiteIndexStore(
                 path: reembedding ? rebuild : db, keywordIndexProgress: keywordIndex.progress,
-                repairKeywordIndex: !ingest.dryRun)
+                keywordIndexUpkeep: ingest.dryRun ? .none : rebuildKeywordIndex ? .rebuild : .repairIfNeeded)
         } catch let error as StoreError where error.code == .locked {
             throw Terminal.fail(error.message, status: ExitStatus.locked)
         } catch let error as ValidationError {

@@ -18,7 +18,7 @@ struct StatsCommand: AsyncParsableCommand {
         let stats: IndexStatistics
         var problems: [String] = []
         var vectorFileProblem: String?
-        var keywordIndexProblem: String?
+        var keywordIndexProblem: KeywordIndexProblem?
         var keywordIndexState = KeywordIndexState.ready
         do {
             let reader = try IndexReader(path: store.db)
@@ -61,10 +61,12 @@ struct StatsCommand: AsyncParsableCommand {
             throw Terminal.fail("\(store.db) is damaged; rebuild it with `embed ingest` into a new --db")
         }
         // The keyword index is derived from the chunks: reindex drops and builds it again.
-        if keywordIndexProblem != nil {
+        if let keywordIndexProblem {
+            // Only what the quick check of every writer finds is rebuilt by a plain reindex.
+            let option = keywordIndexProblem.foundByWriters ? "" : " --rebuild-keyword-index"
             throw Terminal.fail(
                 "\(store.db): the documents, chunks and vectors are sound, but the keyword index is not; "
-                    + "rebuild it with `embed reindex --db \(store.db)`")
+                    + "rebuild it with `embed reindex\(option) --db \(store.db)`")
         }
         if keywordIndexState == .missing {
             Terminal.error(

@@ -78,7 +78,7 @@ struct KeywordIndexMaintenanceTests {
         let before = try contents(path)
         try sql(path, "DROP TABLE chunks_fts")
         #expect(try IndexReader(path: path).keywordIndexState() == .missing)
-        #expect(try IndexReader(path: path).keywordIndexProblem() == "the keyword index (table chunks_fts) is missing")
+        #expect(try IndexReader(path: path).keywordIndexProblem()?.message == "the keyword index (table chunks_fts) is missing")
         let reports = try openAsWriter(path)
         #expect(reports.first?.reason == .repair("it is missing"))
         #expect(reports.last == KeywordIndexBuild(
@@ -98,7 +98,7 @@ struct KeywordIndexMaintenanceTests {
         try sql(path, "DROP TRIGGER chunks_fts_after_insert")
         let state = try IndexReader(path: path).keywordIndexState()
         #expect(state == .damaged("the trigger chunks_fts_after_insert, which keeps it in step with the chunks, is missing"))
-        #expect(try IndexReader(path: path).keywordIndexProblem()?.contains("chunks_fts_after_insert") == true)
+        #expect(try IndexReader(path: path).keywordIndexProblem()?.message.contains("chunks_fts_after_insert") == true)
         let store = try SQLiteIndexStore(path: path)
         try await store.write([document("/d", texts: ["Buoys mark the channel."])])
         #expect(try hits(path, "buoys") == 1)
@@ -119,7 +119,7 @@ struct KeywordIndexMaintenanceTests {
                 SELECT 'delete', id, text, heading_path FROM chunks WHERE id IN (2, 5)
             """)
         #expect(try IndexReader(path: path).keywordIndexState() == .ready)
-        #expect(try IndexReader(path: path).keywordIndexProblem()
+        #expect(try IndexReader(path: path).keywordIndexProblem()?.message
             == "the keyword index does not match the chunks: it holds 5 chunks, the index 7")
         #expect(try hits(path, "keepers") == 0)
         #expect(try openAsWriter(path).first?.reason == .repair("it holds 5 chunks, the index 7"))
@@ -138,12 +138,30 @@ struct KeywordIndexMaintenanceTests {
                 INSERT INTO chunks_fts(rowid, text, heading_path) VALUES (new.id, new.text, new.heading_path);
             END;
             """)
-        #expect(try IndexReader(path: path).keywordIndexProblem()
+        #expect(try IndexReader(path: path).keywordIndexProblem()?.message
             == "the keyword index does not match the chunks: chunk 1 is not indexed as its text reads")
         #expect(try hits(path, "kerosene") == 0)
         #expect(try openAsWriter(path).first?.reason == .repair("chunk 1 is not indexed as its text reads"))
         #expect(try hits(path, "kerosene") == 1)
         #expect(try IndexReader(path: path).keywordIndexProblem() == nil)
+    }
+
+    @Test("a keyword index whose terms are lost, its row counts right, is found by looking chunks up by their words")
+    func lostTerms() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let path = try await makeIndex(dir)
+        let before = try contents(path)
+        // FTS5's structure record (id 10), which lists the segments holding every term, garbled.
+        try sql(path, "UPDATE chunks_fts_data SET block = x'00ff00ff' WHERE id = 10")
+        #expect(try IndexReader(path: path).keywordIndexState() == .ready)
+        let problem = try #require(try IndexReader(path: path).keywordIndexProblem())
+        #expect(problem.message.hasPrefix("the keyword index does not match the chunks: "), "\(problem)")
+        let reports = try openAsWriter(path)
+        #expect(reports.last?.finished == true)
+        #expect(try hits(path, "lighthouse") == 1)
+        #expect(try IndexReader(path: path).keywordIndexProblem() == nil)
+        #expect(try contents(path) == before)
     }
 
     @Test("an index from before the keyword index is not damaged; its build reports progress batch by batch")
