@@ -245,6 +245,35 @@ public final class IndexReader {
         return problems
     }
 
+    /// Whether the keyword index (FTS5) is there: read from the schema alone, cheap enough for every query.
+    /// `.missing` and `.damaged` are both put right by `embed reindex`. It does not read the keyword index
+    /// itself: ``keywordIndexProblem()`` does, for `stats --check`.
+    public func keywordIndexState() throws -> KeywordIndexState {
+        try KeywordIndex.state(connection)
+    }
+
+    /// What is wrong with the keyword index, or nil when nothing is, or when the index was written by an older
+    /// embed and has no keyword index yet (``keywordIndexState()`` is then `.missing`): that is no damage.
+    ///
+    /// Reads it whole (every term and chunk id, and a sample of 256 chunks), so it costs about as much as
+    /// SQLite's integrity check; for `stats --check`.
+    public func keywordIndexProblem() throws -> KeywordIndexProblem? {
+        try snapshot {
+            switch try KeywordIndex.state(connection) {
+            case .missing:
+                guard try Migrations.checkKnown(connection).contains(KeywordIndex.migration) else { return nil }
+                return KeywordIndexProblem(message: "the keyword index (table chunks_fts) is missing", foundByWriters: true)
+            case .damaged(let reason):
+                return KeywordIndexProblem(message: "the keyword index is damaged: \(reason)", foundByWriters: true)
+            case .ready:
+                return try KeywordIndex.contentProblem(connection, thorough: true).map {
+                    KeywordIndexProblem(
+                        message: "the keyword index does not match the chunks: \($0.reason)", foundByWriters: $0.writersFindIt)
+                }
+            }
+        }
+    }
+
     /// Every chunk's vector, in chunk-id order, as one contiguous row-major matrix: read from the index's
     /// vector file when that is provably this index's current one (see `VectorFile`), else from SQLite, after
     /// which the vector file is rewritten from the same rows unless a writer holds the index. (A read-only

@@ -61,7 +61,8 @@ enum Migrations {
         (
             // Keyword search: an FTS5 index over chunk text and heading path, kept in step with `chunks` by
             // triggers, so every write (and cascade from `documents`) updates it in the same transaction.
-            // Built from the chunks already there when an older index is first opened by a writer.
+            // Built from the chunks already there when an older index is first opened by a writer: by
+            // `KeywordIndex.build`, run after this SQL in the same transaction, which reports progress.
             "v3-chunks-fts",
             """
             CREATE VIRTUAL TABLE chunks_fts USING fts5(
@@ -81,18 +82,21 @@ enum Migrations {
                     VALUES ('delete', old.id, old.text, old.heading_path);
                 INSERT INTO chunks_fts(rowid, text, heading_path) VALUES (new.id, new.text, new.heading_path);
             END;
-            INSERT INTO chunks_fts(chunks_fts) VALUES ('rebuild');
             """
         ),
     ]
 
     /// Applies the migrations this index has not seen yet.
-    static func migrate(_ connection: SQLiteConnection) throws {
+    /// - Parameter keywordIndexProgress: told how the build of the keyword index (migration v3) goes.
+    static func migrate(_ connection: SQLiteConnection, keywordIndexProgress: KeywordIndexProgress? = nil) throws {
         try connection.execute("CREATE TABLE IF NOT EXISTS schema_migrations (identifier TEXT PRIMARY KEY)")
         let done = try checkKnown(connection)
         for migration in all where !done.contains(migration.identifier) {
             try connection.transaction {
                 try connection.execute(migration.sql)
+                if migration.identifier == KeywordIndex.migration {
+                    try KeywordIndex.build(connection, reason: .upgrade, progress: keywordIndexProgress)
+                }
                 try connection.prepare("INSERT INTO schema_migrations(identifier) VALUES (?1)")
                     .bind([.text(migration.identifier)]).run()
             }

@@ -207,6 +207,12 @@ final class SQLiteStatement {
         }
     }
 
+    /// Ends the statement's current run, so it no longer holds the tables it read (SQLite refuses to drop a table
+    /// while a statement on the connection is still running).
+    func reset() {
+        sqlite3_reset(handle)
+    }
+
     /// Runs the statement to completion, ignoring rows.
     func run() throws(StoreError) {
         while try step() {}

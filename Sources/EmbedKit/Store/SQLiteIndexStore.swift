@@ -19,7 +19,18 @@ public actor SQLiteIndexStore: IndexStore {
     public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
 
     /// Opens or creates the index at `path`, creating its folder and applying pending migrations.
-    public init(path: String) throws {
+    ///
+    /// An index written before the keyword index existed gets it, built from its chunks. A keyword index found
+    /// missing or damaged (see ``KeywordIndex/repairIfNeeded(_:progress:)``) is rebuilt, in one transaction that
+    /// leaves chunks and vectors as they were.
+    /// - Parameters:
+    ///   - keywordIndexProgress: told how a build of the keyword index goes (it can take minutes).
+    ///   - keywordIndexUpkeep: whether to check the keyword index and rebuild it when damaged (the default), leave
+    ///     it (a dry run), or rebuild it in any case.
+    public init(
+        path: String, keywordIndexProgress: KeywordIndexProgress? = nil,
+        keywordIndexUpkeep: KeywordIndexUpkeep = .repairIfNeeded
+    ) throws {
         let directory = (path as NSString).deletingLastPathComponent
         if !directory.isEmpty {
             try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -29,7 +40,11 @@ public actor SQLiteIndexStore: IndexStore {
         if !FileManager.default.fileExists(atPath: path) { try Self.create(at: path) }
         let connection = try SQLiteConnection(path: path, create: false)
         try IndexFile.configure(connection, writable: true)
-        try Migrations.migrate(connection)
+        try Migrations.migrate(connection, keywordIndexProgress: keywordIndexProgress)
+        if keywordIndexUpkeep != .none {
+            try KeywordIndex.repairIfNeeded(
+                connection, always: keywordIndexUpkeep == .rebuild, progress: keywordIndexProgress)
+        }
         self.connection = connection
         self.path = path
         self.executor = DispatchQueueExecutor(label: "embed.store")

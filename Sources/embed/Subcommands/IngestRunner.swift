@@ -9,6 +9,8 @@ struct IngestRunner {
     var embedderOptions: EmbedderOptions
     var ingest: IngestOptions
     var output: OutputOptions
+    /// Build the keyword index again whatever its state (`reindex --rebuild-keyword-index`).
+    var rebuildKeywordIndex = false
 
     /// Runs the ingest and returns the exit status.
     func run() async throws -> Int32 {
@@ -23,6 +25,7 @@ struct IngestRunner {
         // With --reembed, the new index is built here and copied into the index in one transaction at the end.
         let rebuild = SQLiteIndexStore.temporaryName(for: db, marker: ".reembed-")
         let reembedding = ingest.reembed && FileManager.default.fileExists(atPath: db)
+        let keywordIndex = KeywordIndexReporter(db: db, quiet: output.quiet, live: output.showsProgress)
         do {
             // A dry run writes nothing, so it needs no lock (and must not create an index).
             lock = ingest.dryRun ? nil : try IndexLock(indexPath: db, wait: ingest.wait)
@@ -51,7 +54,10 @@ struct IngestRunner {
             if ingest.dryRun && !FileManager.default.fileExists(atPath: db) {
                 throw StoreError(.cannotOpen, "\(db): no index here yet; a dry run needs one to compare with", path: db)
             }
-            store = try SQLiteIndexStore(path: reembedding ? rebuild : db)
+            // Opening builds the keyword index of an older index, and repairs a damaged one (not in a dry run).
+            store = try SQLiteIndexStore(
+                path: reembedding ? rebuild : db, keywordIndexProgress: keywordIndex.progress,
+                keywordIndexUpkeep: ingest.dryRun ? .none : rebuildKeywordIndex ? .rebuild : .repairIfNeeded)
         } catch let error as StoreError where error.code == .locked {
             throw Terminal.fail(error.message, status: ExitStatus.locked)
         } catch let error as ValidationError {
@@ -102,7 +108,7 @@ struct IngestRunner {
             report = try await pipeline.run(roots: roots, ignoredPaths: ignored, observer: observer)
             if reembedding && !report.interrupted {
                 // The swap: queries saw the old vectors until this transaction commits, and the new ones after.
-                let index = try SQLiteIndexStore(path: db)
+                let index = try SQLiteIndexStore(path: db, keywordIndexProgress: keywordIndex.progress)
                 try await index.replaceContents(withIndexAt: rebuild)
                 if let warning = try await index.refreshVectorFile() { Terminal.error("warning: \(warning)") }
             }

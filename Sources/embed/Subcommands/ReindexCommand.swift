@@ -21,6 +21,13 @@ struct ReindexCommand: AsyncParsableCommand {
     @OptionGroup var ingest: IngestOptions
     @OptionGroup var output: OutputOptions
 
+    @Flag(
+        help: ArgumentHelp(
+            "Build the keyword index again from the chunks, whatever its state.",
+            discussion: "Every run checks the keyword index quickly and rebuilds it when it is missing or damaged; "
+                + "this is for damage that only `embed stats --check` finds."))
+    var rebuildKeywordIndex = false
+
     func validate() throws {
         try ingest.validate()
         if !ingest.include.isEmpty || !ingest.exclude.isEmpty || !ingest.only.isEmpty || ingest.noIgnore || ingest.hidden
@@ -42,7 +49,8 @@ struct ReindexCommand: AsyncParsableCommand {
             throw Terminal.fail("\(store.db) records no folders yet; add some with `embed ingest PATH... --db \(store.db)`")
         }
         let status = try await IngestRunner(
-            roots: roots, db: store.db, embedderOptions: embedderOptions, ingest: ingest, output: output
+            roots: roots, db: store.db, embedderOptions: embedderOptions, ingest: ingest, output: output,
+            rebuildKeywordIndex: rebuildKeywordIndex
         ).run()
         if status != ExitStatus.success { throw ExitCode(status) }
     }

@@ -40,7 +40,9 @@ struct RemoveCommand: AsyncParsableCommand {
             // Checked first, as a reader: a missing path must not create an empty index.
             _ = try IndexReader(path: store.db)
             lock = try IndexLock(indexPath: store.db, wait: wait)
-            let index = try SQLiteIndexStore(path: store.db)
+            let keywordIndex = KeywordIndexReporter(
+                db: store.db, quiet: quiet, live: !quiet && Terminal.stderrIsTTY)
+            let index = try SQLiteIndexStore(path: store.db, keywordIndexProgress: keywordIndex.progress)
             plan = try await index.remove(under: targets)
             if let warning = try await index.refreshVectorFile() { Terminal.error("warning: \(warning)") }
         } catch let error as StoreError where error.code == .locked {

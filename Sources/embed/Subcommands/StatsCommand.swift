@@ -18,11 +18,15 @@ struct StatsCommand: AsyncParsableCommand {
         let stats: IndexStatistics
         var problems: [String] = []
         var vectorFileProblem: String?
+        var keywordIndexProblem: KeywordIndexProblem?
+        var keywordIndexState = KeywordIndexState.ready
         do {
             let reader = try IndexReader(path: store.db)
             if check {
                 problems = try reader.check()
                 vectorFileProblem = try reader.vectorFileProblem()
+                keywordIndexState = try reader.keywordIndexState()
+                keywordIndexProblem = try reader.keywordIndexProblem()
             }
             stats = try reader.statistics()
         } catch {
@@ -57,8 +61,22 @@ struct StatsCommand: AsyncParsableCommand {
         guard check else { return }
         for problem in problems { Terminal.error("\(store.db): error: \(problem)") }
         if let vectorFileProblem { Terminal.error("\(store.db): error: \(vectorFileProblem)") }
+        if let keywordIndexProblem { Terminal.error("\(store.db): error: \(keywordIndexProblem)") }
         guard problems.isEmpty else {
             throw Terminal.fail("\(store.db) is damaged; rebuild it with `embed ingest` into a new --db")
+        }
+        // The keyword index is derived from the chunks: reindex drops and builds it again.
+        if let keywordIndexProblem {
+            // Only what the quick check of every writer finds is rebuilt by a plain reindex.
+            let option = keywordIndexProblem.foundByWriters ? "" : " --rebuild-keyword-index"
+            throw Terminal.fail(
+                "\(store.db): the documents, chunks and vectors are sound, but the keyword index is not; "
+                    + "rebuild it with `embed reindex\(option) --db \(store.db)`")
+        }
+        if keywordIndexState == .missing {
+            Terminal.error(
+                "\(store.db): note: no keyword index yet (written by an older embed); "
+                    + "the next `embed reindex --db \(store.db)` builds it")
         }
         // The index itself is sound; its vector file (derived data) is not, and is never used as it is.
         guard vectorFileProblem == nil else {
