@@ -132,4 +132,25 @@ struct QueryModeCLITests {
         let rebuilt = try EmbedBinary.run(["query", "--db", db, "--mode", "keyword", "-k", "1", "pg_dump"])
         #expect(rebuilt.status == 0 && rebuilt.stderr.isEmpty && rebuilt.stdout.contains("backup.md"), "\(rebuilt.stderr)")
     }
+
+    @Test("a damaged keyword index is an error in every mode that reads it; hybrid still answers by vector")
+    func damagedKeywordIndex() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let db = try index(dir)
+        _ = QuietCronTests.rows(db, "DROP TRIGGER chunks_fts_after_delete")
+        let hybrid = try EmbedBinary.run(["query", "--db", db, "-k", "1", "pg_dump"])
+        #expect(hybrid.status == 1 && hybrid.stdout.contains("backup.md"), "\(hybrid.stderr)")
+        #expect(hybrid.stderr.contains("error:") && hybrid.stderr.contains("keyword index is damaged"), "\(hybrid.stderr)")
+        #expect(hybrid.stderr.contains("embed reindex --db"))
+        let keyword = try EmbedBinary.run(["query", "--db", db, "--mode", "keyword", "pg_dump"])
+        #expect(keyword.status == 3 && keyword.stdout.isEmpty, "\(keyword.stderr)")
+        let strict = try EmbedBinary.run(["query", "--db", db, "--strict", "pg_dump"])
+        #expect(strict.status == 3, "\(strict.stderr)")
+        #expect(try EmbedBinary.run(["query", "--db", db, "--mode", "vector", "pg_dump"]).status == 0)
+
+        #expect(try EmbedBinary.run(["reindex", "--db", db]).status == 0)
+        let repaired = try EmbedBinary.run(["query", "--db", db, "-k", "1", "pg_dump"])
+        #expect(repaired.status == 0 && repaired.stderr.isEmpty, "\(repaired.stderr)")
+    }
 }

@@ -296,7 +296,9 @@ public struct IndexSearch: Sendable {
         var keywordProblem: StoreError?
         if options.mode.usesKeywords {
             do {
-                if try reader.hasKeywordIndex() {
+                if let unusable = try reader.keywordIndexUnusable() {
+                    keywordProblem = unusable
+                } else {
                     for (q, expression) in query.expressions.enumerated() {
                         guard let expression else { continue }
                         keywordRows[q] = try reader.keywordRanking(
@@ -309,17 +311,12 @@ public struct IndexSearch: Sendable {
                             keywordScores[q] = try reader.keywordScores(expression, ids: missing)
                         }
                     }
-                } else {
-                    keywordProblem = StoreError(
-                        .noKeywordIndex,
-                        "\(path) has no keyword index yet (it was last written by an older embed); "
-                            + "run `embed reindex --db \(path)` to build it", path: path)
                 }
             } catch let error as StoreError {
                 keywordProblem = StoreError(
                     error.code,
                     "\(path): its keyword index cannot be searched (\(error.message)); "
-                        + "run `embed reindex --db \(path)` to rebuild it", path: path)
+                        + "run `embed reindex --rebuild-keyword-index --db \(path)` to rebuild it", path: path)
                 keywordRows = query.texts.map { _ in [] }
                 keywordScores = query.texts.map { _ in [:] }
             }
@@ -384,7 +381,7 @@ public struct IndexSearch: Sendable {
         let marked = await withTaskGroup(of: [(q: Int, hit: Int, ranges: [Range<Int>])].self) { group in
             for (path, places) in byIndex {
                 group.addTask {
-                    guard let reader = try? IndexReader(path: path), (try? reader.hasKeywordIndex()) == true else {
+                    guard let reader = try? IndexReader(path: path), (try? reader.keywordIndexState()) == .ready else {
                         return []
                     }
                     var marked: [(q: Int, hit: Int, ranges: [Range<Int>])] = []

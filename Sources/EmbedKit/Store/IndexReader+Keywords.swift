@@ -12,11 +12,22 @@ extension IndexReader {
     /// there says less about one chunk than the same word in its text.
     private static let bm25 = "bm25(chunks_fts, 2.0, 1.0)"
 
-    /// True when the index has its keyword table (an index last written by an older embed may not).
-    public func hasKeywordIndex() throws -> Bool {
-        let statement = try connection.prepare(
-            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'chunks_fts'")
-        return try statement.step() && statement.int(0) > 0
+    /// Why the keyword index cannot be searched, or nil when it can: `.noKeywordIndex` for an index last written
+    /// by an embed without keyword search, another code when it is missing or damaged.
+    public func keywordIndexUnusable() throws -> StoreError? {
+        let cure = "run `embed reindex --db \(path)` to build it"
+        switch try keywordIndexState() {
+        case .ready:
+            return nil
+        case .missing where !(try Migrations.checkKnown(connection).contains(KeywordIndex.migration)):
+            return StoreError(
+                .noKeywordIndex, "\(path) has no keyword index yet (it was last written by an older embed); \(cure)",
+                path: path)
+        case .missing:
+            return StoreError(.corrupt, "\(path): the keyword index (table chunks_fts) is missing; \(cure)", path: path)
+        case .damaged(let reason):
+            return StoreError(.corrupt, "\(path): the keyword index is damaged: \(reason); \(cure)", path: path)
+        }
     }
 
     /// The `limit` chunks that best match `text` by BM25, best first. Empty when `text` has no word.

@@ -107,6 +107,7 @@ struct QueryCommand: AsyncParsableCommand {
         let search = IndexSearch(indexPaths: db.isEmpty ? [StoreOptions.defaultPath] : db)
         let outcome: SearchOutcome
         var leftOut: [(path: String, error: StoreError)] = []
+        var keywordSideFailed = false
         func report(_ problem: (path: String, error: StoreError)) throws {
             guard !leftOut.contains(where: { $0.path == problem.path }) else { return }
             if strict { throw problem.error }
@@ -133,12 +134,18 @@ struct QueryCommand: AsyncParsableCommand {
             for problem in outcome.problems { try report(problem) }
             guard leftOut.count < search.indexPaths.count else { throw Terminal.fail("no index could be read") }
             for problem in outcome.keywordProblems {
-                if problem.error.code == .noKeywordIndex && mode == .hybrid {
+                if mode == .keyword {
+                    try report(problem)
+                } else if problem.error.code == .noKeywordIndex {
                     // An index from before keyword search still answers by vector; the warning says how to upgrade.
                     Terminal.error(
                         "\(DisplayPath.escaped(problem.path)): warning: \(problem.error.message); searched by vector only")
                 } else {
-                    try report(problem)
+                    // Damage is an error (exit status 1), though the index still answered by vector.
+                    if strict { throw problem.error }
+                    Terminal.error(
+                        "\(DisplayPath.escaped(problem.path)): error: \(problem.error.message); searched by vector only")
+                    keywordSideFailed = true
                 }
             }
             guard leftOut.count < search.indexPaths.count else { throw Terminal.fail("no index could be searched") }
@@ -165,7 +172,7 @@ struct QueryCommand: AsyncParsableCommand {
         }
         out.flush()
         // Results were printed, but a script must still learn that an index (or its keyword side) was left out.
-        if !leftOut.isEmpty { throw ExitCode(ExitStatus.someFilesFailed) }
+        if !leftOut.isEmpty || keywordSideFailed { throw ExitCode(ExitStatus.someFilesFailed) }
     }
 
     private func readQueries() throws -> [String] {
