@@ -21,10 +21,7 @@ struct KeywordSearchTests {
     func ranking() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let path = dir.path + "/index.sqlite"
-        let store = try SQLiteIndexStore(path: path)
-        try await store.prepare(settings, roots: [])
-        try await store.write([
+        let path = try await IndexFixture.index(in: dir, [
             document("/a", texts: ["The vacuum command reclaims storage.", "Indexes speed up reads."]),
             document("/b", texts: ["Autovacuum runs vacuum and analyze on tables.", "Tables hold rows."]),
         ])
@@ -66,10 +63,7 @@ struct KeywordSearchTests {
     func hostile(query: String, findsChunk: Bool) async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let path = dir.path + "/index.sqlite"
-        let store = try SQLiteIndexStore(path: path)
-        try await store.prepare(settings, roots: [])
-        try await store.write([document("/a", texts: ["vacuum analyze", "and not near"])])
+        let path = try await IndexFixture.index(in: dir, [document("/a", texts: ["vacuum analyze", "and not near"])])
         // Operators are plain words: "and", "not" and "near" find the chunk that holds them.
         let found = try texts(IndexReader(path: path), query)
         #expect(found.isEmpty == !findsChunk, "\(query): \(found)")
@@ -91,10 +85,7 @@ struct KeywordSearchTests {
     func migration() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let path = dir.path + "/index.sqlite"
-        let store = try SQLiteIndexStore(path: path)
-        try await store.prepare(settings, roots: [])
-        try await store.write([document("/a", texts: ["legacy text about replication"])])
+        let path = try await IndexFixture.index(in: dir, [document("/a", texts: ["legacy text about replication"])])
         // Take the index back to the schema before v3, as an older embed left it.
         let connection = try SQLiteConnection(path: path)
         try connection.execute(
