@@ -153,7 +153,7 @@ public struct IndexSearch: Sendable {
                 depth *= 4
                 continue
             }
-            await markMatches(in: &results, query: query)
+            markMatches(in: &results, query: query)
             return SearchOutcome(
                 results: results, problems: searched.problems.sorted { $0.path < $1.path },
                 keywordProblems: searched.keywordProblems.sorted { $0.path < $1.path })
@@ -301,15 +301,13 @@ public struct IndexSearch: Sendable {
                 } else {
                     for (q, expression) in query.expressions.enumerated() {
                         guard let expression else { continue }
-                        keywordRows[q] = try reader.keywordRanking(
-                            expression, limit: depth, acceptDocument: bitmap.map { bitmap in { bitmap.contains($0) } })
+                        // In hybrid mode the vector ranking's finds need their BM25 too, for the fusion.
+                        var wanted = Set<Int64>()
+                        if options.mode == .hybrid, let matrix { wanted = Set(vectorRows[q].map { matrix.ids[$0.row] }) }
+                        (keywordRows[q], keywordScores[q]) = try reader.keywordRanking(
+                            expression, limit: depth, acceptDocument: bitmap.map { bitmap in { bitmap.contains($0) } },
+                            alsoScoring: wanted)
                         truncated = truncated || keywordRows[q].count == depth
-                        if options.mode == .hybrid, let matrix {
-                            // The BM25 of the vector ranking's finds, for the fusion (none: no query word).
-                            let found = Set(keywordRows[q].map(\.chunkID))
-                            let missing = vectorRows[q].map { matrix.ids[$0.row] }.filter { !found.contains($0) }
-                            keywordScores[q] = try reader.keywordScores(expression, ids: missing)
-                        }
                     }
                 }
             } catch let error as StoreError {
@@ -369,39 +367,13 @@ public struct IndexSearch: Sendable {
         return IndexCandidates(perQuery: perQuery, truncated: truncated, keywordProblem: keywordProblem)
     }
 
-    /// Marks where each result holds the query's words, per index from its keyword index. Only decoration: an
-    /// index that has none, or fails now, leaves its results unmarked.
-    private func markMatches(in results: inout [QueryResult], query: PreparedQueries) async {
-        let wanted = results.enumerated().flatMap { q, result in
-            result.hits.indices.map { (q: q, hit: $0, index: result.hits[$0].index) }
+    /// Marks where each result holds the query's words. Only decoration: if marking fails, results stay unmarked.
+    private func markMatches(in results: inout [QueryResult], query: PreparedQueries) {
+        for q in results.indices {
+            guard let expression = query.expressions[q], !results[q].hits.isEmpty,
+                let found = try? MatchMarker.matches(of: expression, in: results[q].hits.map(\.chunk.text))
+            else { continue }
+            for (h, ranges) in found.enumerated() { results[q].hits[h].matches = ranges }
         }
-        guard !wanted.isEmpty else { return }
-        let byIndex = Dictionary(grouping: wanted, by: \.index)
-        let snapshot = results
-        let marked = await withTaskGroup(of: [(q: Int, hit: Int, ranges: [Range<Int>])].self) { group in
-            for (path, places) in byIndex {
-                group.addTask {
-                    guard let reader = try? IndexReader(path: path), (try? reader.keywordIndexState()) == .ready else {
-                        return []
-                    }
-                    var marked: [(q: Int, hit: Int, ranges: [Range<Int>])] = []
-                    for (q, places) in Dictionary(grouping: places, by: \.q) {
-                        guard let expression = query.expressions[q] else { continue }
-                        let chunks = places.map { (id: snapshot[q].hits[$0.hit].chunk.id, text: snapshot[q].hits[$0.hit].chunk.text) }
-                        guard let found = try? reader.keywordMatches(expression, chunks: chunks) else { continue }
-                        for place in places {
-                            if let ranges = found[snapshot[q].hits[place.hit].chunk.id] {
-                                marked.append((q, place.hit, ranges))
-                            }
-                        }
-                    }
-                    return marked
-                }
-            }
-            var all: [(q: Int, hit: Int, ranges: [Range<Int>])] = []
-            for await part in group { all += part }
-            return all
-        }
-        for mark in marked { results[mark.q].hits[mark.hit].matches = mark.ranges }
     }
 }

@@ -33,15 +33,19 @@ extension IndexReader {
     /// The `limit` chunks that best match `text` by BM25, best first. Empty when `text` has no word.
     public func keywordSearch(_ text: String, limit: Int) throws -> [(chunkID: Int64, score: Double)] {
         guard let expression = KeywordQuery.expression(for: text) else { return [] }
-        return try keywordRanking(expression, limit: limit, acceptDocument: nil).map { ($0.chunkID, $0.score) }
+        return try keywordRanking(expression, limit: limit, acceptDocument: nil).rows.map { ($0.chunkID, $0.score) }
     }
 
     /// The `limit` best chunks for the FTS5 `expression` (from ``KeywordQuery``) whose documents
-    /// `acceptDocument` takes, best first; ties by chunk id.
+    /// `acceptDocument` takes, best first (ties by chunk id), and the BM25 of each of `alsoScoring` that matches
+    /// at all (the others hold none of the words).
+    ///
+    /// One pass over the matches: FTS5 computes a term's document frequency by reading its whole posting list,
+    /// once per statement, so a statement per chunk would pay that again for every chunk.
     public func keywordRanking(
-        _ expression: String, limit: Int, acceptDocument: ((Int64) -> Bool)?
-    ) throws -> [KeywordRow] {
-        guard limit > 0 else { return [] }
+        _ expression: String, limit: Int, acceptDocument: ((Int64) -> Bool)?, alsoScoring wanted: Set<Int64> = []
+    ) throws -> (rows: [KeywordRow], scores: [Int64: Double]) {
+        guard limit > 0 || !wanted.isEmpty else { return ([], [:]) }
         let statement = try connection.prepare(
             """
             SELECT m.id, m.score, c.document_id FROM
@@ -50,68 +54,17 @@ extension IndexReader {
             """)
         statement.bind([.text(expression)])
         var rows: [KeywordRow] = []
-        // Rows come sorted; stepping stops once enough documents passed the filter.
-        while rows.count < limit, try statement.step() {
+        var scores: [Int64: Double] = [:]
+        // Rows come sorted; stepping stops once `limit` passed the filter and every wanted chunk was seen.
+        while rows.count < limit || scores.count < wanted.count, try statement.step() {
+            let id = statement.int(0)
+            let score = -statement.double(1)
+            if wanted.contains(id) { scores[id] = score }
+            guard rows.count < limit else { continue }
             let document = statement.int(2)
             if let acceptDocument, !acceptDocument(document) { continue }
-            rows.append(KeywordRow(chunkID: statement.int(0), documentID: document, score: -statement.double(1)))
+            rows.append(KeywordRow(chunkID: id, documentID: document, score: score))
         }
-        return rows
-    }
-
-    /// The BM25 score of each of `ids` that matches `expression` (the others hold none of its words).
-    public func keywordScores(_ expression: String, ids: some Sequence<Int64>) throws -> [Int64: Double] {
-        let statement = try connection.prepare(
-            "SELECT \(Self.bm25) FROM chunks_fts WHERE chunks_fts MATCH ?1 AND rowid = ?2")
-        var scores: [Int64: Double] = [:]
-        for id in ids {
-            statement.bind([.text(expression), .int(id)])
-            if try statement.step() { scores[id] = -statement.double(0) }
-        }
-        return scores
-    }
-
-    /// Where the words of `expression` occur in each chunk's text, as FTS5 finds them (stems included): ranges
-    /// of Unicode scalar offsets. A chunk whose stored text is no longer `text` (a writer replaced it since it
-    /// was read) or that holds none of the words is left out.
-    public func keywordMatches(
-        _ expression: String, chunks: some Sequence<(id: Int64, text: String)>
-    ) throws -> [Int64: [Range<Int>]] {
-        let statement = try connection.prepare(
-            "SELECT highlight(chunks_fts, 0, char(1), char(2)) FROM chunks_fts WHERE chunks_fts MATCH ?1 AND rowid = ?2")
-        var found: [Int64: [Range<Int>]] = [:]
-        for chunk in chunks {
-            statement.bind([.text(expression), .int(chunk.id)])
-            guard try statement.step() else { continue }
-            if let ranges = Self.ranges(marked: statement.text(0), original: chunk.text), !ranges.isEmpty {
-                found[chunk.id] = ranges
-            }
-        }
-        return found
-    }
-
-    /// The marked ranges of `marked` (each between U+0001 and U+0002), or nil when removing the marks does not
-    /// give back `original` (the text itself held a mark character, so the marks cannot be trusted).
-    static func ranges(marked: String, original: String) -> [Range<Int>]? {
-        var ranges: [Range<Int>] = []
-        var plain = String.UnicodeScalarView()
-        var start: Int?
-        var offset = 0
-        for scalar in marked.unicodeScalars {
-            switch scalar {
-            case "\u{1}":
-                guard start == nil else { return nil }
-                start = offset
-            case "\u{2}":
-                guard let begin = start else { return nil }
-                if begin < offset { ranges.append(begin..<offset) }
-                start = nil
-            default:
-                plain.append(scalar)
-                offset += 1
-            }
-        }
-        guard start == nil, plain.elementsEqual(original.unicodeScalars) else { return nil }
-        return ranges
+        return (rows, scores)
     }
 }

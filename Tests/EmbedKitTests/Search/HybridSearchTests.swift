@@ -175,10 +175,25 @@ struct HybridSearchTests {
 
     @Test("match marks are trusted only when removing them gives back the chunk's text")
     func marks() {
-        #expect(IndexReader.ranges(marked: "a \u{1}bc\u{2} d", original: "a bc d") == [2..<4])
-        #expect(IndexReader.ranges(marked: "é \u{1}ü\u{2}", original: "é ü") == [2..<3])
-        #expect(IndexReader.ranges(marked: "a \u{1}b\u{1}c\u{2}\u{2}", original: "a \u{1}bc\u{2}") == nil)
-        #expect(IndexReader.ranges(marked: "\u{1}new\u{2}", original: "old") == nil)
+        #expect(MatchMarker.ranges(marked: "a \u{1}bc\u{2} d", original: "a bc d") == [2..<4])
+        #expect(MatchMarker.ranges(marked: "é \u{1}ü\u{2}", original: "é ü") == [2..<3])
+        #expect(MatchMarker.ranges(marked: "a \u{1}b\u{1}c\u{2}\u{2}", original: "a \u{1}bc\u{2}") == nil)
+        #expect(MatchMarker.ranges(marked: "\u{1}new\u{2}", original: "old") == nil)
+    }
+
+    @Test("matches are marked with the keyword index's own tokenizer")
+    func tokenizer() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let path = try await spaceIndex(dir)
+        let connection = try SQLiteConnection(path: path)
+        let statement = try connection.prepare("SELECT sql FROM sqlite_master WHERE name = 'chunks_fts'")
+        #expect(try statement.step())
+        let schema = statement.text(0)
+        #expect(schema.contains("tokenize = '\(MatchMarker.tokenizer)'"), "\(schema)")
+        let found = try MatchMarker.matches(
+            of: try #require(KeywordQuery.expression(for: "Café reclaiming")), in: ["a cafe reclaims", "nothing", ""])
+        #expect(found == [[2..<6, 7..<15], [], []])
     }
 
     @Test("a snippet is the window around the most matches, cut at spaces")
