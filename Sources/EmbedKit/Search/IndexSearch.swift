@@ -3,8 +3,45 @@ import Foundation
 /// One result of a query: a chunk, its score, and the index it came from.
 public struct SearchHit: Sendable, Equatable {
     public var rank: Int
+    /// The score the results are ranked by: cosine similarity (vector mode), BM25 (keyword mode), or the fused
+    /// score (hybrid mode).
     public var score: Float
     /// The path of the index that holds the chunk.
+    public var index: String
+    public var chunk: StoredChunk
+    /// Where the vector ranking put the chunk, when it was among its best.
+    public var vector: RankingPlace?
+    /// Where the keyword ranking put the chunk, when it was among its best.
+    public var keyword: RankingPlace?
+    /// Where the query's words occur in the chunk's text (Unicode scalar offsets), as the keyword index finds
+    /// them, stems included. Empty when none does, or the index has no keyword index.
+    public var matches: [Range<Int>]
+    /// Other chunks with exactly the same text, in other places (when copies are collapsed).
+    public var copies: [HitCopy]
+
+    public init(
+        rank: Int, score: Float, index: String, chunk: StoredChunk, vector: RankingPlace? = nil,
+        keyword: RankingPlace? = nil, matches: [Range<Int>] = [], copies: [HitCopy] = []
+    ) {
+        self.rank = rank
+        self.score = score
+        self.index = index
+        self.chunk = chunk
+        self.vector = vector
+        self.keyword = keyword
+        self.matches = matches
+        self.copies = copies
+    }
+}
+
+/// A chunk's place in one ranking: its rank there (over every index searched) and its score.
+public struct RankingPlace: Sendable, Equatable {
+    public var rank: Int
+    public var score: Float
+}
+
+/// A chunk whose text is the same as a result's.
+public struct HitCopy: Sendable, Equatable {
     public var index: String
     public var chunk: StoredChunk
 }
@@ -15,11 +52,22 @@ public struct QueryResult: Sendable, Equatable {
     public var hits: [SearchHit]
 }
 
+/// What a search found, and what it could not search.
+public struct SearchOutcome: Sendable {
+    public var results: [QueryResult]
+    /// Indexes left out because they could not be read or searched.
+    public var problems: [(path: String, error: StoreError)]
+    /// Indexes searched without their keyword index (missing or damaged): their results come from vectors
+    /// alone (hybrid mode) or are absent (keyword mode).
+    public var keywordProblems: [(path: String, error: StoreError)]
+}
+
 /// Searches one or several indexes with many queries at once.
 ///
-/// Every index must have been built with the same embedder: their vectors are then comparable and the
-/// rankings can be merged. Each index is loaded and scanned in its own child task; the hits are merged by
-/// score (ties: index order, then row order).
+/// Vector search needs every index built with the same embedder: their vectors are then comparable and the
+/// rankings can be merged. Each index is searched in its own child task, on one snapshot; each ranking is
+/// merged over the indexes by score (ties: index order, then chunk id), and in hybrid mode the two merged
+/// rankings are fused.
 public struct IndexSearch: Sendable {
     public let indexPaths: [String]
 
@@ -28,18 +76,21 @@ public struct IndexSearch: Sendable {
     }
 
     /// The settings shared by the indexes that can be opened, and a message for each that cannot.
+    /// - Parameter sameEmbedder: when true (searching vectors), indexes built with different embedders are an error.
     /// - Throws: ``StoreError`` `.mismatch` when two indexes were built with different embedders.
-    public func settings() throws -> (settings: IndexSettings?, problems: [(path: String, error: StoreError)]) {
+    public func settings(sameEmbedder: Bool = true) throws -> (
+        settings: IndexSettings?, problems: [(path: String, error: StoreError)]
+    ) {
         var found: (path: String, settings: IndexSettings)?
         var problems: [(String, StoreError)] = []
         for path in indexPaths {
             do {
                 guard let settings = try IndexReader(path: path).settings() else { continue }
-                if let found, found.settings.embedder != settings.embedder {
+                if sameEmbedder, let found, found.settings.embedder != settings.embedder {
                     throw StoreError(
                         .mismatch,
                         "\(path) was built with \(settings.embedder), but \(found.path) with \(found.settings.embedder): "
-                            + "indexes searched together must share one embedder",
+                            + "indexes searched together by vector must share one embedder (--mode keyword does not need to)",
                         path: path)
                 }
                 if found == nil { found = (path, settings) }
@@ -50,23 +101,75 @@ public struct IndexSearch: Sendable {
         return (found?.settings, problems)
     }
 
-    /// Embeds `queries` with `embedder` and returns the `k` best chunks for each, over all indexes.
+    /// Embeds `queries` with `embedder` and returns the `k` best chunks for each by vector, over all indexes,
+    /// every chunk a result of its own.
     /// - Parameter skipUnreadable: when true an index that cannot be read is left out (the caller reports it);
     ///   when false its error is thrown.
     public func search(
         _ queries: [String], embedder: any Embedder, k: Int, filter: SearchFilter = .init(), skipUnreadable: Bool = true
     ) async throws -> [QueryResult] {
-        try await searchReportingProblems(
-            queries, embedder: embedder, k: k, filter: filter, skipUnreadable: skipUnreadable
+        try await search(
+            queries, embedder: embedder,
+            options: SearchOptions(mode: .vector, k: k, filter: filter, collapseCopies: false),
+            skipUnreadable: skipUnreadable
         ).results
     }
 
-    /// Like ``search(_:embedder:k:filter:skipUnreadable:)``, and also returns each index that was left out
-    /// because it failed while being searched (a damaged file can open fine and fail only in the scan).
-    public func searchReportingProblems(
-        _ queries: [String], embedder: any Embedder, k: Int, filter: SearchFilter = .init(), skipUnreadable: Bool = true
-    ) async throws -> (results: [QueryResult], problems: [(path: String, error: StoreError)]) {
-        guard !queries.isEmpty else { return ([], []) }
+    /// Searches every index with every query as `options` say.
+    /// - Parameters:
+    ///   - embedder: embeds the queries; not used (and may be nil) in keyword mode.
+    ///   - skipUnreadable: when true an index that cannot be read, or that fails while being searched (a
+    ///     damaged file can open fine and fail only in the scan), is left out and listed in the outcome's
+    ///     problems; when false its error is thrown.
+    public func search(
+        _ queries: [String], embedder: (any Embedder)?, options: SearchOptions, skipUnreadable: Bool = true
+    ) async throws -> SearchOutcome {
+        guard !queries.isEmpty, options.k > 0 else {
+            return SearchOutcome(results: queries.map { QueryResult(query: $0, hits: []) }, problems: [], keywordProblems: [])
+        }
+        var query = PreparedQueries(texts: queries, vectors: nil, identity: nil)
+        if options.mode.usesVectors {
+            guard let embedder else { preconditionFailure("vector and hybrid search need an embedder") }
+            query.vectors = try await Self.embed(queries, with: embedder)
+            query.identity = embedder.identity
+        }
+        // Every mode marks the query's words in its results, so every mode needs the expressions.
+        query.expressions = queries.map(KeywordQuery.expression(for:))
+
+        // Grouping, collapsed copies and the score floor can leave fewer than k results from the best `depth`
+        // of each ranking; then search deeper, until k are found or the rankings are exhausted.
+        var depth = max(options.k * 4, 50)
+        while true {
+            let searched = try await searchIndexes(query, depth: depth, options: options, skipUnreadable: skipUnreadable)
+            var results: [QueryResult] = []
+            var short = false
+            for q in queries.indices {
+                let candidates = searched.indexes.flatMap { $0?.perQuery[q] ?? [] }
+                let hits = HybridRanking.results(candidates, options: options)
+                if hits.count < options.k { short = true }
+                results.append(QueryResult(query: queries[q], hits: hits))
+            }
+            if short && searched.indexes.contains(where: { $0?.truncated == true }) && depth < Int.max / 4 {
+                depth *= 4
+                continue
+            }
+            await markMatches(in: &results, query: query)
+            return SearchOutcome(
+                results: results, problems: searched.problems.sorted { $0.path < $1.path },
+                keywordProblems: searched.keywordProblems.sorted { $0.path < $1.path })
+        }
+    }
+
+    /// The queries in the forms the rankings need.
+    struct PreparedQueries: Sendable {
+        var texts: [String]
+        var vectors: [[Float]]?
+        var identity: EmbedderIdentity?
+        /// FTS5 expressions; nil for a query without a word.
+        var expressions: [String?] = []
+    }
+
+    private static func embed(_ queries: [String], with embedder: any Embedder) async throws -> [[Float]] {
         var vectors: [[Float]] = []
         for start in stride(from: 0, to: queries.count, by: embedder.maxBatchSize) {
             let batch = Array(queries[start..<min(queries.count, start + embedder.maxBatchSize)])
@@ -75,55 +178,60 @@ public struct IndexSearch: Sendable {
                 embedded, count: batch.count, dimension: embedder.identity.dimension, source: "the embedder")
             vectors += embedded
         }
-        let identity = embedder.identity
-        let queryVectors = vectors
-        var problems: [(path: String, error: StoreError)] = []
-        let perIndex = try await withThrowingTaskGroup(of: (Int, Result<[[SearchHit]], StoreError>).self) { group in
+        return vectors
+    }
+
+    /// One index's candidates for every query.
+    struct IndexCandidates: Sendable {
+        var perQuery: [[Candidate]]
+        /// True when a ranking was cut at `depth`, so searching deeper could find more.
+        var truncated: Bool
+        var keywordProblem: StoreError?
+    }
+
+    private func searchIndexes(
+        _ query: PreparedQueries, depth: Int, options: SearchOptions, skipUnreadable: Bool
+    ) async throws -> (
+        indexes: [IndexCandidates?], problems: [(path: String, error: StoreError)],
+        keywordProblems: [(path: String, error: StoreError)]
+    ) {
+        try await withThrowingTaskGroup(of: (Int, Result<IndexCandidates, StoreError>).self) { group in
             for (position, path) in indexPaths.enumerated() {
                 group.addTask {
                     do {
                         return (position, .success(try await Self.search(
-                            path: path, vectors: queryVectors, identity: identity, k: k, filter: filter)))
+                            path: path, position: position, query: query, depth: depth, options: options)))
                     } catch let error as StoreError where skipUnreadable && error.code != .mismatch {
                         return (position, .failure(error))
                     }
                 }
             }
-            var results = [[[SearchHit]]?](repeating: nil, count: indexPaths.count)
+            var indexes = [IndexCandidates?](repeating: nil, count: indexPaths.count)
+            var problems: [(path: String, error: StoreError)] = []
+            var keywordProblems: [(path: String, error: StoreError)] = []
             for try await (position, outcome) in group {
                 switch outcome {
-                case .success(let hits): results[position] = hits
+                case .success(let found):
+                    indexes[position] = found
+                    if let problem = found.keywordProblem { keywordProblems.append((indexPaths[position], problem)) }
                 case .failure(let error): problems.append((indexPaths[position], error))
                 }
             }
-            return results
+            return (indexes, problems, keywordProblems)
         }
-        problems.sort { $0.path < $1.path }
-        let results = queries.indices.map { q in
-            let merged = perIndex.compactMap { $0?[q] }.joined().sorted { a, b in
-                a.score > b.score || (a.score == b.score && a.rank < b.rank)
-            }
-            let hits = merged.prefix(k).enumerated().map { rank, hit in
-                var hit = hit
-                hit.rank = rank + 1
-                return hit
-            }
-            return QueryResult(query: queries[q], hits: Array(hits))
-        }
-        return (results, problems)
     }
 
     private static func search(
-        path: String, vectors: [[Float]], identity: EmbedderIdentity, k: Int, filter: SearchFilter
-    ) async throws -> [[SearchHit]] {
+        path: String, position: Int, query: PreparedQueries, depth: Int, options: SearchOptions
+    ) async throws -> IndexCandidates {
         // A reader that may not share a writer's locks reads the file as immutable; if a writer changed it
         // meanwhile, what was read may mix two states: read again.
         for _ in 0..<3 {
             let reader = try IndexReader(path: path)
             do {
-                let hits = try await search(
-                    reader: reader, vectors: vectors, identity: identity, k: k, filter: filter)
-                if !reader.changedSinceOpened { return hits }
+                let found = try await search(
+                    reader: reader, position: position, query: query, depth: depth, options: options)
+                if !reader.changedSinceOpened { return found }
             } catch where reader.changedSinceOpened {}
             try await Task.sleep(for: .milliseconds(200))
         }
@@ -134,44 +242,166 @@ public struct IndexSearch: Sendable {
     }
 
     private static func search(
-        reader: IndexReader, vectors: [[Float]], identity: EmbedderIdentity, k: Int, filter: SearchFilter
-    ) async throws -> [[SearchHit]] {
+        reader: IndexReader, position: Int, query: PreparedQueries, depth: Int, options: SearchOptions
+    ) async throws -> IndexCandidates {
         let path = reader.path
+        let none = IndexCandidates(perQuery: query.texts.map { _ in [] }, truncated: false)
         // One snapshot from the generation check to the last chunk looked up: a writer committing meanwhile
         // must not leave rows whose chunks are gone, or texts that do not match the scored vectors.
         try reader.beginSnapshot()
         defer { reader.endSnapshot() }
-        guard let settings = try reader.settings() else { return vectors.map { _ in [] } }
-        guard settings.embedder == identity else {
+        guard let settings = try reader.settings() else { return none }
+        if let identity = query.identity, settings.embedder != identity {
             throw StoreError(
                 .mismatch,
                 "\(path) was built with \(settings.embedder), not \(identity): query it with --embedder \(settings.embedder.name)",
                 path: path)
         }
-        func rank(_ matrix: VectorMatrix) async throws -> [[ScoredRow]] {
-            var accept: (@Sendable (Int) -> Bool)? = nil
-            if !filter.acceptsEveryDocument {
-                let bitmap = DocumentBitmap(accepting: try reader.documents().filter {
-                    filter.accepts(path: $0.path, format: $0.format)
-                }.map(\.id))
-                accept = { row in bitmap.contains(matrix.documentIDs[row]) }
+        let filter = options.filter
+        let bitmap: DocumentBitmap? =
+            filter.acceptsEveryDocument
+            ? nil
+            : DocumentBitmap(accepting: try reader.documents().filter {
+                filter.accepts(path: $0.path, format: $0.format)
+            }.map(\.id))
+        var truncated = false
+
+        // The vector ranking.
+        var matrix: VectorMatrix?
+        var vectorRows: [[ScoredRow]] = query.texts.map { _ in [] }
+        if let vectors = query.vectors, let identity = query.identity {
+            func rank(_ matrix: VectorMatrix) async -> [[ScoredRow]] {
+                var accept: (@Sendable (Int) -> Bool)?
+                if let bitmap { accept = { row in bitmap.contains(matrix.documentIDs[row]) } }
+                return await ExactSearch.search(
+                    vectors, in: matrix, k: depth, minScore: filter.minScore, accept: accept)
             }
-            return await ExactSearch.search(vectors, in: matrix, k: k, minScore: filter.minScore, accept: accept)
+            var loaded = try reader.vectors(dimension: identity.dimension)
+            vectorRows = await rank(loaded)
+            if loaded.isFromVectorFile && !ExactSearch.isPlausible(vectorRows, queries: vectors, in: loaded) {
+                // Scores no row of the file can reach: it is damaged in a way its checksums missed. Read SQLite.
+                loaded = try reader.vectors(dimension: identity.dimension, believeFile: false)
+                vectorRows = await rank(loaded)
+            }
+            truncated = truncated || vectorRows.contains { $0.count == depth }
+            matrix = loaded
         }
-        var matrix = try reader.vectors(dimension: identity.dimension)
-        var rows = try await rank(matrix)
-        if matrix.isFromVectorFile && !ExactSearch.isPlausible(rows, queries: vectors, in: matrix) {
-            // Scores no row of the file can reach: it is damaged in a way its checksums missed. Read SQLite.
-            matrix = try reader.vectors(dimension: identity.dimension, believeFile: false)
-            rows = try await rank(matrix)
+
+        // The keyword ranking. A missing or damaged keyword table leaves this index to its vectors.
+        var keywordRows: [[KeywordRow]] = query.texts.map { _ in [] }
+        var keywordScores: [[Int64: Double]] = query.texts.map { _ in [:] }
+        var keywordProblem: StoreError?
+        if options.mode.usesKeywords {
+            do {
+                if try reader.hasKeywordIndex() {
+                    for (q, expression) in query.expressions.enumerated() {
+                        guard let expression else { continue }
+                        keywordRows[q] = try reader.keywordRanking(
+                            expression, limit: depth, acceptDocument: bitmap.map { bitmap in { bitmap.contains($0) } })
+                        truncated = truncated || keywordRows[q].count == depth
+                        if options.mode == .hybrid, let matrix {
+                            // The BM25 of the vector ranking's finds, for the fusion (none: no query word).
+                            let found = Set(keywordRows[q].map(\.chunkID))
+                            let missing = vectorRows[q].map { matrix.ids[$0.row] }.filter { !found.contains($0) }
+                            keywordScores[q] = try reader.keywordScores(expression, ids: missing)
+                        }
+                    }
+                } else {
+                    keywordProblem = StoreError(
+                        .noKeywordIndex,
+                        "\(path) has no keyword index yet (it was last written by an older embed); "
+                            + "run `embed reindex --db \(path)` to build it", path: path)
+                }
+            } catch let error as StoreError {
+                keywordProblem = StoreError(
+                    error.code,
+                    "\(path): its keyword index cannot be searched (\(error.message)); "
+                        + "run `embed reindex --db \(path)` to rebuild it", path: path)
+                keywordRows = query.texts.map { _ in [] }
+                keywordScores = query.texts.map { _ in [:] }
+            }
         }
-        let chunks = try reader.chunks(ids: Array(Set(rows.joined().map { matrix.ids[$0.row] })))
-        return rows.map { ranked in
-            ranked.enumerated().compactMap { rank, row in
-                chunks[matrix.ids[row.row]].map {
-                    SearchHit(rank: rank + 1, score: row.score, index: path, chunk: $0)
+
+        // The similarity of the keyword ranking's finds, for the fusion and the score floor.
+        var similarity: [[Int64: Float]] = query.texts.map { _ in [:] }
+        if let matrix, let vectors = query.vectors, options.mode == .hybrid {
+            let wanted = Set(keywordRows.joined().map(\.chunkID))
+            if !wanted.isEmpty {
+                var rowOf: [Int64: Int] = [:]
+                for row in 0..<matrix.count where wanted.contains(matrix.ids[row]) { rowOf[matrix.ids[row]] = row }
+                for q in query.texts.indices {
+                    for hit in keywordRows[q] {
+                        if let row = rowOf[hit.chunkID] { similarity[q][hit.chunkID] = Float(ExactSearch.exactScore(vectors[q], row: row, in: matrix)) }
+                    }
                 }
             }
         }
+
+        var ids = Set<Int64>()
+        for q in query.texts.indices {
+            if let matrix { ids.formUnion(vectorRows[q].map { matrix.ids[$0.row] }) }
+            ids.formUnion(keywordRows[q].map(\.chunkID))
+        }
+        let chunks = try reader.chunks(ids: Array(ids))
+        let perQuery = query.texts.indices.map { q -> [Candidate] in
+            var candidates: [Int64: Candidate] = [:]
+            if let matrix {
+                for row in vectorRows[q] {
+                    let id = matrix.ids[row.row]
+                    guard let chunk = chunks[id] else { continue }
+                    candidates[id] = Candidate(
+                        index: path, indexPosition: position, chunk: chunk, similarity: row.score,
+                        keywordScore: keywordScores[q][id].map(Float.init), foundByVector: true, foundByKeyword: false)
+                }
+            }
+            for row in keywordRows[q] {
+                if candidates[row.chunkID] != nil {
+                    candidates[row.chunkID]!.keywordScore = Float(row.score)
+                    candidates[row.chunkID]!.foundByKeyword = true
+                } else if let chunk = chunks[row.chunkID] {
+                    candidates[row.chunkID] = Candidate(
+                        index: path, indexPosition: position, chunk: chunk, similarity: similarity[q][row.chunkID],
+                        keywordScore: Float(row.score), foundByVector: false, foundByKeyword: true)
+                }
+            }
+            return Array(candidates.values)
+        }
+        return IndexCandidates(perQuery: perQuery, truncated: truncated, keywordProblem: keywordProblem)
+    }
+
+    /// Marks where each result holds the query's words, per index from its keyword index. Only decoration: an
+    /// index that has none, or fails now, leaves its results unmarked.
+    private func markMatches(in results: inout [QueryResult], query: PreparedQueries) async {
+        let wanted = results.enumerated().flatMap { q, result in
+            result.hits.indices.map { (q: q, hit: $0, index: result.hits[$0].index) }
+        }
+        guard !wanted.isEmpty else { return }
+        let byIndex = Dictionary(grouping: wanted, by: \.index)
+        let snapshot = results
+        let marked = await withTaskGroup(of: [(q: Int, hit: Int, ranges: [Range<Int>])].self) { group in
+            for (path, places) in byIndex {
+                group.addTask {
+                    guard let reader = try? IndexReader(path: path), (try? reader.hasKeywordIndex()) == true else {
+                        return []
+                    }
+                    var marked: [(q: Int, hit: Int, ranges: [Range<Int>])] = []
+                    for (q, places) in Dictionary(grouping: places, by: \.q) {
+                        guard let expression = query.expressions[q] else { continue }
+                        let chunks = places.map { (id: snapshot[q].hits[$0.hit].chunk.id, text: snapshot[q].hits[$0.hit].chunk.text) }
+                        guard let found = try? reader.keywordMatches(expression, chunks: chunks) else { continue }
+                        for place in places {
+                            if let ranges = found[snapshot[q].hits[place.hit].chunk.id] {
+                                marked.append((q, place.hit, ranges))
+                            }
+                        }
+                    }
+                    return marked
+                }
+            }
+            var all: [(q: Int, hit: Int, ranges: [Range<Int>])] = []
+            for await part in group { all += part }
+            return all
+        }
+        for mark in marked { results[mark.q].hits[mark.hit].matches = mark.ranges }
     }
 }

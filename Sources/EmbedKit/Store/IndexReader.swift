@@ -22,7 +22,7 @@ public struct StoredChunk: Sendable, Equatable {
 ///
 /// One reader belongs to one task; open one per index and per task.
 public final class IndexReader {
-    private let connection: SQLiteConnection
+    let connection: SQLiteConnection
     public let path: String
     /// For a file read as immutable (no locks): what it looked like when opened, to notice a writer since.
     private let immutableStamp: FileStamp?
@@ -333,22 +333,6 @@ public final class IndexReader {
             documents.append((statement.int(0), statement.text(1), DocumentFormat(rawValue: statement.text(2)) ?? .text))
         }
         return documents
-    }
-
-    /// The `limit` chunks that best match `text` by BM25 over chunk text and heading path (text weighs twice
-    /// as much), best first, with their BM25 scores (higher is better). Empty when `text` has no word.
-    public func keywordSearch(_ text: String, limit: Int) throws -> [(chunkID: Int64, score: Double)] {
-        guard limit > 0, let expression = KeywordQuery.expression(for: text) else { return [] }
-        let statement = try connection.prepare(
-            """
-            SELECT rowid, bm25(chunks_fts, 2.0, 1.0) AS rank FROM chunks_fts
-            WHERE chunks_fts MATCH ?1 ORDER BY rank, rowid LIMIT ?2
-            """)
-        statement.bind([.text(expression), .int(Int64(limit))])
-        var hits: [(Int64, Double)] = []
-        // FTS5's bm25() is negative, lower being better; negated here so that scores read like similarities.
-        while try statement.step() { hits.append((statement.int(0), -statement.double(1))) }
-        return hits
     }
 
     /// The chunks with these ids (missing ids are left out).

@@ -17,6 +17,8 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
         public static let notAnIndex = Code("not an index")
         /// Another process is writing this index.
         public static let locked = Code("locked")
+        /// The index has no keyword table yet: it was last written by an embed without keyword search.
+        public static let noKeywordIndex = Code("no keyword index")
     }
 
     public var code: Code

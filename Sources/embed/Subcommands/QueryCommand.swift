@@ -8,8 +8,13 @@ struct QueryCommand: AsyncParsableCommand {
         abstract: "Search one or more indexes with one or more queries.",
         discussion: """
             Each TEXT is one query; with none, queries are read from --queries-file or, one per line, from \
-            stdin. Queries are embedded with the index's own embedder and searched together; several --db \
-            indexes are searched at once and their results merged into one ranking.
+            stdin. Queries are searched together; several --db indexes are searched at once and their results \
+            merged into one ranking.
+
+            Modes: `vector` ranks chunks by the cosine similarity of their embeddings to the query's (the \
+            index's own embedder); `keyword` by BM25 over their words (exact terms, names, identifiers); \
+            `hybrid` (the default) fuses the two. Chunks with the same text are one result that lists every \
+            copy, unless --all.
 
             \(ExitStatus.help)
             """)
@@ -35,8 +40,26 @@ struct QueryCommand: AsyncParsableCommand {
     @Option(help: "Only documents of this format: text, markdown, html, xml, rst (repeatable).")
     var format: [String] = []
 
-    @Option(help: "Only results scoring at least this much.")
+    @Option(help: "Only results scoring at least this much: cosine similarity (vector, hybrid), BM25 (keyword).")
     var minScore: Float?
+
+    @Option(help: "How to rank: vector, keyword or hybrid.", transform: choice("--mode"))
+    var mode: SearchMode = .hybrid
+
+    @Option(help: "What a result is: chunk, or document (its best chunk).", transform: choice("--group"))
+    var group: ResultGrouping = .chunk
+
+    @Flag(help: "Show every copy of a chunk text as its own result, instead of one result listing the copies.")
+    var all = false
+
+    @Option(help: ArgumentHelp("Hybrid fusion: linear (rescaled scores) or rrf (reciprocal ranks).", visibility: .hidden))
+    var fusion: String?
+
+    @Option(help: ArgumentHelp("Hybrid fusion: the weight of the vector ranking, 0 to 1.", visibility: .hidden))
+    var vectorWeight: Double?
+
+    @Option(help: ArgumentHelp("Reciprocal rank fusion's constant.", visibility: .hidden))
+    var rrfK: Double?
 
     @Flag(help: "Fail when any index cannot be read, instead of reporting it and searching the others.")
     var strict = false
@@ -51,42 +74,77 @@ struct QueryCommand: AsyncParsableCommand {
         for name in format where DocumentFormat(rawValue: name) == nil {
             throw ValidationError("--format must be one of text, markdown, html, xml, rst; not '\(name)'.")
         }
+        _ = try fusionMethod()
+    }
+
+    /// The fusion asked for with the hidden tuning options, or the standard one.
+    private func fusionMethod() throws -> Fusion {
+        var method: Fusion
+        switch fusion {
+        case nil: method = .standard
+        case "linear": method = .linear(vectorWeight: 0.5)
+        case "rrf": method = .reciprocalRank(constant: 60, vectorWeight: 0.5)
+        case let other?: throw ValidationError("--fusion must be linear or rrf; not '\(other)'.")
+        }
+        if let vectorWeight {
+            guard (0...1).contains(vectorWeight) else { throw ValidationError("--vector-weight must be between 0 and 1.") }
+            switch method {
+            case .linear: method = .linear(vectorWeight: vectorWeight)
+            case .reciprocalRank(let constant, _): method = .reciprocalRank(constant: constant, vectorWeight: vectorWeight)
+            }
+        }
+        if let rrfK {
+            guard case .reciprocalRank(_, let weight) = method else { throw ValidationError("--rrf-k is for --fusion rrf.") }
+            guard rrfK >= 0 && rrfK.isFinite else { throw ValidationError("--rrf-k must be 0 or more.") }
+            method = .reciprocalRank(constant: rrfK, vectorWeight: weight)
+        }
+        return method
     }
 
     func run() async throws {
         let texts = try readQueries()
         guard !texts.isEmpty else { throw Terminal.fail("no query given", status: ExitStatus.usage) }
         let search = IndexSearch(indexPaths: db.isEmpty ? [StoreOptions.defaultPath] : db)
-        let settings: IndexSettings?
-        let embedder: any Embedder
-        let results: [QueryResult]
-        var openedProblems: [(path: String, error: StoreError)]
+        let outcome: SearchOutcome
+        var leftOut: [(path: String, error: StoreError)] = []
+        func report(_ problem: (path: String, error: StoreError)) throws {
+            guard !leftOut.contains(where: { $0.path == problem.path }) else { return }
+            if strict { throw problem.error }
+            Terminal.error("\(DisplayPath.escaped(problem.path)): error: \(problem.error.message)")
+            leftOut.append(problem)
+        }
         do {
-            let opened = try search.settings()
-            openedProblems = opened.problems
-            for problem in opened.problems {
-                if strict { throw problem.error }
-                Terminal.error("\(DisplayPath.escaped(problem.path)): error: \(problem.error.message)")
+            // Keyword search reads words, not vectors: indexes built with other embedders can be searched together.
+            let opened = try search.settings(sameEmbedder: mode.usesVectors)
+            for problem in opened.problems { try report(problem) }
+            guard leftOut.count < search.indexPaths.count else { throw Terminal.fail("no index could be read") }
+            var embedder: (any Embedder)?
+            if mode.usesVectors {
+                let stored = (try? IndexReader(path: search.indexPaths[0]).embedderOptions()) ?? [:]
+                embedder = try await embedderOptions.makeEmbedder(for: opened.settings, stored: stored)
             }
-            guard opened.problems.count < search.indexPaths.count else {
-                throw Terminal.fail("no index could be read")
-            }
-            settings = opened.settings
-            let stored = (try? IndexReader(path: search.indexPaths[0]).embedderOptions()) ?? [:]
-            embedder = try await embedderOptions.makeEmbedder(for: settings, stored: stored)
             let filter = SearchFilter(
                 pathPrefixes: under.map { FileWalker.canonicalPath($0) ?? URL(fileURLWithPath: $0).standardizedFileURL.path },
                 pathGlobs: path, formats: Set(format.compactMap(DocumentFormat.init(rawValue:))), minScore: minScore)
-            let searched = try await search.searchReportingProblems(
-                texts, embedder: embedder, k: k, filter: filter, skipUnreadable: !strict)
-            results = searched.results
+            let options = SearchOptions(
+                mode: mode, k: k, filter: filter, fusion: try fusionMethod(), grouping: group, collapseCopies: !all)
+            outcome = try await search.search(texts, embedder: embedder, options: options, skipUnreadable: !strict)
             // An index that opened but failed in the scan (a damaged file) is reported like one that did not open.
-            for problem in searched.problems where !openedProblems.contains(where: { $0.path == problem.path }) {
-                Terminal.error("\(DisplayPath.escaped(problem.path)): error: \(problem.error.message)")
-                openedProblems.append(problem)
+            for problem in outcome.problems { try report(problem) }
+            guard leftOut.count < search.indexPaths.count else { throw Terminal.fail("no index could be read") }
+            for problem in outcome.keywordProblems {
+                if problem.error.code == .noKeywordIndex && mode == .hybrid {
+                    // An index from before keyword search still answers by vector; the warning says how to upgrade.
+                    Terminal.error(
+                        "\(DisplayPath.escaped(problem.path)): warning: \(problem.error.message); searched by vector only")
+                } else {
+                    try report(problem)
+                }
             }
-            guard openedProblems.count < search.indexPaths.count else {
-                throw Terminal.fail("no index could be read")
+            if mode.usesKeywords {
+                for text in texts where KeywordQuery.expression(for: text) == nil {
+                    Terminal.error("warning: the query \(DisplayPath.escaped(text)) has no word to search for by keyword")
+                }
             }
         } catch let exit as ExitCode {
             throw exit
@@ -96,16 +154,17 @@ struct QueryCommand: AsyncParsableCommand {
             throw Terminal.fail("\(error)")
         }
         let out = OutputBuffer()
-        for result in results {
+        let printer = ResultText(showIndex: search.indexPaths.count > 1, marksMatches: isatty(STDOUT_FILENO) == 1)
+        for result in outcome.results {
             if json {
                 for hit in result.hits { out.line(JSONLines.encode(HitLine(query: result.query, hit: hit))) }
             } else {
-                print(result, showIndex: search.indexPaths.count > 1, to: out)
+                printer.print(result, to: out)
             }
         }
         out.flush()
-        // Results were printed, but a script must still learn that an index was left out.
-        if !openedProblems.isEmpty { throw ExitCode(ExitStatus.someFilesFailed) }
+        // Results were printed, but a script must still learn that an index (or its keyword side) was left out.
+        if !leftOut.isEmpty { throw ExitCode(ExitStatus.someFilesFailed) }
     }
 
     private func readQueries() throws -> [String] {
@@ -123,34 +182,15 @@ struct QueryCommand: AsyncParsableCommand {
             !$0.isEmpty
         }
     }
-
-    private func print(_ result: QueryResult, showIndex: Bool, to out: OutputBuffer) {
-        out.line("query: \(result.query)")
-        if result.hits.isEmpty { out.line("  (no results)") }
-        for hit in result.hits {
-            var location = "\(DisplayPath.of(hit.chunk.path)):\(hit.chunk.line)"
-            if !hit.chunk.headingPath.isEmpty { location += "  § " + DisplayPath.escaped(hit.chunk.headingPath.joined(separator: " › ")) }
-            if showIndex { location += "  [\(DisplayPath.of(hit.index))]" }
-            out.line(String(format: "%3d. %.3f  ", hit.rank, hit.score) + location)
-            out.line("     " + Snippet.of(hit.chunk.text))
-        }
-        out.line("")
-    }
 }
 
-/// The first words of a chunk on one line.
-enum Snippet {
-    static func of(_ text: String, length: Int = 160) -> String {
-        let words = text.split(whereSeparator: { $0.isWhitespace || $0.isNewline })
-        var snippet = ""
-        for word in words {
-            if snippet.count + word.count + 1 > length {
-                snippet += " …"
-                break
-            }
-            snippet += snippet.isEmpty ? String(word) : " " + word
+/// Parses an option whose values are the cases of `T`, naming them when the value is none.
+private func choice<T: RawRepresentable & CaseIterable & SendableMetatype>(_ name: String) -> @Sendable (String) throws -> T
+where T.RawValue == String {
+    { value in
+        guard let found = T(rawValue: value) else {
+            throw ValidationError("\(name) must be one of \(T.allCases.map(\.rawValue).joined(separator: ", ")); not '\(value)'.")
         }
-        // Control characters would break the terminal's line.
-        return String(String.UnicodeScalarView(snippet.unicodeScalars.map { $0.properties.generalCategory == .control ? " " : $0 }))
+        return found
     }
 }
