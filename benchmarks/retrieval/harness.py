@@ -103,7 +103,7 @@ def sentence_transformers_run(model_dir, docs, queries, cache):
     ids = sorted(docs)
     texts = [docs[i] for i in ids]
     key = digest(model_dir, model.max_seq_length, *texts)
-    if os.path.exists(cache) and open(cache + ".key").read() == key:
+    if os.path.exists(cache + ".key") and open(cache + ".key").read() == key:
         doc_vectors = np.load(cache)
     else:
         doc_vectors = model.encode(texts, batch_size=32, normalize_embeddings=True, convert_to_numpy=True)
