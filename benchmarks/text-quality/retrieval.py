@@ -7,52 +7,12 @@ scored with trec_eval's nDCG@10 and MAP (pytrec_eval). A document's rank is that
 Cranfield grades run 1 (most relevant) to 4; the gain is 5 - grade, and -1 (undefined) is not relevant.
 CISI's judgments are binary; only the 76 queries with judgments are scored. Writes WORK/results.json.
 """
-import argparse, hashlib, json, os, pathlib, re, subprocess, sys, time
+import argparse, hashlib, json, os, pathlib, subprocess, sys, time
 import pytrec_eval
 
-
-def records(text):
-    """Split a SMART-format file into (id, {field: text}) records."""
-    out = []
-    for part in re.split(r"^\.I\s+", text.replace("\r\n", "\n"), flags=re.M)[1:]:
-        number, _, body = part.partition("\n")
-        fields, current = {}, None
-        for line in body.split("\n"):
-            m = re.match(r"^\.([A-Z])\s*$", line)
-            if m:
-                current = m.group(1)
-                fields.setdefault(current, [])
-            elif current:
-                fields[current].append(line)
-        out.append((number.strip(), {k: "\n".join(v).strip() for k, v in fields.items()}))
-    return out
-
-
-def load(collection, data):
-    if collection == "cranfield":
-        d = pathlib.Path(data, "cranfield")
-        docs = {f"cran{int(i):04d}": "\n".join(f.get(k, "") for k in "TABW").strip()
-                for i, f in records(d.joinpath("cran.all.1400").read_text(errors="replace"))}
-        # The judgments number queries by their position in cran.qry (1..225), not by their .I.
-        queries = {str(n): f.get("W", "") for n, (_, f) in enumerate(records(d.joinpath("cran.qry").read_text()), 1)}
-        qrels = {}
-        for line in d.joinpath("cranqrel").read_text().split("\n"):
-            p = line.split()
-            if len(p) >= 3:
-                grade = int(p[2])
-                qrels.setdefault(p[0], {})[f"cran{int(p[1]):04d}"] = 0 if grade < 1 else 5 - grade
-    else:
-        d = pathlib.Path(data, "cisi")
-        docs = {f"cisi{int(i):04d}": "\n".join(f.get(k, "") for k in "TAW").strip()
-                for i, f in records(d.joinpath("CISI.ALL").read_text(errors="replace"))}
-        queries = {str(int(i)): "\n".join(f.get(k, "") for k in "TW").strip()
-                   for i, f in records(d.joinpath("CISI.QRY").read_text(errors="replace"))}
-        qrels = {}
-        for line in d.joinpath("CISI.REL").read_text().split("\n"):
-            p = line.split()
-            if len(p) >= 2:
-                qrels.setdefault(str(int(p[0])), {})[f"cisi{int(p[1]):04d}"] = 1
-    return docs, queries, qrels
+# The collections' parser lives with the retrieval benchmark (one copy).
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "retrieval"))
+from ircollections import load, one_line  # noqa: E402
 
 
 def sha(path):
@@ -72,7 +32,7 @@ def run_side(binary, name, collection, docs_dir, queries, qrels, work, model_dir
     by_text = {}
     with open(qfile, "w") as f:
         for qid, q in queries.items():
-            line = re.sub(r"\s+", " ", q).strip()
+            line = one_line(q)
             by_text.setdefault(line, []).append(qid)
             f.write(line + "\n")
     out = subprocess.run([binary, "query", "--db", db, "--json", "-k", "100", "--queries-file", qfile,
