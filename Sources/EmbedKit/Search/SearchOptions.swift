@@ -21,7 +21,7 @@ public enum Fusion: Sendable, Equatable {
     case linear(vectorWeight: Double)
 
     /// The default, chosen on Cranfield and CISI (benchmarks/retrieval, docs/decisions.md).
-    public static let standard = Fusion.linear(vectorWeight: 0.5)
+    public static let standard = Fusion.linear(vectorWeight: 0.7)
 }
 
 /// What one result stands for.
