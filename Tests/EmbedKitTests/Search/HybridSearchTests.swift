@@ -48,7 +48,8 @@ struct HybridSearchTests {
         // Only the stem matches, but "space" is in 80 of 81 chunks: the rare word wins.
         #expect(keyword.first?.chunk.path == "/vacuum.txt")
 
-        let hybrid = try await search([path], query, SearchOptions(mode: .hybrid, k: 10))
+        // Equal weights: the keyword ranking's best (BM25 rescaled to 1, similarity 0) ties the vector ranking's.
+        let hybrid = try await search([path], query, SearchOptions(mode: .hybrid, k: 10, fusion: .linear(vectorWeight: 0.5)))
         #expect(hybrid.count == 10)
         let found = try #require(hybrid.first { $0.chunk.path == "/vacuum.txt" })
         #expect(found.keyword?.rank == 1)
