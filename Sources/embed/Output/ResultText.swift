@@ -49,12 +49,13 @@ struct ResultText {
         }
         var line = String.UnicodeScalarView()
         if snippet.range.lowerBound > 0 { line.append(contentsOf: "… ".unicodeScalars) }
+        let start = line.count
         var pendingSpace = false
         for offset in snippet.range {
             if ends.contains(offset) { line.append(contentsOf: "\u{1B}[22m".unicodeScalars) }
             let scalar = scalars[offset]
             if scalar.properties.isWhitespace || scalar.properties.generalCategory == .control {
-                pendingSpace = !line.isEmpty
+                pendingSpace = line.count > start
             } else {
                 if pendingSpace { line.append(" ") }
                 pendingSpace = false
