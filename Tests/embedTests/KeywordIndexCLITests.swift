@@ -161,13 +161,7 @@ struct KeywordIndexCLITests {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let (db, export) = try makeIndex(dir)
-        Self.sql(
-            db,
-            """
-            DROP TRIGGER chunks_fts_after_insert; DROP TRIGGER chunks_fts_after_delete;
-            DROP TRIGGER chunks_fts_after_update; DROP TABLE chunks_fts;
-            DELETE FROM schema_migrations WHERE identifier = 'v3-chunks-fts'
-            """)
+        Self.sql(db, OlderSchema.withoutKeywordIndex)
         let check = try EmbedBinary.run(["stats", "--db", db, "--check"])
         #expect(check.status == 0, "\(check.stderr)")
         #expect(check.stderr.contains("\(db): note: no keyword index yet"), "\(check.stderr)")

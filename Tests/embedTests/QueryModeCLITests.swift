@@ -114,13 +114,7 @@ struct QueryModeCLITests {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let db = try index(dir)
-        _ = QuietCronTests.rows(
-            db,
-            """
-            DROP TRIGGER chunks_fts_after_insert; DROP TRIGGER chunks_fts_after_delete;
-            DROP TRIGGER chunks_fts_after_update; DROP TABLE chunks_fts;
-            DELETE FROM schema_migrations WHERE identifier = 'v3-chunks-fts'
-            """)
+        _ = QuietCronTests.rows(db, OlderSchema.withoutKeywordIndex)
         let hybrid = try EmbedBinary.run(["query", "--db", db, "-k", "1", "pg_dump"])
         #expect(hybrid.status == 0 && hybrid.stdout.contains("backup.md"), "\(hybrid.stderr)")
         #expect(hybrid.stderr.contains("has no keyword index yet") && hybrid.stderr.contains("embed reindex --db"))

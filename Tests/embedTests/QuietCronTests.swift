@@ -240,11 +240,8 @@ struct QuietCronTests {
         // Back to the first schema, as an older embed wrote it.
         _ = Self.rows(
             db,
-            """
-            DROP TABLE skipped_files; DROP TRIGGER chunks_fts_after_insert; DROP TRIGGER chunks_fts_after_delete;
-            DROP TRIGGER chunks_fts_after_update; DROP TABLE chunks_fts;
-            DELETE FROM schema_migrations WHERE identifier IN ('v2-skipped-files', 'v3-chunks-fts')
-            """)
+            OlderSchema.withoutKeywordIndex
+                + "DROP TABLE skipped_files; DELETE FROM schema_migrations WHERE identifier = 'v2-skipped-files'")
         #expect(Self.rows(db, "SELECT identifier FROM schema_migrations") == ["v1-documents-chunks-vectors"])
         let hits = try EmbedBinary.run(["query", "--db", db, "-k", "1", "lighthouses"])
         #expect(hits.status == 0, "\(hits.stderr)")

@@ -88,12 +88,7 @@ struct KeywordSearchTests {
         let path = try await IndexFixture.index(in: dir, [document("/a", texts: ["legacy text about replication"])])
         // Take the index back to the schema before v3, as an older embed left it.
         let connection = try SQLiteConnection(path: path)
-        try connection.execute(
-            """
-            DROP TRIGGER chunks_fts_after_insert; DROP TRIGGER chunks_fts_after_delete;
-            DROP TRIGGER chunks_fts_after_update; DROP TABLE chunks_fts;
-            DELETE FROM schema_migrations WHERE identifier = 'v3-chunks-fts';
-            """)
+        try connection.execute(OlderSchema.withoutKeywordIndex)
         _ = try SQLiteIndexStore(path: path)
         #expect(try texts(IndexReader(path: path), "replication") == ["legacy text about replication"])
     }

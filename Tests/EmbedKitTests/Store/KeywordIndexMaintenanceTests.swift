@@ -169,13 +169,7 @@ struct KeywordIndexMaintenanceTests {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let path = try await makeIndex(dir)
-        try sql(
-            path,
-            """
-            DROP TRIGGER chunks_fts_after_insert; DROP TRIGGER chunks_fts_after_delete;
-            DROP TRIGGER chunks_fts_after_update; DROP TABLE chunks_fts;
-            DELETE FROM schema_migrations WHERE identifier = 'v3-chunks-fts';
-            """)
+        try sql(path, OlderSchema.withoutKeywordIndex)
         #expect(try IndexReader(path: path).keywordIndexState() == .missing)
         #expect(try IndexReader(path: path).keywordIndexProblem() == nil)
         let reports = try openAsWriter(path)
