@@ -45,6 +45,20 @@ struct QueryModeCLITests {
         #expect(try EmbedBinary.run(["stats", "--db", db, "--check"]).status == 0)
     }
 
+    @Test("a -k larger than the index, up to the largest integer, returns every chunk in every mode")
+    func hugeK() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let db = try index(dir)
+        for k in ["9223372036854775807", "100000000000", "5"] {
+            for mode in ["vector", "keyword", "hybrid"] {
+                let run = try EmbedBinary.run(["query", "--db", db, "--mode", mode, "--all", "--json", "-k", k, "the"])
+                #expect(run.status == 0, "\(mode) -k \(k): \(run.stderr)")
+                #expect(run.lines.count == 4, "\(mode) -k \(k)")
+            }
+        }
+    }
+
     @Test("JSON says which rankings found each hit and where the query's words are; copies are one result unless --all")
     func jsonFields() throws {
         let dir = try TemporaryDirectory()

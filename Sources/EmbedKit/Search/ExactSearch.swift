@@ -25,6 +25,8 @@ public enum ExactSearch {
         accept: (@Sendable (Int) -> Bool)? = nil
     ) async -> [[ScoredRow]] {
         guard k > 0, matrix.count > 0, !queries.isEmpty else { return queries.map { _ in [] } }
+        // More than every row is every row: a huge k must not size the heaps.
+        let k = min(k, matrix.count)
         precondition(queries.allSatisfy { $0.count == matrix.dimension }, "queries must match the matrix's dimension")
         // One BLAS thread per partition: the partitions already use every core, and more threads would oversubscribe.
         openblas_set_num_threads(1)

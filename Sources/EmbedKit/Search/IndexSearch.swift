@@ -138,7 +138,7 @@ public struct IndexSearch: Sendable {
 
         // Grouping, collapsed copies and the score floor can leave fewer than k results from the best `depth`
         // of each ranking; then search deeper, until k are found or the rankings are exhausted.
-        var depth = max(options.k * 4, 50)
+        var depth = max(min(options.k, Int.max / 16) * 4, 50)
         while true {
             let searched = try await searchIndexes(query, depth: depth, options: options, skipUnreadable: skipUnreadable)
             var results: [QueryResult] = []
