@@ -3,15 +3,12 @@
 /// them. Independent of the index, so it costs the same at a million chunks as at ten, and works for an index
 /// without a keyword index.
 enum MatchMarker {
-    /// The tokenizer of the keyword index (migration v3); a test holds the two equal.
-    static let tokenizer = "porter unicode61 remove_diacritics 2"
-
     /// For each of `texts`, the ranges (Unicode scalar offsets) of the words that match the FTS5 `expression`.
     static func matches(of expression: String, in texts: [String]) throws -> [[Range<Int>]] {
         var found = texts.map { _ in [Range<Int>]() }
         guard !texts.isEmpty else { return found }
         let connection = try SQLiteConnection(path: ":memory:")
-        try connection.execute("CREATE VIRTUAL TABLE marked USING fts5(text, tokenize = '\(tokenizer)')")
+        try connection.execute("CREATE VIRTUAL TABLE marked USING fts5(text, tokenize = '\(KeywordIndex.tokenizer)')")
         let insert = try connection.prepare("INSERT INTO marked (rowid, text) VALUES (?1, ?2)")
         for (i, text) in texts.enumerated() {
             insert.bind([.int(Int64(i)), .text(text)])

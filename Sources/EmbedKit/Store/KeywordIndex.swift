@@ -64,6 +64,8 @@ enum KeywordIndex {
     static let shadowTables = ["chunks_fts_data", "chunks_fts_idx", "chunks_fts_docsize", "chunks_fts_config"]
     static let triggers = ["chunks_fts_after_insert", "chunks_fts_after_delete", "chunks_fts_after_update"]
     static let migration = "v3-chunks-fts"
+    /// The tokenizer migration v3 gave the table; a test holds the two equal.
+    static let tokenizer = "porter unicode61 remove_diacritics 2"
 
     /// The table and its triggers, exactly as migration v3 created them (without the build from the chunks).
     static var schemaSQL: String {
@@ -164,7 +166,7 @@ enum KeywordIndex {
             """
             DROP TABLE IF EXISTS temp.chunks_fts_sample;
             CREATE VIRTUAL TABLE temp.chunks_fts_sample USING fts5(
-                text, heading_path, tokenize = 'porter unicode61 remove_diacritics 2');
+                text, heading_path, tokenize = '\(tokenizer)');
             """)
         defer { try? connection.execute("DROP TABLE IF EXISTS temp.chunks_fts_sample") }
         let copy = try connection.prepare(

@@ -191,7 +191,7 @@ struct HybridSearchTests {
         let statement = try connection.prepare("SELECT sql FROM sqlite_master WHERE name = 'chunks_fts'")
         #expect(try statement.step())
         let schema = statement.text(0)
-        #expect(schema.contains("tokenize = '\(MatchMarker.tokenizer)'"), "\(schema)")
+        #expect(schema.contains("tokenize = '\(KeywordIndex.tokenizer)'"), "\(schema)")
         let found = try MatchMarker.matches(
             of: try #require(KeywordQuery.expression(for: "Café reclaiming")), in: ["a cafe reclaims", "nothing", ""])
         #expect(found == [[2..<6, 7..<15], [], []])
