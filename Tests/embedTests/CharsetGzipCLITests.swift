@@ -8,7 +8,7 @@ struct CharsetGzipCLITests {
     static let fixtures = EmbedBinary.repository.appendingPathComponent("Tests/EmbedKitTests/Fixtures")
 
     @Test("EUC-KR, KOI8-R and gzip pages are indexed as text; a gzip bomb is skipped with a warning, exit 0")
-    func ingest() throws {
+    func ingest() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let docs = dir.url.appendingPathComponent("docs")
@@ -20,13 +20,13 @@ struct CharsetGzipCLITests {
                 at: Self.fixtures.appendingPathComponent("\(folder)/\(name)"), to: docs.appendingPathComponent(name))
         }
         let db = dir.path + "/index.sqlite"
-        let ingest = try EmbedBinary.run(["ingest", docs.path, "--db", db, "--embedder", "hash", "--max-file-mib", "1"])
+        let ingest = try await EmbedBinary.run(["ingest", docs.path, "--db", db, "--embedder", "hash", "--max-file-mib", "1"])
         #expect(ingest.status == 0, "\(ingest.stderr)")
         #expect(ingest.stderr.contains(
             "zeros-bomb.txt.gz: warning: decompresses to more than the 1 MiB size limit (a gzip bomb?), skipped"))
         #expect(!ingest.stderr.contains("euc-kr.html:"), "\(ingest.stderr)")
 
-        let export = try EmbedBinary.run(["export", "--db", db])
+        let export = try await EmbedBinary.run(["export", "--db", db])
         #expect(export.status == 0)
         let texts = try export.lines.map { try EmbedBinary.json($0)["text"] as? String ?? "" }.joined(separator: "\n")
         #expect(texts.contains("한국어 텍스트입니다. 안녕하세요, 세계! 똠방각하"))

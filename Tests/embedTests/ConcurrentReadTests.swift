@@ -25,7 +25,7 @@ struct ConcurrentReadTests {
         defer { dir.remove() }
         try Self.writeCorpus(dir, version: 0, files: 0..<24)
         let db = dir.path + "/index.sqlite"
-        let first = try EmbedBinary.run(
+        let first = try await EmbedBinary.run(
             ["ingest", dir.path + "/docs", "--db", db, "--embedder", "hash", "--chunk-tokens", "24", "--overlap-tokens", "0"])
         #expect(first.status == 0, "\(first.stderr)")
 
@@ -41,12 +41,12 @@ struct ConcurrentReadTests {
                     let run: EmbedBinary.Output
                     if round % 3 == 0 {
                         let tokens = round % 2 == 0 ? "24" : "40"
-                        run = try EmbedBinary.run(
+                        run = try EmbedBinary.runBlocking(
                             ["ingest", "--reembed", dir.path + "/docs", "--db", db, "--embedder", "hash",
                              "--chunk-tokens", tokens, "--overlap-tokens", "0"])
                     } else {
                         try Self.writeCorpus(dir, version: round, files: (round % 4 * 6)..<(round % 4 * 6 + 6))
-                        run = try EmbedBinary.run(["reindex", "--db", db])
+                        run = try EmbedBinary.runBlocking(["reindex", "--db", db])
                     }
                     if run.status != 0 {
                         writerFailures.withLock { $0.append("round \(round), status \(run.status): \(run.stderr)") }

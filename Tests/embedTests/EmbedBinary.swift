@@ -1,3 +1,4 @@
+import EmbedKit
 import Foundation
 import Testing
 
@@ -26,13 +27,36 @@ struct EmbedBinary {
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) }
     }()
 
+    /// Runs the binary to its end and returns its status and output.
+    ///
+    /// The child is waited for on a thread of its own: Swift Testing runs every test on Swift concurrency's
+    /// cooperative threads, only as many as there are cores (two here), and a test blocked on a child holds
+    /// one. Two such tests stalled every other test in the process, their timers and network callbacks too,
+    /// for minutes under a sanitizer.
     /// - Parameter environment: variables set (or, with nil, removed) in the child's environment.
     /// - Parameter timeout: seconds after which the child is killed with SIGKILL (its status is then 128 + 9).
     static func run(
         _ arguments: [String], stdin: String? = nil, in directory: URL? = nil, environment: [String: String?] = [:],
         timeout: Double? = nil
+    ) async throws -> Output {
+        _ = try #require(executable, "build the embed executable first: swift build")
+        let permit = try await children.acquire()
+        defer { children.release(permit, outcome: .neutral) }
+        return try await onOwnThread {
+            try runBlocking(arguments, stdin: stdin, in: directory, environment: environment, timeout: timeout)
+        }
+    }
+
+    /// At most one child per core at a time: tests that wait on a child no longer hold a thread, so without a
+    /// bound every suite would start its children at once and the load would break the tests' time limits.
+    static let children = AdaptiveConcurrencyLimit(maxLimit: max(2, ProcessInfo.processInfo.activeProcessorCount))
+
+    /// ``run(_:stdin:in:environment:timeout:)`` for a thread of the test's own (never on the cooperative pool).
+    static func runBlocking(
+        _ arguments: [String], stdin: String? = nil, in directory: URL? = nil, environment: [String: String?] = [:],
+        timeout: Double? = nil
     ) throws -> Output {
-        let binary = try #require(executable, "build the embed executable first: swift build")
+        guard let binary = executable else { throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: "embed"]) }
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments
@@ -88,18 +112,34 @@ struct EmbedBinary {
     }
 
     /// Runs the binary and kills it with SIGKILL after `seconds`; returns its exit status if it finished first.
-    static func runAndKill(_ arguments: [String], after seconds: Double) throws -> Int32? {
+    static func runAndKill(_ arguments: [String], after seconds: Double) async throws -> Int32? {
         let process = try start(arguments)
         let deadline = Date().addingTimeInterval(seconds)
-        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.005) }
+        while process.isRunning && Date() < deadline { try await Task.sleep(for: .milliseconds(5)) }
         guard process.isRunning else { return process.terminationStatus }
         kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        await waitForExit(process)
         return nil
     }
 
+    /// Waits for a started child to end, off the cooperative threads (see ``run(_:stdin:in:environment:timeout:)``).
+    static func waitForExit(_ process: Process) async {
+        _ = try? await onOwnThread { process.waitUntilExit() }
+    }
+
+    /// Runs blocking work on a new thread and awaits its result, leaving the cooperative threads free.
+    static func onOwnThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread { continuation.resume(with: Result { try work() }) }.start()
+        }
+    }
+
     /// Runs a bash command line; returns its status and its standard output and error together.
-    static func shell(_ command: String) -> (status: Int32, output: String) {
+    static func shell(_ command: String) async -> (status: Int32, output: String) {
+        (try? await onOwnThread { shellBlocking(command) }) ?? (-1, "cannot run bash")
+    }
+
+    static func shellBlocking(_ command: String) -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/bash")
         process.arguments = ["-c", command]

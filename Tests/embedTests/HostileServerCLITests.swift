@@ -17,7 +17,7 @@ struct HostileServerCLITests {
     }
 
     /// Runs the binary, reading its peak RSS from /proc every 10 ms while it runs.
-    static func runMeasured(_ arguments: [String], environment: [String: String?] = [:]) throws -> Measured {
+    static func runMeasured(_ arguments: [String], environment: [String: String?] = [:]) async throws -> Measured {
         let binary = try #require(EmbedBinary.executable, "build the embed executable first: swift build")
         let process = Process()
         process.executableURL = binary
@@ -54,10 +54,10 @@ struct HostileServerCLITests {
             {
                 peakKB = max(peakKB, kb)
             }
-            Thread.sleep(forTimeInterval: 0.01)
+            try await Task.sleep(for: .milliseconds(10))
         }
-        group.wait()
-        process.waitUntilExit()
+        _ = try await EmbedBinary.onOwnThread { group.wait() }
+        await EmbedBinary.waitForExit(process)
         return Measured(
             status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
             stderr: String(decoding: errData, as: UTF8.self), peakMiB: peakKB / 1024,
@@ -81,13 +81,13 @@ struct HostileServerCLITests {
         arguments: [
             HostileHTTPServer.Behaviour.endlessChunked, .declaredLength(1 << 30), .gzipBomb(decompressedBytes: 1 << 30),
         ])
-    func oversized(behaviour: HostileHTTPServer.Behaviour) throws {
+    func oversized(behaviour: HostileHTTPServer.Behaviour) async throws {
         let server = try HostileHTTPServer(behaviour)
         defer { server.stop() }
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let docs = try Self.documents(dir)
-        let run = try Self.runMeasured(
+        let run = try await Self.runMeasured(
             Self.ingest(dir.path + "/index.sqlite", docs: docs, baseURL: server.baseURL.absoluteString, ["--concurrency", "2"]),
             environment: ["EMBED_API_KEY": Self.key])
         print("hostile \(behaviour): status \(run.status), peak \(Int(run.peakMiB)) MiB, \(run.seconds) s")
@@ -106,13 +106,13 @@ struct HostileServerCLITests {
     }
 
     @Test("a server that accepts and never answers: the run stops after 5 batches time out, each after its retries")
-    func hung() throws {
+    func hung() async throws {
         let server = try HostileHTTPServer(.silent)
         defer { server.stop() }
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let docs = try Self.documents(dir)
-        let run = try Self.runMeasured(
+        let run = try await Self.runMeasured(
             Self.ingest(
                 dir.path + "/index.sqlite", docs: docs, baseURL: server.baseURL.absoluteString,
                 ["--concurrency", "5", "--request-timeout", "1"]))
@@ -125,7 +125,7 @@ struct HostileServerCLITests {
     }
 
     @Test("a redirect to another port: the key never reaches it, one error line names the target, exit status 3")
-    func redirect() throws {
+    func redirect() async throws {
         let elsewhere = try LoopbackEmbeddingServer()
         defer { elsewhere.stop() }
         let target = elsewhere.baseURL.appendingPathComponent("embeddings").absoluteString
@@ -134,7 +134,7 @@ struct HostileServerCLITests {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let docs = try Self.documents(dir, count: 3)
-        let run = try Self.runMeasured(
+        let run = try await Self.runMeasured(
             Self.ingest(dir.path + "/index.sqlite", docs: docs, baseURL: server.baseURL.absoluteString),
             environment: ["EMBED_API_KEY": Self.key])
         #expect(run.status == 3, "\(run.stderr)")
@@ -156,7 +156,7 @@ struct HostileServerCLITests {
         let secret = "hunter2-secret"
         let withPassword = "http://alice:\(secret)@127.0.0.1:\(server.port)/v1"
 
-        let refused = try Self.runMeasured(Self.ingest(db, docs: docs, baseURL: withPassword))
+        let refused = try await Self.runMeasured(Self.ingest(db, docs: docs, baseURL: withPassword))
         #expect(refused.status == 2, "\(refused.stderr)")
         #expect(refused.stderr.contains("must not contain a user name or password"), "\(refused.stderr)")
         #expect(!refused.stderr.contains(secret) && !refused.stdout.contains(secret))
@@ -164,20 +164,20 @@ struct HostileServerCLITests {
         #expect(server.requests.isEmpty)
 
         // An index written before the password was refused: its recorded URL still holds it.
-        let first = try Self.runMeasured(Self.ingest(db, docs: docs, baseURL: server.baseURL.absoluteString))
+        let first = try await Self.runMeasured(Self.ingest(db, docs: docs, baseURL: server.baseURL.absoluteString))
         #expect(first.status == 0, "\(first.stderr)")
         var options = try IndexReader(path: db).embedderOptions()
         options["base_url"] = withPassword
         try await SQLiteIndexStore(path: db).recordEmbedderOptions(options)
         try dir.write("docs/new.txt", "A new document for the reindex.")
-        let again = try Self.runMeasured(["reindex", "--db", db, "--json"])
+        let again = try await Self.runMeasured(["reindex", "--db", db, "--json"])
         #expect(again.status == 0, "\(again.stderr)")
         #expect(!again.stderr.contains(secret) && !again.stdout.contains(secret))
         let stored = try IndexReader(path: db).embedderOptions()
         #expect(stored["base_url"] == server.baseURL.absoluteString)
         #expect(!stored.values.contains { $0.contains(secret) })
         #expect(server.requests.allSatisfy { $0.headers["authorization"] == nil })
-        let stats = try Self.runMeasured(["stats", "--db", db, "--json"])
+        let stats = try await Self.runMeasured(["stats", "--db", db, "--json"])
         #expect(!stats.stdout.contains(secret))
     }
 }

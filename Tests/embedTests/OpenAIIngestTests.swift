@@ -18,10 +18,10 @@ struct OpenAIIngestTests {
     }
 
     /// The exported chunks: text and vector of each, checked to be there exactly once with its own vector.
-    static func checkExport(_ db: String, dimension: Int, sourceLocation: SourceLocation = #_sourceLocation) throws
+    static func checkExport(_ db: String, dimension: Int, sourceLocation: SourceLocation = #_sourceLocation) async throws
         -> [(path: String, text: String)]
     {
-        let export = try EmbedBinary.run(["export", "--vectors", "--db", db])
+        let export = try await EmbedBinary.run(["export", "--vectors", "--db", db])
         #expect(export.status == 0, "\(export.stderr)", sourceLocation: sourceLocation)
         var chunks: [(path: String, text: String)] = []
         var keys = Set<String>()
@@ -41,12 +41,12 @@ struct OpenAIIngestTests {
         return chunks
     }
 
-    static func stats(_ db: String) throws -> [String: Any] {
-        try EmbedBinary.json(try EmbedBinary.run(["stats", "--db", db, "--json"]).stdout)
+    static func stats(_ db: String) async throws -> [String: Any] {
+        try EmbedBinary.json(try await EmbedBinary.run(["stats", "--db", db, "--json"]).stdout)
     }
 
     @Test("ingest, export, query and a reindex that sends nothing, with requests bounded by --concurrency")
-    func ingestQueryReindex() throws {
+    func ingestQueryReindex() async throws {
         let server = try LoopbackEmbeddingServer(.init(dimension: 8, latency: .milliseconds(20)))
         defer { server.stop() }
         let dir = try TemporaryDirectory()
@@ -56,7 +56,7 @@ struct OpenAIIngestTests {
         let db = dir.path + "/index.sqlite"
 
         // No --dimensions: the dimension is learnt from one probe request.
-        let ingest = try EmbedBinary.run(
+        let ingest = try await EmbedBinary.run(
             ["ingest", dir.path + "/docs", "--db", db, "--json", "--concurrency", "3", "--batch-size", "2",
              "--max-inputs-per-request", "2"] + Self.openai(server) + Self.chunking)
         #expect(ingest.status == 0, "\(ingest.stderr)")
@@ -64,14 +64,14 @@ struct OpenAIIngestTests {
         #expect(summary["added"] as? Int == 4)
         #expect(summary["failed"] as? Int == 0)
 
-        let chunks = try Self.checkExport(db, dimension: 8)
+        let chunks = try await Self.checkExport(db, dimension: 8)
         #expect(chunks.count >= 15)
         #expect(summary["chunks_embedded"] as? Int == chunks.count)
-        let stats = try Self.stats(db)
+        let stats = try await Self.stats(db)
         #expect(stats["chunks"] as? Int == chunks.count)
         #expect(stats["dimension"] as? Int == 8)
         #expect(stats["embedder"] as? String == "openai")
-        #expect(try EmbedBinary.run(["stats", "--db", db, "--check"]).status == 0)
+        #expect(try await EmbedBinary.run(["stats", "--db", db, "--check"]).status == 0)
 
         // Each text was sent once (besides the probe), in requests of at most 2, at most 3 at a time.
         let embeddings = server.requests.filter { $0.inputs != ["dimension probe"] }
@@ -82,14 +82,14 @@ struct OpenAIIngestTests {
 
         // Query with the embedder recorded in the index: one request with the query text.
         let before = server.requests.count
-        let query = try EmbedBinary.run(["query", "--db", db, "--json", "-k", "2", "charlie detail"])
+        let query = try await EmbedBinary.run(["query", "--db", db, "--json", "-k", "2", "charlie detail"])
         #expect(query.status == 0, "\(query.stderr)")
         #expect(query.lines.count == 2)
         #expect(server.requests.count == before + 1)
         #expect(server.requests.last?.inputs == ["charlie detail"])
 
         // Reindex with no flags: the recorded options, nothing changed, nothing sent.
-        let reindex = try EmbedBinary.run(["reindex", "--db", db, "--json"])
+        let reindex = try await EmbedBinary.run(["reindex", "--db", db, "--json"])
         #expect(reindex.status == 0, "\(reindex.stderr)")
         let again = try EmbedBinary.json(reindex.stdout)
         #expect(again["unchanged"] as? Int == 4)
@@ -98,16 +98,16 @@ struct OpenAIIngestTests {
 
         // A new file: reindex sends only its chunks, with the recorded batch limit.
         try dir.write("docs/echo.txt", Self.paragraphs("echo", count: 3))
-        let added = try EmbedBinary.run(["reindex", "--db", db, "--json"])
+        let added = try await EmbedBinary.run(["reindex", "--db", db, "--json"])
         #expect(added.status == 0, "\(added.stderr)")
         #expect(try EmbedBinary.json(added.stdout)["chunks_embedded"] as? Int == 3)
         #expect(server.requests[(before + 1)...].flatMap(\.inputs).count == 3)
         #expect(server.requests[(before + 1)...].allSatisfy { $0.inputs.count <= 2 })
-        #expect(try Self.checkExport(db, dimension: 8).count == chunks.count + 3)
+        await #expect(try Self.checkExport(db, dimension: 8).count == chunks.count + 3)
     }
 
     @Test("with random 429s, 500s, malformed JSON and wrong dimensions every chunk is still stored exactly once")
-    func randomFaults() throws {
+    func randomFaults() async throws {
         // Bad responses (malformed, wrong dimension) are retried twice, everything else five times: at these
         // rates a request that exhausts its retries is about 1 in 10^5.
         let server = try LoopbackEmbeddingServer(
@@ -127,7 +127,7 @@ struct OpenAIIngestTests {
             try dir.write("docs/\(topic).txt", Self.paragraphs(topic, count: 8))
         }
         let db = dir.path + "/index.sqlite"
-        let ingest = try EmbedBinary.run(
+        let ingest = try await EmbedBinary.run(
             ["ingest", dir.path + "/docs", "--db", db, "--json", "--concurrency", "4", "--batch-size", "1",
              "--max-inputs-per-request", "1", "--dimensions", "12", "--encoding", "base64"]
                 + Self.openai(server) + Self.chunking)
@@ -135,8 +135,8 @@ struct OpenAIIngestTests {
         let summary = try EmbedBinary.json(ingest.stdout)
         #expect(summary["added"] as? Int == 6)
         #expect(summary["chunks_embedded"] as? Int == 48)
-        #expect(try Self.checkExport(db, dimension: 12).count == 48)
-        #expect(try EmbedBinary.run(["stats", "--db", db, "--check"]).status == 0)
+        await #expect(try Self.checkExport(db, dimension: 12).count == 48)
+        #expect(try await EmbedBinary.run(["stats", "--db", db, "--check"]).status == 0)
 
         let faults = server.requests.compactMap(\.fault)
         #expect(faults.count >= 5, "too few faults to test anything: \(faults)")
@@ -149,7 +149,7 @@ struct OpenAIIngestTests {
     }
 
     @Test("a document whose texts always fail is reported, the others stored, and the next run embeds only it")
-    func oneDocumentFails() throws {
+    func oneDocumentFails() async throws {
         let server = try LoopbackEmbeddingServer(.init(dimension: 8))
         defer { server.stop() }
         // Malformed JSON is retried twice with short backoffs, then the request fails.
@@ -162,7 +162,7 @@ struct OpenAIIngestTests {
         let db = dir.path + "/index.sqlite"
 
         // One text per request, so the failing texts share no request with the others.
-        let first = try EmbedBinary.run(
+        let first = try await EmbedBinary.run(
             ["ingest", dir.path + "/docs", "--db", db, "--json", "--concurrency", "2", "--batch-size", "1",
              "--max-inputs-per-request", "1", "--dimensions", "8"] + Self.openai(server) + Self.chunking)
         #expect(first.status == 1, "\(first.stderr)")
@@ -174,19 +174,19 @@ struct OpenAIIngestTests {
         let summary = try EmbedBinary.json(first.stdout)
         #expect(summary["added"] as? Int == 2)
         #expect(summary["failed"] as? Int == 1)
-        let stored = try Self.checkExport(db, dimension: 8)
+        let stored = try await Self.checkExport(db, dimension: 8)
         #expect(stored.count == 8)
         #expect(!stored.contains { $0.path.hasSuffix("bad.txt") })
 
         // Healthy again: the re-run embeds the missing document's chunks and nothing else.
         server.failInputs(containing: "QUARANTINED", with: nil)
         let before = server.requests.count
-        let second = try EmbedBinary.run(["reindex", "--db", db, "--json"])
+        let second = try await EmbedBinary.run(["reindex", "--db", db, "--json"])
         #expect(second.status == 0, "\(second.stderr)")
         let again = try EmbedBinary.json(second.stdout)
         #expect(again["added"] as? Int == 1)
         #expect(again["unchanged"] as? Int == 2)
-        let all = try Self.checkExport(db, dimension: 8)
+        let all = try await Self.checkExport(db, dimension: 8)
         let bad = all.filter { $0.path.hasSuffix("bad.txt") }.map(\.text)
         #expect(bad.count >= 3)
         #expect(all.count == stored.count + bad.count)
@@ -195,7 +195,7 @@ struct OpenAIIngestTests {
     }
 
     @Test("401 on a fresh index: one line naming EMBED_API_KEY, never the key, exit status 3, no index made")
-    func unauthorized() throws {
+    func unauthorized() async throws {
         let key = "sk-test-right-0123456789"
         let wrong = "sk-test-wrong-9876543210"
         let server = try LoopbackEmbeddingServer(.init(dimension: 8, requiredAPIKey: key))
@@ -206,7 +206,7 @@ struct OpenAIIngestTests {
         let db = dir.path + "/index.sqlite"
         let arguments = ["ingest", dir.path + "/docs", "--db", db] + Self.openai(server)
 
-        let refused = try EmbedBinary.run(arguments, environment: ["EMBED_API_KEY": wrong])
+        let refused = try await EmbedBinary.run(arguments, environment: ["EMBED_API_KEY": wrong])
         #expect(refused.status == 3, "\(refused.stderr)")
         #expect(refused.stderr.hasPrefix("error: "))
         #expect(refused.stderr.split(separator: "\n").count == 1, "\(refused.stderr)")
@@ -216,27 +216,27 @@ struct OpenAIIngestTests {
         #expect(!FileManager.default.fileExists(atPath: db))
         #expect(server.requests.count == 1, "a 401 is not retried")
 
-        let missing = try EmbedBinary.run(arguments, environment: ["EMBED_API_KEY": nil, "OPENAI_API_KEY": nil])
+        let missing = try await EmbedBinary.run(arguments, environment: ["EMBED_API_KEY": nil, "OPENAI_API_KEY": nil])
         #expect(missing.status == 3)
         #expect(missing.stderr.contains("Set the environment variable EMBED_API_KEY"), "\(missing.stderr)")
 
         // With --dimensions no probe is sent: the first batch meets the 401, and the run stops there, once.
         let seen = server.requests.count
-        let blind = try EmbedBinary.run(arguments + ["--dimensions", "8"], environment: ["EMBED_API_KEY": wrong])
+        let blind = try await EmbedBinary.run(arguments + ["--dimensions", "8"], environment: ["EMBED_API_KEY": wrong])
         #expect(blind.status == 3, "\(blind.stderr)")
         #expect(blind.stderr.split(separator: "\n").count == 1, "\(blind.stderr)")
         #expect(blind.stderr.hasPrefix("error: ") && blind.stderr.contains("EMBED_API_KEY"))
         #expect(!blind.stderr.contains(wrong))
         #expect(server.requests.count - seen <= 2, "one refused request per batch in flight, not one per document")
         if FileManager.default.fileExists(atPath: db) {
-            #expect(try EmbedBinary.json(try EmbedBinary.run(["stats", "--db", db, "--json"]).stdout)["documents"] as? Int == 0)
+            #expect(try EmbedBinary.json(try await EmbedBinary.run(["stats", "--db", db, "--json"]).stdout)["documents"] as? Int == 0)
             for suffix in ["", "-wal", "-shm", ".lock", ".vectors"] { try? FileManager.default.removeItem(atPath: db + suffix) }
         }
 
-        let accepted = try EmbedBinary.run(arguments + ["--json"], environment: ["EMBED_API_KEY": key])
+        let accepted = try await EmbedBinary.run(arguments + ["--json"], environment: ["EMBED_API_KEY": key])
         #expect(accepted.status == 0, "\(accepted.stderr)")
         #expect(try EmbedBinary.json(accepted.stdout)["chunks_embedded"] as? Int == 1)
         #expect(server.requests.last?.headers["authorization"] == "Bearer \(key)")
-        #expect(!(try EmbedBinary.run(["stats", "--db", db, "--json"]).stdout.contains(key)))
+        #expect(!(try await EmbedBinary.run(["stats", "--db", db, "--json"]).stdout.contains(key)))
     }
 }

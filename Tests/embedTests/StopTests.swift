@@ -26,14 +26,14 @@ struct StopTests {
     }
 
     /// Sends SIGTERM to `process` after `delay` seconds and returns how long it took to exit afterwards.
-    static func terminate(_ process: Process, after delay: Double) -> Double {
-        Thread.sleep(forTimeInterval: delay)
+    static func terminate(_ process: Process, after delay: Double) async throws -> Double {
+        try await Task.sleep(for: .seconds(delay))
         let sent = Date()
         kill(process.processIdentifier, SIGTERM)
         let deadline = Date().addingTimeInterval(30)
-        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        while process.isRunning && Date() < deadline { try await Task.sleep(for: .milliseconds(10)) }
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
+        await EmbedBinary.waitForExit(process)
         return Date().timeIntervalSince(sent)
     }
 
@@ -41,62 +41,62 @@ struct StopTests {
     static func expectPromptStop(
         _ arguments: [String], in dir: TemporaryDirectory, after delay: Double, during what: String,
         sourceLocation: SourceLocation = #_sourceLocation
-    ) throws {
+    ) async throws {
         let process = try start(arguments, in: dir)
-        let seconds = terminate(process, after: delay)
+        let seconds = try await terminate(process, after: delay)
         print("SIGTERM to exit during \(what): \(String(format: "%.2f", seconds)) s")
         #expect(process.terminationStatus == 130, sourceLocation: sourceLocation)
         #expect(seconds < TestTiming.bound(5), sourceLocation: sourceLocation)
     }
 
     @Test("SIGTERM while the server hangs on the dimension probe: exit 130 within 5 s")
-    func stopDuringProbe() throws {
+    func stopDuringProbe() async throws {
         let server = try LoopbackEmbeddingServer(.init(dimension: 8))
         defer { server.stop() }
         server.script([.slow(.seconds(120))])
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         try dir.write("docs/a.txt", "Cormorants dry their wings in the sun.")
-        try Self.expectPromptStop(
+        try await Self.expectPromptStop(
             ["ingest", dir.path + "/docs", "--db", dir.path + "/index.sqlite"] + Self.openai(server), in: dir,
             after: 1, during: "the dimension probe")
     }
 
     @Test("SIGTERM while every request hangs: exit 130 within 5 s, finished documents kept, index sound")
-    func stopWhileRequestsHang() throws {
+    func stopWhileRequestsHang() async throws {
         let server = try LoopbackEmbeddingServer(.init(dimension: 8))
         defer { server.stop() }
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let db = dir.path + "/index.sqlite"
         try dir.write("docs/first.txt", "Puffins nest in burrows on cliff tops.")
-        let first = try EmbedBinary.run(["ingest", dir.path + "/docs", "--db", db] + Self.openai(server))
+        let first = try await EmbedBinary.run(["ingest", dir.path + "/docs", "--db", db] + Self.openai(server))
         #expect(first.status == 0, "\(first.stderr)")
         for i in 0..<20 { try dir.write("docs/more\(i).txt", "Note \(i): gannets dive from thirty metres.") }
         server.script(Array(repeating: .slow(.seconds(120)), count: 100))
-        try Self.expectPromptStop(
+        try await Self.expectPromptStop(
             ["ingest", dir.path + "/docs", "--db", db, "--batch-size", "1", "--concurrency", "4"] + Self.openai(server),
             in: dir, after: 1.5, during: "requests that hang")
-        let check = try EmbedBinary.run(["stats", "--db", db, "--check", "--json"])
+        let check = try await EmbedBinary.run(["stats", "--db", db, "--check", "--json"])
         #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
         #expect(try EmbedBinary.json(check.stdout)["documents"] as? Int == 1)
     }
 
     @Test("SIGTERM while a 40 MB file is parsed and chunked: exit 130 within 5 s")
-    func stopDuringLargeFile() throws {
+    func stopDuringLargeFile() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let paragraph = (0..<60).map { "word\($0) of a very long manual about lighthouse optics" }.joined(separator: " ")
         let text = (0..<13_500).map { "## Section \($0)\n\n\(paragraph)\n\n" }.joined()
         #expect(text.utf8.count > 40 << 20)
         try dir.write("docs/huge.md", text)
-        try Self.expectPromptStop(
+        try await Self.expectPromptStop(
             ["ingest", dir.path + "/docs", "--db", dir.path + "/index.sqlite", "--embedder", "hash"], in: dir,
             after: 1.5, during: "the chunking of a 40 MB file")
     }
 
     @Test("SIGKILL in the middle of a slow ingest keeps the documents finished more than 2 s before")
-    func killKeepsWork() throws {
+    func killKeepsWork() async throws {
         // 150 ms per request, one chunk per request, two at a time: about 13 documents a second.
         let server = try LoopbackEmbeddingServer(.init(dimension: 8, latency: .milliseconds(150)))
         defer { server.stop() }
@@ -104,18 +104,18 @@ struct StopTests {
         defer { dir.remove() }
         for i in 0..<200 { try dir.write("docs/n\(i).txt", "Note \(i) on terns and their long migrations.") }
         let db = dir.path + "/index.sqlite"
-        let status = try EmbedBinary.runAndKill(
+        let status = try await EmbedBinary.runAndKill(
             ["ingest", dir.path + "/docs", "--db", db, "--batch-size", "1", "--concurrency", "2"]
                 + Self.openai(server), after: 5)
         #expect(status == nil, "the ingest finished before it could be killed")
-        let check = try EmbedBinary.run(["stats", "--db", db, "--check", "--json"])
+        let check = try await EmbedBinary.run(["stats", "--db", db, "--check", "--json"])
         #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
         let kept = try #require(try EmbedBinary.json(check.stdout)["documents"] as? Int)
         print("documents kept after SIGKILL at 5 s: \(kept) of about \(server.requests.count) embedded")
         // Before commits by time, nothing was committed until 2,048 chunks or the end: 0 documents.
         #expect(kept >= 3)
         // The next run finishes the rest.
-        let resumed = try EmbedBinary.run(["ingest", dir.path + "/docs", "--db", db, "--json"] + Self.openai(server))
+        let resumed = try await EmbedBinary.run(["ingest", dir.path + "/docs", "--db", db, "--json"] + Self.openai(server))
         #expect(resumed.status == 0, "\(resumed.stderr)")
         #expect(try EmbedBinary.json(resumed.stdout)["unchanged"] as? Int == kept)
     }

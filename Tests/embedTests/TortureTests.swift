@@ -7,25 +7,21 @@ struct TortureTests {
     static let secret = "tortsecretmarker"
 
     /// Runs a shell command, failing the test on a non-zero status.
-    static func shell(_ command: String) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = ["-c", command]
-        try process.run()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(command)")
+    static func shell(_ command: String) async {
+        let result = await EmbedBinary.shell(command)
+        #expect(result.status == 0, "\(command): \(result.output)")
     }
 
     @Test("hostile files are reported once each, never hang or crash the run, and leak nothing; good files all go in")
-    func tortureCorpus() throws {
+    func tortureCorpus() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("embed-torture-\(UUID().uuidString)").path
         // rm, not FileManager: it copes with mode-000 files, 3,000-byte paths and names that are not UTF-8.
-        defer { try? Self.shell("rm -rf '\(dir)'") }
-        try Self.shell("'\(EmbedBinary.repository.path)/scripts/make-torture-corpus.sh' '\(dir)'")
+        defer { _ = EmbedBinary.shellBlocking("rm -rf '\(dir)'") }
+        await Self.shell("'\(EmbedBinary.repository.path)/scripts/make-torture-corpus.sh' '\(dir)'")
         let db = dir + "/index.sqlite"
 
         let started = Date()
-        let ingest = try EmbedBinary.run(["ingest", dir + "/root", "--db", db, "--embedder", "hash"], timeout: 240)
+        let ingest = try await EmbedBinary.run(["ingest", dir + "/root", "--db", db, "--embedder", "hash"], timeout: 240)
         let seconds = Date().timeIntervalSince(started)
         #expect(seconds < 240, "the ingest was killed after \(seconds)s: a hang or a blowup")
         // Root reads a mode-000 file, so nothing fails then; anyone else gets one error for it.
@@ -52,7 +48,7 @@ struct TortureTests {
         #expect(reported.keys.contains { $0.contains("/bad/bad-name-") }, "the non-UTF-8 name was not reported")
 
         // Every good file is stored and findable.
-        let export = try EmbedBinary.run(["export", "--db", db])
+        let export = try await EmbedBinary.run(["export", "--db", db])
         #expect(export.status == 0, "\(export.stderr)")
         let texts = try export.lines.map { try EmbedBinary.json($0)["text"] as? String ?? "" }.joined(separator: "\n")
         var markers = ["tortgoodlongpath", "tortgoodlongname", "tortgoodnewline"]
@@ -70,7 +66,7 @@ struct TortureTests {
             }
         }
 
-        let check = try EmbedBinary.run(["stats", "--db", db, "--check"])
+        let check = try await EmbedBinary.run(["stats", "--db", db, "--check"])
         #expect(check.status == 0, "\(check.stderr)")
     }
 }

@@ -16,19 +16,19 @@ struct VectorFileCLITests {
     /// An index of `count` documents; `prefix` changes every word but keeps the documents' shapes (and so the
     /// number of chunks and the vector file's size).
     func makeIndex(_ dir: TemporaryDirectory, folder: String = "docs", prefix: String = "word", count: Int = 60,
-                   db: String? = nil) throws -> String {
+                   db: String? = nil) async throws -> String {
         for i in 0..<count {
             let words = (0..<150).map { "\(prefix)\(i)n\($0)" }.joined(separator: " ")
             try dir.write("\(folder)/d\(i).txt", "Document \(i) about lighthouses. \(words)")
         }
         let db = db ?? dir.path + "/\(folder).sqlite"
-        let ingest = try EmbedBinary.run(["ingest", dir.path + "/" + folder, "--db", db, "--embedder", "hash"])
+        let ingest = try await EmbedBinary.run(["ingest", dir.path + "/" + folder, "--db", db, "--embedder", "hash"])
         #expect(ingest.status == 0, "\(ingest.stderr)")
         return db
     }
 
-    func query(_ db: String) throws -> EmbedBinary.Output {
-        try EmbedBinary.run(["query", "--db", db, "-k", "8", "--json"] + Self.queries, timeout: 30)
+    func query(_ db: String) async throws -> EmbedBinary.Output {
+        try await EmbedBinary.run(["query", "--db", db, "-k", "8", "--json"] + Self.queries, timeout: 30)
     }
 
     static func isRegularFile(_ path: String) -> Bool {
@@ -49,27 +49,27 @@ struct VectorFileCLITests {
     }
 
     @Test("damaged, truncated, foreign and odd vector files are never believed, reported by stats --check, and rebuilt")
-    func neverBelieved() throws {
+    func neverBelieved() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let db = try makeIndex(dir)
-        let other = try makeIndex(dir, folder: "other", prefix: "wxrd")
+        let db = try await makeIndex(dir)
+        let other = try await makeIndex(dir, folder: "other", prefix: "wxrd")
         let file = db + ".vectors"
         // What SQLite alone answers: no vector file to read (the query writes one).
         try? FileManager.default.removeItem(atPath: file)
-        let expected = try query(db)
+        let expected = try await query(db)
         #expect(expected.status == 0, "\(expected.stderr)")
         #expect(expected.lines.count == 8 * Self.queries.count)
         let good = try Data(contentsOf: URL(fileURLWithPath: file))
-        #expect(try query(db).stdout == expected.stdout)
-        #expect(try EmbedBinary.run(["stats", "--db", db, "--check"]).status == 0)
-        _ = try query(other)
+        await #expect(try query(db).stdout == expected.stdout)
+        #expect(try await EmbedBinary.run(["stats", "--db", db, "--check"]).status == 0)
+        _ = try await query(other)
         let foreign = try Data(contentsOf: URL(fileURLWithPath: other + ".vectors"))
         #expect(foreign.count == good.count, "the other index's vector file must have the same size")
         #expect(foreign != good)
 
         let nan: [UInt8] = [0x00, 0x00, 0xC0, 0x7F]
-        let cases: [(name: String, rebuilt: Bool, damage: () throws -> Void)] = [
+        let cases: [(name: String, rebuilt: Bool, damage: () async throws -> Void)] = [
             ("bit flip in the magic", true, { try Self.flip(file, at: 3) }),
             ("bit flip in the dimension", true, { try Self.flip(file, at: 12, with: 0x01) }),
             ("bit flip in the row count", true, { try Self.flip(file, at: 16, with: 0x01) }),
@@ -112,18 +112,18 @@ struct VectorFileCLITests {
         for (name, rebuilt, damage) in cases {
             try? FileManager.default.removeItem(atPath: file)
             try good.write(to: URL(fileURLWithPath: file))
-            try damage()
-            let check = try EmbedBinary.run(["stats", "--db", db, "--check"], timeout: 30)
+            try await damage()
+            let check = try await EmbedBinary.run(["stats", "--db", db, "--check"], timeout: 30)
             #expect(check.status == 3, "\(name): stats --check passed: \(check.stderr)")
             #expect(check.stderr.contains("vector file") && check.stderr.contains("rebuil"), "\(name): \(check.stderr)")
-            let result = try query(db)
+            let result = try await query(db)
             #expect(result.status == 0, "\(name): \(result.stderr)")
             if result.status != 0 || result.stdout != expected.stdout { believed.append(name) }
             if rebuilt {
                 #expect(Self.isRegularFile(file), "\(name): not rebuilt")
                 #expect(Self.isRegularFile(file) && (try? Data(contentsOf: URL(fileURLWithPath: file))) == good, "\(name): not rebuilt")
-                #expect(try EmbedBinary.run(["stats", "--db", db, "--check"]).status == 0, "\(name)")
-                #expect(try query(db).stdout == expected.stdout, "\(name)")
+                #expect(try await EmbedBinary.run(["stats", "--db", db, "--check"]).status == 0, "\(name)")
+                await #expect(try query(db).stdout == expected.stdout, "\(name)")
             }
             #expect((try? Data(contentsOf: URL(fileURLWithPath: other + ".vectors"))) == foreign, "\(name): the link's target changed")
         }
@@ -134,19 +134,19 @@ struct VectorFileCLITests {
     }
 
     @Test("a stale vector file is reported by stats --check and replaced by the next query")
-    func stale() throws {
+    func stale() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let db = try makeIndex(dir, count: 10)
+        let db = try await makeIndex(dir, count: 10)
         let old = try Data(contentsOf: URL(fileURLWithPath: db + ".vectors"))
         try dir.write("docs/new.txt", "A new document about lighthouses and robins.")
-        #expect(try EmbedBinary.run(["ingest", dir.path + "/docs", "--db", db, "--embedder", "hash"]).status == 0)
+        #expect(try await EmbedBinary.run(["ingest", dir.path + "/docs", "--db", db, "--embedder", "hash"]).status == 0)
         let current = try Data(contentsOf: URL(fileURLWithPath: db + ".vectors"))
         try old.write(to: URL(fileURLWithPath: db + ".vectors"))
-        let check = try EmbedBinary.run(["stats", "--db", db, "--check"])
+        let check = try await EmbedBinary.run(["stats", "--db", db, "--check"])
         #expect(check.status == 3, "\(check.stderr)")
         #expect(check.stderr.contains("vector file"), "\(check.stderr)")
-        let result = try EmbedBinary.run(["query", "--db", db, "-k", "3", "--json", "robins"])
+        let result = try await EmbedBinary.run(["query", "--db", db, "-k", "3", "--json", "robins"])
         #expect(result.status == 0)
         #expect(result.lines.first?.contains("new.txt") == true, "\(result.stdout)")
         #expect(try Data(contentsOf: URL(fileURLWithPath: db + ".vectors")) == current)
@@ -154,22 +154,22 @@ struct VectorFileCLITests {
 
     /// A real full filesystem: a 2 MiB tmpfs mounted in a temporary folder (this needs root and mount rights).
     @Test("a full disk: ingest fails with exit 3 and no signal, queries answer from SQLite, no temporary is left")
-    func fullDisk() throws {
+    func fullDisk() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let mount = dir.path + "/mnt"
         try FileManager.default.createDirectory(atPath: mount, withIntermediateDirectories: true)
-        guard getuid() == 0, StoreFaultCLITests.shell("mount -t tmpfs -o size=2m tmpfs '\(mount)'") == 0 else {
+        guard getuid() == 0, await StoreFaultCLITests.shell("mount -t tmpfs -o size=2m tmpfs '\(mount)'") == 0 else {
             print("skipped the full-disk test: cannot mount a tmpfs here (needs root with mount permission)")
             return
         }
-        defer { _ = StoreFaultCLITests.shell("umount '\(mount)'") }
+        defer { _ = EmbedBinary.shellBlocking("umount '\(mount)'") }
         // Short documents, one chunk each: a vector file of about 230 KiB.
         for i in 0..<150 { try dir.write("docs/d\(i).txt", "Note \(i) about lighthouses and word\(i) things.") }
         let db = mount + "/index.sqlite"
-        let ingest = try EmbedBinary.run(["ingest", dir.path + "/docs", "--db", db, "--embedder", "hash"])
+        let ingest = try await EmbedBinary.run(["ingest", dir.path + "/docs", "--db", db, "--embedder", "hash"])
         #expect(ingest.status == 0, "\(ingest.stderr)")
-        let expected = try EmbedBinary.run(["query", "--db", db, "-k", "5", "--json", "lighthouses word7"])
+        let expected = try await EmbedBinary.run(["query", "--db", db, "-k", "5", "--json", "lighthouses word7"])
         #expect(expected.status == 0)
         try FileManager.default.removeItem(atPath: db + ".vectors")
 
@@ -182,20 +182,20 @@ struct VectorFileCLITests {
             fillers.append(name)
         }
         _ = FileManager.default.createFile(atPath: mount + "/fill-last", contents: Data(repeating: 1, count: 4096))
-        let full = try EmbedBinary.run(["query", "--db", db, "-k", "5", "--json", "lighthouses word7"], timeout: 30)
+        let full = try await EmbedBinary.run(["query", "--db", db, "-k", "5", "--json", "lighthouses word7"], timeout: 30)
         #expect(full.status == 0, "query on a full disk: \(full.status) \(full.stderr)")
         #expect(full.stdout == expected.stdout)
 
         for name in fillers.suffix(3) { try FileManager.default.removeItem(atPath: name) }
         try dir.write("docs/new.txt", "A new note about robins.")
-        let again = try EmbedBinary.run(["ingest", dir.path + "/docs", "--db", db, "--embedder", "hash"], timeout: 60)
+        let again = try await EmbedBinary.run(["ingest", dir.path + "/docs", "--db", db, "--embedder", "hash"], timeout: 60)
         #expect(again.status == 3, "ingest on a full disk: \(again.status) \(again.stderr)")
         #expect(again.stderr.contains("space") || again.stderr.contains("full"), "\(again.stderr)")
         let names = try FileManager.default.contentsOfDirectory(atPath: mount)
         #expect(!names.contains { $0.contains(".tmp-") }, "\(names)")
-        let check = try EmbedBinary.run(["stats", "--db", db, "--check"], timeout: 30)
+        let check = try await EmbedBinary.run(["stats", "--db", db, "--check"], timeout: 30)
         #expect(check.status == 0, "\(check.stderr)")
-        let after = try EmbedBinary.run(["query", "--db", db, "-k", "5", "--json", "lighthouses word7"], timeout: 30)
+        let after = try await EmbedBinary.run(["query", "--db", db, "-k", "5", "--json", "lighthouses word7"], timeout: 30)
         #expect(after.status == 0, "\(after.stderr)")
         #expect(!after.stdout.isEmpty)
     }
