@@ -67,7 +67,7 @@ struct CLITests {
         for (filter, check) in [
             (["--format", "html"], { (path: String) in path.hasSuffix(".html") }),
             (["--under", Self.corpus + "/science"], { (path: String) in path.contains("/corpora/science/") }),
-            (["--path", "*/nature/*.xml"], { (path: String) in path.contains("/nature/") && path.hasSuffix(".xml") }),
+            (["--path", "nature/*.xml"], { (path: String) in path.contains("/nature/") && path.hasSuffix(".xml") }),
         ] {
             let filtered = try await EmbedBinary.run(["query", "--db", db, "--json", "-k", "3"] + filter + [question])
             let paths = try filtered.lines.map { try EmbedBinary.json($0)["path"] as? String ?? "" }

@@ -191,7 +191,7 @@ public struct FileWalker: Sequence {
             } else if !options.ignoredPaths.contains(canonical) {
                 // A file named as a root is read whatever its type: naming it is explicit.
                 let name = (canonical as NSString).lastPathComponent
-                if options.only.isEmpty || matches(options.only, relative: name, name: name) {
+                if options.only.isEmpty || matches(options.only, relative: name) {
                     if let event = Self.event(path: canonical, info: info) { queue.append(event) }
                 }
             }
@@ -276,7 +276,7 @@ public struct FileWalker: Sequence {
             for name in names {
                 let path = folder.path == "/" ? "/" + name : folder.path + "/" + name
                 let relative = folder.relative.isEmpty ? name : folder.relative + "/" + name
-                if matches(options.exclude, relative: relative, name: name) { continue }
+                if matches(options.exclude, relative: relative) { continue }
                 var linkInfo = stat()
                 guard lstat(path, &linkInfo) == 0 else {
                     events.append(.problem(Diagnostic(path: path, .warning, "vanished or unreadable, skipped")))
@@ -322,11 +322,11 @@ public struct FileWalker: Sequence {
         /// Whether the file (not a folder) at `relative` is to be read: an `include` glob, else not ignored and a
         /// document (or, with `only` globs, matching one). Nil when only its contents can tell (no extension).
         private func selects(relative: String, name: String, folder: Folder) -> Bool? {
-            if matches(options.include, relative: relative, name: name) { return true }
+            if matches(options.include, relative: relative) { return true }
             if folder.includedOnly { return false }
             let path = folder.path == "/" ? "/" + name : folder.path + "/" + name
             if let ignores = folder.ignores, ignores.ignores(path, isDirectory: false) { return false }
-            if !options.only.isEmpty { return matches(options.only, relative: relative, name: name) }
+            if !options.only.isEmpty { return matches(options.only, relative: relative) }
             return DocumentNames.isDocument(name)
         }
 
@@ -395,11 +395,18 @@ public struct FileWalker: Sequence {
             canonicalRoots.contains { root in path == root || path.hasPrefix(root == "/" ? "/" : root + "/") }
         }
 
-        private func matches(_ globs: [String], relative: String, name: String) -> Bool {
-            globs.contains { glob in
-                fnmatch(glob, glob.contains("/") ? relative : name, 0) == 0
-            }
+        private func matches(_ globs: [String], relative: String) -> Bool {
+            globs.contains { FileWalker.globMatches($0, relativePath: relative) }
         }
+    }
+}
+
+extension FileWalker {
+    /// How `include`, `exclude` and `only` globs (and the query's `--path`) match: a glob with a `/` matches
+    /// the path below the root, others the file name. `*` crosses folders.
+    public static func globMatches(_ glob: String, relativePath: String) -> Bool {
+        let subject = glob.contains("/") ? relativePath : String(relativePath.split(separator: "/").last ?? "")
+        return fnmatch(glob, subject, 0) == 0
     }
 }
 

@@ -114,9 +114,12 @@ enum HybridRanking {
         return score
     }
 
-    /// `values` mapped linearly onto 0...1 (all 0 when they are all equal).
+    /// `values` mapped linearly onto 0...1. When they are all equal each is the best there is: 1 when
+    /// positive (a lone match must not score 0), else 0 (no keyword matched).
     static func rescaled(_ values: [Double]) -> [Double] {
-        guard let low = values.min(), let high = values.max(), high > low else { return values.map { _ in 0 } }
+        guard let low = values.min(), let high = values.max(), high > low else {
+            return values.map { $0 > 0 ? 1 : 0 }
+        }
         return values.map { ($0 - low) / (high - low) }
     }
 }

@@ -60,6 +60,9 @@ public struct SearchOutcome: Sendable {
     /// Indexes searched without their keyword index (missing or damaged): their results come from vectors
     /// alone (hybrid mode) or are absent (keyword mode).
     public var keywordProblems: [(path: String, error: StoreError)]
+    /// The filter's folders (`pathPrefixes`) that no document of the searched indexes lies under: most
+    /// likely a mistyped folder, which otherwise looks like a query without results.
+    public var emptyPathPrefixes: [String] = []
 }
 
 /// Searches one or several indexes with many queries at once.
@@ -125,7 +128,8 @@ public struct IndexSearch: Sendable {
         _ queries: [String], embedder: (any Embedder)?, options: SearchOptions, skipUnreadable: Bool = true
     ) async throws -> SearchOutcome {
         guard !queries.isEmpty, options.k > 0 else {
-            return SearchOutcome(results: queries.map { QueryResult(query: $0, hits: []) }, problems: [], keywordProblems: [])
+            return SearchOutcome(
+                results: queries.map { QueryResult(query: $0, hits: []) }, problems: [], keywordProblems: [])
         }
         var query = PreparedQueries(texts: queries, vectors: nil, identity: nil)
         if options.mode.usesVectors {
@@ -154,9 +158,11 @@ public struct IndexSearch: Sendable {
                 continue
             }
             markMatches(in: &results, query: query)
+            let occupied = searched.indexes.reduce(into: Set<String>()) { $0.formUnion($1?.occupiedPathPrefixes ?? []) }
             return SearchOutcome(
                 results: results, problems: searched.problems.sorted { $0.path < $1.path },
-                keywordProblems: searched.keywordProblems.sorted { $0.path < $1.path })
+                keywordProblems: searched.keywordProblems.sorted { $0.path < $1.path },
+                emptyPathPrefixes: options.filter.pathPrefixes.filter { !occupied.contains($0) })
         }
     }
 
@@ -187,6 +193,8 @@ public struct IndexSearch: Sendable {
         /// True when a ranking was cut at `depth`, so searching deeper could find more.
         var truncated: Bool
         var keywordProblem: StoreError?
+        /// The filter's `pathPrefixes` that some document of this index lies under.
+        var occupiedPathPrefixes: Set<String> = []
     }
 
     private func searchIndexes(
@@ -261,12 +269,17 @@ public struct IndexSearch: Sendable {
                 path: path)
         }
         let filter = options.filter
-        let bitmap: DocumentBitmap? =
-            filter.acceptsEveryDocument
-            ? nil
-            : DocumentBitmap(accepting: try reader.documents().filter {
-                filter.accepts(path: $0.path, format: $0.format)
-            }.map(\.id))
+        var bitmap: DocumentBitmap?
+        var occupiedPathPrefixes = Set<String>()
+        if !filter.acceptsEveryDocument {
+            let documents = try reader.documents()
+            let roots = try reader.roots().map(\.path)
+            bitmap = DocumentBitmap(
+                accepting: documents.filter { filter.accepts(path: $0.path, format: $0.format, roots: roots) }.map(\.id))
+            occupiedPathPrefixes = Set(filter.pathPrefixes.filter { prefix in
+                documents.contains { SearchFilter.path($0.path, isUnder: prefix) }
+            })
+        }
         var truncated = false
 
         // The vector ranking.
@@ -364,7 +377,9 @@ public struct IndexSearch: Sendable {
             }
             return Array(candidates.values)
         }
-        return IndexCandidates(perQuery: perQuery, truncated: truncated, keywordProblem: keywordProblem)
+        return IndexCandidates(
+            perQuery: perQuery, truncated: truncated, keywordProblem: keywordProblem,
+            occupiedPathPrefixes: occupiedPathPrefixes)
     }
 
     /// Marks where each result holds the query's words. Only decoration: if marking fails, results stay unmarked.

@@ -8,7 +8,9 @@ import Foundation
 public struct SearchFilter: Sendable, Equatable {
     /// Absolute folder or file paths; a chunk's document must lie under one of them. Empty: any.
     public var pathPrefixes: [String] = []
-    /// Globs (`*`, `?`, `[...]`) matched against the document's absolute path; one must match. Empty: any.
+    /// Globs (`*`, `?`, `[...]`), one of which must match; empty: any. As ingest's `include` globs
+    /// (``FileWalker/globMatches(_:relativePath:)``): one with a `/` matches the document's path below its root,
+    /// one starting with `/` its absolute path, others its file name.
     public var pathGlobs: [String] = []
     /// Formats the document must have. Empty: any.
     public var formats: Set<DocumentFormat> = []
@@ -27,15 +29,35 @@ public struct SearchFilter: Sendable, Equatable {
     /// True when no document is excluded by path or format.
     public var acceptsEveryDocument: Bool { pathPrefixes.isEmpty && pathGlobs.isEmpty && formats.isEmpty }
 
-    public func accepts(path: String, format: DocumentFormat) -> Bool {
+    /// Whether the filter lets a document through.
+    /// - Parameter roots: the index's roots, for globs that match the path below a root.
+    public func accepts(path: String, format: DocumentFormat, roots: [String] = []) -> Bool {
         if !formats.isEmpty && !formats.contains(format) { return false }
-        if !pathPrefixes.isEmpty
-            && !pathPrefixes.contains(where: { path == $0 || path.hasPrefix($0.hasSuffix("/") ? $0 : $0 + "/") })
-        {
-            return false
+        if !pathPrefixes.isEmpty && !pathPrefixes.contains(where: { Self.path(path, isUnder: $0) }) { return false }
+        if !pathGlobs.isEmpty {
+            let relative = Self.relativePath(path, roots: roots)
+            let matched = pathGlobs.contains { glob in
+                glob.hasPrefix("/") ? fnmatch(glob, path, 0) == 0 : FileWalker.globMatches(glob, relativePath: relative)
+            }
+            if !matched { return false }
         }
-        if !pathGlobs.isEmpty && !pathGlobs.contains(where: { fnmatch($0, path, 0) == 0 }) { return false }
         return true
+    }
+
+    /// Whether `path` is `prefix` or lies below it.
+    public static func path(_ path: String, isUnder prefix: String) -> Bool {
+        path == prefix || path.hasPrefix(prefix.hasSuffix("/") ? prefix : prefix + "/")
+    }
+
+    /// `path` below the deepest of `roots` it lies under (the root of a file root is its folder); the path
+    /// itself when under none.
+    static func relativePath(_ path: String, roots: [String]) -> String {
+        var best: String?
+        for root in roots where path != root && Self.path(path, isUnder: root) && root.count > (best?.count ?? -1) {
+            best = root
+        }
+        guard let best else { return roots.contains(path) ? (path as NSString).lastPathComponent : path }
+        return String(path.dropFirst(best.hasSuffix("/") ? best.count : best.count + 1))
     }
 }
 

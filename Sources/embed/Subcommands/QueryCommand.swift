@@ -16,7 +16,7 @@ struct QueryCommand: AsyncParsableCommand {
             `hybrid` (the default) fuses the two. Chunks with the same text are one result that lists every \
             copy, unless --all.
 
-            \(ExitStatus.help)
+            \(ExitStatus.queryHelp)
             """)
 
     @Argument(help: "Query texts.")
@@ -25,16 +25,23 @@ struct QueryCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Index to search (repeatable). Default: \(StoreOptions.defaultPath).")
     var db: [String] = []
 
-    @Option(name: .shortAndLong, help: "Results per query.")
+    // Unconditional, so that `-k -1` reaches validate() and gets its own message.
+    @Option(name: .shortAndLong, parsing: .unconditional, help: "Results per query, 1 or more.")
     var k: Int = 10
 
-    @Option(help: "A file with one query per line.")
+    @Option(help: "A file with one query per line; - reads stdin.")
     var queriesFile: String?
 
     @Option(help: "Only documents under this folder or file (repeatable).")
     var under: [String] = []
 
-    @Option(help: "Only documents whose absolute path matches this glob, e.g. '*/guide/*.md' (repeatable).")
+    @Option(
+        help: ArgumentHelp(
+            "Only documents matching this glob, e.g. 'guide/*.md' (repeatable).",
+            discussion: """
+                As ingest's --include: a glob with / matches the path below the document's root (one starting \
+                with / its absolute path), others the file name.
+                """))
     var path: [String] = []
 
     @Option(help: "Only documents of this format: text, markdown, html, xml, rst (repeatable).")
@@ -70,7 +77,10 @@ struct QueryCommand: AsyncParsableCommand {
     var json = false
 
     func validate() throws {
-        guard k >= 0 else { throw ValidationError("-k must not be negative.") }
+        guard k >= 1 else { throw ValidationError("-k is the number of results per query: 1 or more, not \(k).") }
+        if queries.contains(where: { $0.allSatisfy(\.isWhitespace) }) {
+            throw ValidationError("a query is empty: give the words to search for.")
+        }
         for name in format where DocumentFormat(rawValue: name) == nil {
             throw ValidationError("--format must be one of text, markdown, html, xml, rst; not '\(name)'.")
         }
@@ -149,6 +159,11 @@ struct QueryCommand: AsyncParsableCommand {
                 }
             }
             guard leftOut.count < search.indexPaths.count else { throw Terminal.fail("no index could be searched") }
+            for prefix in outcome.emptyPathPrefixes {
+                Terminal.error(
+                    "warning: no indexed document is under \(DisplayPath.escaped(prefix)) (--under); "
+                        + "`embed stats` lists the indexed roots")
+            }
             if mode.usesKeywords {
                 for text in texts where KeywordQuery.expression(for: text) == nil {
                     Terminal.error("warning: the query \(DisplayPath.escaped(text)) has no word to search for by keyword")
@@ -178,17 +193,49 @@ struct QueryCommand: AsyncParsableCommand {
     private func readQueries() throws -> [String] {
         if !queries.isEmpty { return queries }
         let text: String
-        if let queriesFile {
-            guard let data = FileManager.default.contents(atPath: queriesFile) else {
-                throw Terminal.fail("cannot read \(queriesFile)", status: ExitStatus.usage)
-            }
-            text = String(decoding: data, as: UTF8.self)
+        if let queriesFile, queriesFile != "-" {
+            text = try Self.readQueriesFile(queriesFile)
         } else {
             text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
         }
         return text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter {
             !$0.isEmpty
         }
+    }
+}
+
+extension QueryCommand {
+    /// The most a queries file may hold: more is a mistake (a device, a data file), not a list of queries.
+    static let maxQueriesFileBytes = 16 << 20
+
+    /// Reads a queries file, with a message naming the file and the problem.
+    static func readQueriesFile(_ path: String) throws -> String {
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else {
+            throw Terminal.fail("cannot read the queries file \(DisplayPath.escaped(path)): no such file", status: ExitStatus.usage)
+        }
+        guard !isFolder.boolValue else {
+            throw Terminal.fail("cannot read the queries file \(DisplayPath.escaped(path)): it is a folder", status: ExitStatus.usage)
+        }
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw Terminal.fail(
+                "cannot read the queries file \(DisplayPath.escaped(path)): permission denied", status: ExitStatus.usage)
+        }
+        defer { try? handle.close() }
+        let data: Data
+        do {
+            data = try handle.read(upToCount: maxQueriesFileBytes + 1) ?? Data()
+        } catch {
+            throw Terminal.fail(
+                "cannot read the queries file \(DisplayPath.escaped(path)): \(error.localizedDescription)",
+                status: ExitStatus.usage)
+        }
+        guard data.count <= maxQueriesFileBytes else {
+            throw Terminal.fail(
+                "the queries file \(DisplayPath.escaped(path)) is larger than \(maxQueriesFileBytes >> 20) MiB: "
+                    + "it should hold one query per line", status: ExitStatus.usage)
+        }
+        return String(decoding: data, as: UTF8.self)
     }
 }
 
