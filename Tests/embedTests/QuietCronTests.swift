@@ -61,7 +61,7 @@ struct QuietCronTests {
         #expect(summary["bytes_read"] as? Int == 0)
         let plain = try await EmbedBinary.run(["reindex", "--db", db] + limit)
         #expect(plain.status == 0)
-        #expect(plain.stderr.hasPrefix("Indexed 1 files: 0 added, 0 updated, 1 unchanged"))
+        #expect(plain.stderr.hasPrefix("Indexed 1 file: 0 added, 0 updated, 1 unchanged"))
         #expect(plain.stderr.hasSuffix("; 3 skipped as before\n"))
 
         // Touched: reported again, once.

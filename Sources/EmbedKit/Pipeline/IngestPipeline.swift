@@ -117,7 +117,9 @@ public struct IngestPipeline: Sendable {
         roots: [IngestRoot], ignoredPaths: Set<String> = [], observer: Observer = Observer()
     ) async throws -> IngestReport {
         let exists = { (root: IngestRoot) in FileManager.default.fileExists(atPath: root.path) }
-        if !configuration.dryRun {
+        if configuration.dryRun {
+            try await store.checkCompatible(settings)
+        } else {
             try await store.prepare(settings, roots: roots.filter(exists))
             try await store.recordEmbedderOptions(embedderOptions)
         }

@@ -20,6 +20,8 @@ public struct IngestReport: Sendable, Equatable, Codable {
     public var chunks = 0
     /// Chunks sent to the embedder.
     public var chunksEmbedded = 0
+    /// The embedder's tokens in the chunks sent to it (as the chunker counts them, without prefixes).
+    public var tokensEmbedded = 0
     /// Chunks whose vector came from the index instead of the embedder.
     public var cacheHits = 0
     /// Bytes of the files that were read.
@@ -46,4 +48,19 @@ public struct IngestProgress: Sendable {
     public var chunksEmbedded: Int
     public var bytesRead: Int64
     public var elapsedSeconds: Double
+    /// Bytes of the files found so far.
+    public var bytesFound: Int64 = 0
+    /// Bytes of the files whose chunks are known (parsed), or that need no embedding (unchanged, skipped).
+    public var bytesSettled: Int64 = 0
+    /// Distinct chunks found so far that need embedding.
+    public var chunksToEmbed = 0
+
+    /// Seconds until the run ends, estimated once the walk has finished: the chunks still to embed (those
+    /// found, scaled up to every byte found) at the embedding rate so far. Nil until there is a rate.
+    public var estimatedSecondsLeft: Double? {
+        guard walkFinished, bytesSettled > 0, chunksEmbedded > 0, elapsedSeconds > 0 else { return nil }
+        let expectedChunks = Double(chunksToEmbed) * Double(bytesFound) / Double(bytesSettled)
+        let left = max(0, expectedChunks - Double(chunksEmbedded))
+        return left / (Double(chunksEmbedded) / elapsedSeconds)
+    }
 }

@@ -12,6 +12,12 @@ struct IngestRun {
     private let clock = ContinuousClock()
     private let start: ContinuousClock.Instant
     private var filesFound = 0
+    /// Bytes of the files found, and of those whose chunks are known or that need no embedding: with the
+    /// chunks found so far, they estimate the chunks still to come, for the ETA.
+    private var bytesFound: Int64 = 0
+    private var bytesSettled: Int64 = 0
+    /// Distinct chunk texts found that need embedding (not in the cache).
+    private var chunksToEmbed = 0
     private var walkFinished = false
     private var stopping = false
     /// Embedding batches that failed in a row because the server could not be reached or kept failing.
@@ -23,7 +29,7 @@ struct IngestRun {
     private var pending: [Int: PendingDocument] = [:]
     private var nextSlot = 0
     /// Chunk texts waiting to be batched, in order, and who waits for each text's vector.
-    private var queue: [(hash: ContentDigest, text: String)] = []
+    private var queue: [(hash: ContentDigest, text: String, tokens: Int)] = []
     private var waiters: [ContentDigest: [(slot: Int, chunk: Int)]] = [:]
     /// Complete documents waiting to be written, and files whose contents did not change.
     private var ready: [IndexedDocument] = []
@@ -58,8 +64,8 @@ struct IngestRun {
     private var batchSize: Int { max(1, min(configuration.batchSize, pipeline.embedder.maxBatchSize)) }
 
     private enum Work: Sendable {
-        case prepared(slot: Int, PreparedFile)
-        case embedded(hashes: [ContentDigest], Result<[[Float]], any Error>)
+        case prepared(slot: Int, bytes: Int64, PreparedFile)
+        case embedded(hashes: [ContentDigest], tokens: Int, Result<[[Float]], any Error>)
         case written
         /// A timer: wakes the loop to notice a stop request or a due write while every request hangs.
         case tick
@@ -100,12 +106,14 @@ struct IngestRun {
                         record(diagnostic)
                     case .file(let file):
                         filesFound += 1
+                        bytesFound += file.size
                         seen.insert(file.path)
                         let stored = states[file.path]
                         if let stored, !configuration.checksum, stored.size == file.size,
                             stored.modificationTimeNanoseconds == file.modificationTimeNanoseconds
                         {
                             report.unchanged += 1
+                            bytesSettled += file.size
                             continue
                         }
                         // Skipped before for a reason that holds until the file changes: not read, not reported.
@@ -115,13 +123,16 @@ struct IngestRun {
                                 to: file, maxFileSize: configuration.maxFileSize, rules: configuration.skipRules)
                         {
                             report.skippedAsBefore += 1
+                            bytesSettled += file.size
                             lastingSkips.insert(file.path)
                             continue
                         }
                         let slot = nextSlot
                         nextSlot += 1
                         let pipeline = pipeline
-                        group.addTask { .prepared(slot: slot, pipeline.prepare(file, storedHash: stored?.contentHash)) }
+                        group.addTask {
+                            .prepared(slot: slot, bytes: file.size, pipeline.prepare(file, storedHash: stored?.contentHash))
+                        }
                         parsing += 1
                     }
                 }
@@ -133,6 +144,7 @@ struct IngestRun {
                     let batch = Array(queue.prefix(batchSize))
                     queue.removeFirst(batch.count)
                     let embedder = pipeline.embedder
+                    let tokens = batch.reduce(0) { $0 + $1.tokens }
                     group.addTask {
                         let texts = batch.map(\.text)
                         do {
@@ -140,9 +152,9 @@ struct IngestRun {
                             try EmbeddingError.validate(
                                 vectors, count: texts.count, dimension: embedder.identity.dimension,
                                 source: "the \(embedder.identity.name) embedder")
-                            return .embedded(hashes: batch.map(\.hash), .success(vectors))
+                            return .embedded(hashes: batch.map(\.hash), tokens: tokens, .success(vectors))
                         } catch {
-                            return .embedded(hashes: batch.map(\.hash), .failure(error))
+                            return .embedded(hashes: batch.map(\.hash), tokens: tokens, .failure(error))
                         }
                     }
                     embedding += 1
@@ -183,14 +195,15 @@ struct IngestRun {
                 }
                 guard let work = try await group.next() else { break }
                 switch work {
-                case .prepared(_, _) where stopping:
+                case .prepared(_, _, _) where stopping:
                     parsing -= 1  // possibly cut short by the cancellation: never stored
-                case .prepared(let slot, let prepared):
+                case .prepared(let slot, let bytes, let prepared):
                     parsing -= 1
+                    bytesSettled += bytes
                     try await accept(prepared, slot: slot)
-                case .embedded(_, _) where stopping:
+                case .embedded(_, _, _) where stopping:
                     embedding -= 1  // cancelled or not, its documents are left for the next run
-                case .embedded(let hashes, let result):
+                case .embedded(let hashes, let tokens, let result):
                     embedding -= 1
                     // A set-up problem fails every batch alike, and so does a server that is down: stop here,
                     // committing the documents already complete, then report it.
@@ -200,7 +213,7 @@ struct IngestRun {
                         group.cancelAll()
                         continue
                     }
-                    receive(result, for: hashes)
+                    receive(result, for: hashes, tokens: tokens)
                 case .written:
                     writing -= 1
                 case .tick:
@@ -230,12 +243,13 @@ struct IngestRun {
         case .document(let document) where configuration.dryRun:
             // Count what would be embedded (each distinct uncached text once), and go no further.
             let cached = try await pipeline.store.cachedVectors(for: document.textHashes)
-            for hash in document.textHashes {
+            for (index, hash) in document.textHashes.enumerated() {
                 if cached[hash] != nil {
                     report.cacheHits += 1
                 } else if waiters[hash] == nil {
                     waiters[hash] = []
                     report.chunksEmbedded += 1
+                    report.tokensEmbedded += document.chunks[index].tokenCount
                 }
             }
             report.chunks += document.chunks.count
@@ -258,7 +272,10 @@ struct IngestRun {
                     report.cacheHits += 1
                 } else {
                     entry.missing += 1
-                    if waiters[hash] == nil { queue.append((hash, document.chunks[index].text)) }
+                    if waiters[hash] == nil {
+                        queue.append((hash, document.chunks[index].text, document.chunks[index].tokenCount))
+                        chunksToEmbed += 1
+                    }
                     waiters[hash, default: []].append((slot, index))
                 }
             }
@@ -289,10 +306,11 @@ struct IngestRun {
                 + "(what was stored is kept)", stopsRun: true)
     }
 
-    private mutating func receive(_ result: Result<[[Float]], any Error>, for hashes: [ContentDigest]) {
+    private mutating func receive(_ result: Result<[[Float]], any Error>, for hashes: [ContentDigest], tokens: Int) {
         switch result {
         case .success(let vectors):
             report.chunksEmbedded += hashes.count
+            report.tokensEmbedded += tokens
             for (hash, vector) in zip(hashes, vectors) {
                 for waiter in waiters.removeValue(forKey: hash) ?? [] {
                     guard pending[waiter.slot] != nil else { continue }  // its document already failed
@@ -401,7 +419,8 @@ struct IngestRun {
     private var progress: IngestProgress {
         IngestProgress(
             filesFound: filesFound, filesDone: report.files, walkFinished: walkFinished, chunksStored: report.chunks,
-            chunksEmbedded: report.chunksEmbedded, bytesRead: report.bytesRead, elapsedSeconds: (clock.now - start).seconds)
+            chunksEmbedded: report.chunksEmbedded, bytesRead: report.bytesRead, elapsedSeconds: (clock.now - start).seconds,
+            bytesFound: bytesFound, bytesSettled: bytesSettled, chunksToEmbed: chunksToEmbed)
     }
 }
 

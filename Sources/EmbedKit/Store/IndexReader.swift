@@ -179,6 +179,11 @@ public final class IndexReader {
             {
                 throw error
             }
+            if let table = error.message.firstMatch(of: /no such table: (\w+)/)?.1 {
+                throw StoreError(
+                    .notAnIndex, "\(path) is a SQLite database, but not an embed index (it has no \(table) table); check --db",
+                    path: path)
+            }
             throw StoreError(.notAnIndex, "\(path): not an embed index (\(error.message))", path: path)
         }
     }

@@ -118,6 +118,8 @@ public protocol IndexStore: Sendable {
     /// `roots` (a root already known gets its new options).
     /// - Throws: ``StoreError`` with code `.mismatch` when the index was built with other settings.
     func prepare(_ settings: IndexSettings, roots: [IngestRoot]) async throws
+    /// Throws what ``prepare(_:roots:)`` would when the index was built with other settings, writing nothing.
+    func checkCompatible(_ settings: IndexSettings) async throws
     /// Records how the embedder was configured (base URL, model...), so `reindex` can build it again.
     /// Never holds secrets.
     func recordEmbedderOptions(_ options: [String: String]) async throws

@@ -100,12 +100,8 @@ public actor SQLiteIndexStore: IndexStore {
 
     public func prepare(_ settings: IndexSettings, roots: [IngestRoot]) throws {
         try connection.transaction {
-            if let stored = try IndexFile.settings(connection) {
-                guard stored == settings else {
-                    throw StoreError(
-                        .mismatch, IndexFile.mismatchMessage(stored: stored, requested: settings, path: path),
-                        path: path)
-                }
+            if try IndexFile.settings(connection) != nil {
+                try checkCompatible(settings)
             } else {
                 try IndexFile.setMeta(connection, "settings", IndexFile.encode(settings))
             }
@@ -118,6 +114,14 @@ public actor SQLiteIndexStore: IndexStore {
                 }
             }
             try IndexFile.setMeta(connection, "roots", IndexFile.encode(known))
+        }
+    }
+
+    /// Throws what ``prepare(_:roots:)`` throws when the index was built with other settings, writing nothing
+    /// (for dry runs, which must refuse what the real run refuses). A new index accepts any settings.
+    public func checkCompatible(_ settings: IndexSettings) throws {
+        if let stored = try IndexFile.settings(connection), stored != settings {
+            throw StoreError(.mismatch, IndexFile.mismatchMessage(stored: stored, requested: settings, path: path), path: path)
         }
     }
 

@@ -21,19 +21,19 @@ struct EmbedderOptions: ParsableArguments {
     @Option(
         help: ArgumentHelp(
             "The embedder: \(EmbedderKind.allCases.map(\.rawValue).joined(separator: ", ")).",
-            discussion: "Default: the one the index was built with, else \(EmbedderKind.default.rawValue)."))
+            discussion: "Default: with an index, the one it was built with; otherwise \(EmbedderKind.default.rawValue)."))
     var embedder: EmbedderKind?
 
     @Option(
         help: ArgumentHelp(
             "Put this before every query before it is embedded, e.g. 'query: ' (e5) or 'search_query: ' (nomic).",
-            discussion: "Default: the index's own, else none. Recorded in the index with the embedder; another is refused."))
+            discussion: "Default: with an index, its own; otherwise none. An index records it with the embedder and refuses another."))
     var queryPrefix: String?
 
     @Option(
         help: ArgumentHelp(
             "Put this before every chunk before it is embedded, e.g. 'passage: ' (e5) or 'search_document: ' (nomic).",
-            discussion: "Default: the index's own, else none. Recorded in the index with the embedder; another is refused."))
+            discussion: "Default: with an index, its own; otherwise none. An index records it with the embedder and refuses another."))
     var documentPrefix: String?
 
     @Option(help: "minilm: the model folder (default: $EMBED_MODEL_DIR, else models/all-MiniLM-L6-v2).")

@@ -15,14 +15,66 @@ enum ExitStatus {
     /// Stopped by SIGINT or SIGTERM (requests in flight cancelled); finished documents are kept.
     static let interrupted: Int32 = 130
 
-    static let help = """
-        EXIT STATUS:
-          0    success
-          1    some files or indexes failed, or a path to remove matched nothing;
-               each is reported on stderr, and the rest went in
-          2    usage error
-          3    the index or the embedder cannot be used; what was stored before is kept
-          4    another ingest, reindex or remove is writing the index (see --wait)
-          130  stopped by SIGINT or SIGTERM; finished documents were kept
-        """
+    /// Every status, for `embed --help`.
+    static let help = table([
+        (success, "success"),
+        (someFilesFailed, "some files or indexes failed, or a path to remove matched nothing;\neach is reported on stderr, and the rest went in"),
+        (usage, "usage error"),
+        (fatal, "the index or the embedder cannot be used;\nwhat was stored before is kept"),
+        (locked, "another ingest, reindex or remove is writing the index\n(see --wait)"),
+        (interrupted, "stopped by SIGINT or SIGTERM; finished documents were kept"),
+    ])
+
+    /// `ingest` and `reindex`.
+    static let writerHelp = table([
+        (success, "success"),
+        (someFilesFailed, "some files could not be indexed; each is reported on stderr,\nand the rest went in"),
+        (usage, "usage error (nothing is written)"),
+        (fatal, "the index or the embedder cannot be used;\nwhat was stored before is kept"),
+        (locked, "another ingest, reindex or remove is writing the index\n(see --wait)"),
+        (interrupted, "stopped by SIGINT or SIGTERM; finished documents were kept"),
+    ])
+
+    /// `remove`.
+    static let removeHelp = table([
+        (success, "success"),
+        (someFilesFailed, "a path matched nothing in the index (the others were removed)"),
+        (usage, "usage error"),
+        (fatal, "the index cannot be used"),
+        (locked, "another ingest, reindex or remove is writing the index\n(see --wait)"),
+    ])
+
+    /// `query`.
+    static let queryHelp = table([
+        (success, "success (also when a query found nothing)"),
+        (someFilesFailed, "an index, or its keyword index, could not be searched;\nthe others answered"),
+        (usage, "usage error"),
+        (fatal, "no index could be searched, or the embedder cannot be used"),
+    ])
+
+    /// `stats`.
+    static let statsHelp = table([
+        (success, "success; with --check, the index is sound"),
+        (usage, "usage error"),
+        (fatal, "the index cannot be read; with --check, it (or its keyword\nindex or vector file) is damaged"),
+    ])
+
+    /// `encode` and `export`.
+    static let readerHelp = table([
+        (success, "success"),
+        (usage, "usage error"),
+        (fatal, "the index or the embedder cannot be used"),
+    ])
+
+    /// An `EXIT STATUS:` section, each meaning's later lines indented under its first.
+    private static func table(_ rows: [(Int32, String)]) -> String {
+        var lines = ["EXIT STATUS:"]
+        for (status, meaning) in rows {
+            let number = String(status) + String(repeating: " ", count: max(1, 5 - String(status).count))
+            for (index, line) in meaning.split(separator: "\n").enumerated() {
+                lines.append("  " + (index == 0 ? number : "     ") + line)
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
 }

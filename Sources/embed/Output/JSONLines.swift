@@ -16,19 +16,64 @@ enum JSONLines {
 /// The summary of an ingest or reindex, as `--json` prints it.
 struct ReportLine: Encodable {
     var added, updated, unchanged, removed, failed, skipped, skipped_as_before, warnings: Int
-    var chunks, chunks_embedded, cache_hits: Int
+    var chunks, chunks_embedded, tokens_embedded, cache_hits: Int
     var bytes_read: Int64
     var seconds: Double
     var interrupted: Bool
     var dry_run: Bool
+    /// Every file problem of the run, in the order reported (at most ``ReportRecord/limit``).
+    var diagnostics: [DiagnosticLine]
+    /// Diagnostics beyond the limit, counted only.
+    var diagnostics_omitted: Int
+    /// A dry run's changes, file by file (nil in a real run).
+    var files: [FileActionLine]?
 
-    init(_ r: IngestReport, dryRun: Bool) {
+    init(_ r: IngestReport, dryRun: Bool, record: ReportRecord) {
         (added, updated, unchanged, removed, failed, skipped, skipped_as_before, warnings) =
             (r.added, r.updated, r.unchanged, r.removed, r.failed, r.skipped, r.skippedAsBefore, r.warnings)
-        (chunks, chunks_embedded, cache_hits, bytes_read) = (r.chunks, r.chunksEmbedded, r.cacheHits, r.bytesRead)
+        (chunks, chunks_embedded, tokens_embedded, cache_hits, bytes_read) =
+            (r.chunks, r.chunksEmbedded, r.tokensEmbedded, r.cacheHits, r.bytesRead)
         seconds = (r.seconds * 1000).rounded() / 1000
         interrupted = r.interrupted
         dry_run = dryRun
+        (diagnostics, diagnostics_omitted, files) = record.contents
+        if !dryRun { files = nil }
+    }
+}
+
+/// One diagnostic in the JSON report: the file (empty for the run as a whole), `warning` or `error`, and why.
+struct DiagnosticLine: Encodable, Sendable {
+    var path: String
+    var severity: String
+    var message: String
+}
+
+/// What a dry run would do to one file: `add`, `update` or `remove`.
+struct FileActionLine: Encodable, Sendable {
+    var path: String
+    var action: String
+}
+
+/// Collects, while a run goes, what its JSON report lists.
+final class ReportRecord: Sendable {
+    /// Diagnostics kept for the report; a run with more (a tree of unreadable files) counts the rest.
+    static let limit = 10_000
+    private let state = Locked<(diagnostics: [DiagnosticLine], omitted: Int, files: [FileActionLine])>(([], 0, []))
+
+    func add(_ diagnostic: Diagnostic) {
+        state.withLock { state in
+            guard state.diagnostics.count < Self.limit else { return state.omitted += 1 }
+            state.diagnostics.append(
+                DiagnosticLine(path: diagnostic.path, severity: diagnostic.severity.rawValue, message: diagnostic.message))
+        }
+    }
+
+    func add(_ file: FileActionLine) {
+        state.withLock { $0.files.append(file) }
+    }
+
+    var contents: (diagnostics: [DiagnosticLine], omitted: Int, files: [FileActionLine]?) {
+        state.withLock { ($0.diagnostics, $0.omitted, $0.files) }
     }
 }
 

@@ -7,21 +7,21 @@ import Foundation
 final class KeywordIndexReporter: Sendable {
     private let db: String
     private let quiet: Bool
-    private let live: Bool
-    private let state = Locked<(lastDraw: Double, drawn: Bool)>((-1, false))
+    private let status: StatusLine
 
+    /// - Parameter live: whether to show the count of chunks as the build goes.
     init(db: String, quiet: Bool, live: Bool) {
         self.db = db
         self.quiet = quiet
-        self.live = live
+        status = StatusLine(enabled: live)
     }
 
     var progress: KeywordIndexProgress { { [self] in report($0) } }
 
     func report(_ build: KeywordIndexBuild) {
-        let chunks = build.chunksTotal == 1 ? "1 chunk" : "\(build.chunksTotal) chunks"
+        let chunks = counted(build.chunksTotal, "chunk")
         if build.finished {
-            clear()
+            status.clear()
             guard !quiet else { return }
             let time = ProgressPrinter.formatSeconds(build.elapsedSeconds)
             switch build.reason {
@@ -38,26 +38,19 @@ final class KeywordIndexReporter: Sendable {
                 Terminal.error(
                     "\(db): warning: the keyword index needs repair (\(reason)); rebuilding it from the \(chunks)...")
             }
-        } else if live {
-            let draw = state.withLock { state -> Bool in
-                guard build.elapsedSeconds - state.lastDraw >= 0.1 else { return false }
-                state = (build.elapsedSeconds, true)
-                return true
-            }
-            guard draw else { return }
-            var line = "keyword index: \(build.chunksDone)/\(build.chunksTotal) chunks"
-            line += "  \(build.chunksDone * 100 / max(build.chunksTotal, 1))%"
-            line += "  \(ProgressPrinter.formatSeconds(build.elapsedSeconds))"
-            if build.chunksDone > 0 {
-                let eta = build.elapsedSeconds / Double(build.chunksDone) * Double(build.chunksTotal - build.chunksDone)
-                line += "  ETA \(ProgressPrinter.formatSeconds(eta))"
-            }
-            FileHandle.standardError.write(Data(("\r\u{1B}[K" + line).utf8))
+        } else {
+            status.show(at: build.elapsedSeconds) { Self.line(build) }
         }
     }
 
-    private func clear() {
-        guard state.withLock({ $0.drawn }) else { return }
-        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+    private static func line(_ build: KeywordIndexBuild) -> String {
+        var line = "keyword index: \(build.chunksDone)/\(build.chunksTotal) chunks"
+        line += "  \(build.chunksDone * 100 / max(build.chunksTotal, 1))%"
+        line += "  \(ProgressPrinter.formatSeconds(build.elapsedSeconds))"
+        if build.chunksDone > 0 {
+            let eta = build.elapsedSeconds / Double(build.chunksDone) * Double(build.chunksTotal - build.chunksDone)
+            line += "  ETA \(ProgressPrinter.formatSeconds(eta))"
+        }
+        return line
     }
 }

@@ -13,6 +13,8 @@ struct EncodeCommand: AsyncParsableCommand {
             Texts are encoded as queries with --as query (the --query-prefix is put before each), or as \
             chunks of documents with --as document (the --document-prefix). Without --as, the one prefix \
             given says which; with no prefix, texts are encoded as they are.
+
+            \(ExitStatus.readerHelp)
             """)
 
     @Argument(help: "Texts to encode.")

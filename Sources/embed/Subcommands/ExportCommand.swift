@@ -5,7 +5,8 @@ import Foundation
 struct ExportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
-        abstract: "Write every chunk as a JSON line (path, ordinal, offsets, line, heading path, text).")
+        abstract: "Write every chunk as a JSON line (path, ordinal, offsets, line, heading path, text).",
+        discussion: ExitStatus.readerHelp)
 
     @OptionGroup var store: StoreOptions
 

@@ -20,7 +20,7 @@ struct IngestCommand: AsyncParsableCommand {
             their charset declaration says (any label of the WHATWG Encoding Standard). NAME.EXT.gz is \
             decompressed and read as NAME.EXT.
 
-            \(ExitStatus.help)
+            \(ExitStatus.writerHelp)
             """)
 
     @Argument(help: "Folders or files to ingest.")
@@ -28,6 +28,7 @@ struct IngestCommand: AsyncParsableCommand {
 
     @OptionGroup var store: StoreOptions
     @OptionGroup var embedderOptions: EmbedderOptions
+    @OptionGroup var walk: WalkOptions
     @OptionGroup var ingest: IngestOptions
     @OptionGroup var output: OutputOptions
 
@@ -37,7 +38,7 @@ struct IngestCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let roots = paths.map { IngestRoot.resolving($0, options: ingest.walkOptions) }
+        let roots = paths.map { IngestRoot.resolving($0, options: walk.fileWalkerOptions) }
         let status = try await IngestRunner(
             roots: roots, db: store.db, embedderOptions: embedderOptions, ingest: ingest, output: output
         ).run()
@@ -45,8 +46,8 @@ struct IngestCommand: AsyncParsableCommand {
     }
 }
 
-/// Options shared by `ingest` and `reindex`.
-struct IngestOptions: ParsableArguments {
+/// Which files `ingest` reads under its paths; recorded with each root, which `reindex` walks the same way.
+struct WalkOptions: ParsableArguments {
     @Option(
         help: ArgumentHelp(
             "Also read files matching this glob, even those skipped by default (repeatable).",
@@ -71,6 +72,20 @@ struct IngestOptions: ParsableArguments {
     @Flag(help: "Follow symlinks that lead outside the ingested folders.")
     var followSymlinks = false
 
+    var fileWalkerOptions: FileWalker.Options {
+        var walk = FileWalker.Options()
+        walk.include = include
+        walk.exclude = exclude
+        walk.only = only
+        walk.useIgnoreFiles = !noIgnore
+        walk.includeHidden = hidden
+        walk.followSymlinks = followSymlinks
+        return walk
+    }
+}
+
+/// Options shared by `ingest` and `reindex`.
+struct IngestOptions: ParsableArguments {
     @Flag(help: "Hash every file, even when its size and modification time are unchanged.")
     var checksum = false
 
@@ -100,17 +115,6 @@ struct IngestOptions: ParsableArguments {
 
     @Flag(help: "Print what would be added, updated and removed, and how many chunks would be embedded; change nothing.")
     var dryRun = false
-
-    var walkOptions: FileWalker.Options {
-        var walk = FileWalker.Options()
-        walk.include = include
-        walk.exclude = exclude
-        walk.only = only
-        walk.useIgnoreFiles = !noIgnore
-        walk.includeHidden = hidden
-        walk.followSymlinks = followSymlinks
-        return walk
-    }
 
     func validate() throws {
         guard concurrency >= 1 else { throw ValidationError("--concurrency must be at least 1.") }

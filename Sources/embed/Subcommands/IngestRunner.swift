@@ -21,15 +21,25 @@ struct IngestRunner {
         var existing: IndexSettings?
         var storedOptions: [String: String] = [:]
         var roots = roots
-        let lock: IndexLock?
+        var lock: IndexLock?
         // With --reembed, the new index is built here and copied into the index in one transaction at the end.
         let rebuild = SQLiteIndexStore.temporaryName(for: db, marker: ".reembed-")
         let reembedding = ingest.reembed && FileManager.default.fileExists(atPath: db)
+        // A dry run of a first ingest compares with an empty index of its own, made in the temporary folder.
+        let dryRunScratch: String? =
+            ingest.dryRun && !FileManager.default.fileExists(atPath: db)
+            ? FileManager.default.temporaryDirectory.appendingPathComponent(
+                "embed-dry-run-\(getpid())-\(UUID().uuidString).sqlite"
+            ).path : nil
+        defer { if let dryRunScratch { IndexCompanions.remove(dryRunScratch) } }
         let keywordIndex = KeywordIndexReporter(db: db, quiet: output.quiet, live: output.showsProgress)
         do {
+            // An index that exists is locked before its settings are read; a new one only once the embedder and
+            // the options are known to be good, so that a refused run leaves no file (not even a lock) behind.
             // A dry run writes nothing, so it needs no lock (and must not create an index).
-            lock = ingest.dryRun ? nil : try IndexLock(indexPath: db, wait: ingest.wait)
-            if FileManager.default.fileExists(atPath: db) {
+            let isNew = !FileManager.default.fileExists(atPath: db)
+            if !ingest.dryRun && !isNew { lock = try IndexLock(indexPath: db, wait: ingest.wait) }
+            if !isNew {
                 let reader = try IndexReader(path: db)
                 existing = try reader.settings()
                 storedOptions = try reader.embedderOptions()
@@ -51,12 +61,11 @@ struct IngestRunner {
                     for: settings, stored: stored, concurrency: concurrency, embedding: .document)
             }
             try Self.checkChunksFit(asked: ingest.chunkTokens, stored: existing?.chunking.maxTokens, embedder: embedder)
-            if ingest.dryRun && !FileManager.default.fileExists(atPath: db) {
-                throw StoreError(.cannotOpen, "\(db): no index here yet; a dry run needs one to compare with", path: db)
-            }
+            // Should another run make the index meanwhile, its settings are checked when this one prepares it.
+            if !ingest.dryRun && isNew { lock = try IndexLock(indexPath: db, wait: ingest.wait) }
             // Opening builds the keyword index of an older index, and repairs a damaged one (not in a dry run).
             store = try SQLiteIndexStore(
-                path: reembedding ? rebuild : db, keywordIndexProgress: keywordIndex.progress,
+                path: dryRunScratch ?? (reembedding ? rebuild : db), keywordIndexProgress: keywordIndex.progress,
                 keywordIndexUpkeep: ingest.dryRun ? .none : rebuildKeywordIndex ? .rebuild : .repairIfNeeded)
         } catch let error as StoreError where error.code == .locked {
             throw Terminal.fail(error.message, status: ExitStatus.locked)
@@ -87,18 +96,21 @@ struct IngestRunner {
 
         let progress = ProgressPrinter(enabled: output.showsProgress)
         let out = OutputBuffer()
-        let listChanges = ingest.dryRun && !output.json
+        let (dryRun, json) = (ingest.dryRun, output.json)
+        let record = ReportRecord()
         let observer = IngestPipeline.Observer(
             diagnostic: { diagnostic in
                 progress.clear()
                 var shown = diagnostic
                 shown.path = DisplayPath.of(diagnostic.path)
                 Terminal.error(shown.description)
+                if json { record.add(diagnostic) }
             },
             progress: progress.update,
             change: { change, path in
-                guard listChanges else { return }
-                out.line("\(change == .added ? "add" : change == .updated ? "update" : "remove") \(DisplayPath.of(path))")
+                guard dryRun else { return }
+                let action = change == .added ? "add" : change == .updated ? "update" : "remove"
+                if json { record.add(FileActionLine(path: path, action: action)) } else { out.line("\(action) \(DisplayPath.of(path))") }
             },
             shouldStop: { stop.isRequested })
 
@@ -118,14 +130,14 @@ struct IngestRunner {
             throw Terminal.fail("\(error)")
         }
         progress.clear()
+        // Results (the JSON report, a dry run's file list) go to stdout; the summary line to stderr.
         if output.json {
-            out.line(JSONLines.encode(ReportLine(report, dryRun: ingest.dryRun)))
-        } else if ingest.dryRun {
-            out.line(Self.dryRunSummary(report))
-        } else if !output.quiet {
-            Terminal.error(Self.summary(report))
+            out.line(JSONLines.encode(ReportLine(report, dryRun: ingest.dryRun, record: record)))
         }
         out.flush()
+        if !output.json && !output.quiet {
+            Terminal.error(ingest.dryRun ? Self.dryRunSummary(report) : Self.summary(report))
+        }
         if report.interrupted { return ExitStatus.interrupted }
         return report.failed > 0 ? ExitStatus.someFilesFailed : ExitStatus.success
     }
@@ -167,19 +179,21 @@ struct IngestRunner {
     }
 
     static func dryRunSummary(_ r: IngestReport) -> String {
-        "Would add \(r.added), update \(r.updated) and remove \(r.removed) files (\(r.unchanged) unchanged); "
-            + "would embed \(r.chunksEmbedded) chunks (\(r.cacheHits) from cache)"
+        "Would add \(counted(r.added, "file")), update \(r.updated) and remove \(r.removed) "
+            + "(\(r.unchanged) unchanged); would embed \(counted(r.chunksEmbedded, "chunk")) of "
+            + "\(counted(r.tokensEmbedded, "token")) (\(r.cacheHits) more from cache)"
     }
 
     static func summary(_ r: IngestReport) -> String {
         let indexed = r.added + r.updated + r.unchanged
-        var text = "Indexed \(indexed) files: \(r.added) added, \(r.updated) updated, \(r.unchanged) unchanged"
-        text += ", \(r.removed) removed; \(r.chunks) chunks stored (\(r.chunksEmbedded) embedded, \(r.cacheHits) from cache)"
+        var text = "Indexed \(counted(indexed, "file")): \(r.added) added, \(r.updated) updated, \(r.unchanged) unchanged"
+        text += ", \(r.removed) removed; \(counted(r.chunks, "chunk")) stored (\(r.chunksEmbedded) embedded, "
+        text += "\(r.cacheHits) from cache)"
         text += String(format: " in %.2fs", r.seconds)
         var problems: [String] = []
         if r.failed > 0 { problems.append("\(r.failed) failed") }
         if r.skipped > 0 { problems.append("\(r.skipped) skipped") }
-        if r.warnings > 0 { problems.append(r.warnings == 1 ? "1 warning" : "\(r.warnings) warnings") }
+        if r.warnings > 0 { problems.append(counted(r.warnings, "warning")) }
         if r.interrupted { problems.append("interrupted") }
         // Not a problem now, but not in the index either: said in the summary, never line by line again.
         if r.skippedAsBefore > 0 { problems.append("\(r.skippedAsBefore) skipped as before") }

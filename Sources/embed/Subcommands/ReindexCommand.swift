@@ -13,7 +13,10 @@ struct ReindexCommand: AsyncParsableCommand {
 
               */15 * * * *  cd /srv/docs && embed reindex --quiet --db index.sqlite
 
-            \(ExitStatus.help)
+            Each folder is walked with the options it was ingested with (--include, --exclude, --hidden...); \
+            to change them, run `embed ingest` on that folder.
+
+            \(ExitStatus.writerHelp)
             """)
 
     @OptionGroup var store: StoreOptions
@@ -30,12 +33,6 @@ struct ReindexCommand: AsyncParsableCommand {
 
     func validate() throws {
         try ingest.validate()
-        if !ingest.include.isEmpty || !ingest.exclude.isEmpty || !ingest.only.isEmpty || ingest.noIgnore || ingest.hidden
-            || ingest.followSymlinks
-        {
-            throw ValidationError(
-                "reindex walks each folder with the options it was ingested with; to change them, run `embed ingest` on that folder.")
-        }
     }
 
     func run() async throws {

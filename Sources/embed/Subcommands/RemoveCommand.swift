@@ -14,7 +14,7 @@ struct RemoveCommand: AsyncParsableCommand {
             that still exists inside a root that stays comes back at the next reindex: that is reported as a \
             warning (delete it, or ingest the root again with --exclude).
 
-            \(ExitStatus.help)
+            \(ExitStatus.removeHelp)
             """)
 
     @Argument(help: "Files, folders or roots to remove from the index.")
@@ -76,7 +76,7 @@ struct RemoveCommand: AsyncParsableCommand {
         }
         out.flush()
         if !quiet {
-            let files = removedDocuments.count == 1 ? "1 file" : "\(removedDocuments.count) files"
+            let files = counted(removedDocuments.count, "file")
             let roots = removedRoots.count == 1 ? "1 root" : "\(removedRoots.count) roots"
             Terminal.error("Removed \(files) and \(roots) from \(store.db)")
         }

@@ -4,7 +4,8 @@ import Foundation
 
 struct StatsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "stats", abstract: "Show what an index holds: documents, chunks, embedder, size on disk.")
+        commandName: "stats", abstract: "Show what an index holds: documents, chunks, embedder, size on disk.",
+        discussion: ExitStatus.statsHelp)
 
     @OptionGroup var store: StoreOptions
 
