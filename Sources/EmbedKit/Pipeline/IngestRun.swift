@@ -22,7 +22,7 @@ struct IngestRun {
     /// Parsed documents waiting for vectors, by slot.
     private var pending: [Int: PendingDocument] = [:]
     private var nextSlot = 0
-    /// Chunk texts waiting to be batched, in order, and who waits for each text's vector.
+    /// Texts to embed (chunks with their headers) waiting to be batched, in order, and who waits for each vector.
     private var queue: [(hash: ContentDigest, text: String)] = []
     private var waiters: [ContentDigest: [(slot: Int, chunk: Int)]] = [:]
     /// Complete documents waiting to be written, and files whose contents did not change.
@@ -258,7 +258,7 @@ struct IngestRun {
                     report.cacheHits += 1
                 } else {
                     entry.missing += 1
-                    if waiters[hash] == nil { queue.append((hash, document.chunks[index].text)) }
+                    if waiters[hash] == nil { queue.append((hash, document.embeddedTexts[index])) }
                     waiters[hash, default: []].append((slot, index))
                 }
             }
