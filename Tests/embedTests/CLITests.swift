@@ -148,17 +148,30 @@ struct CLITests {
         let db = dir.path + "/index.sqlite"
         let refused = try EmbedBinary.run(["ingest", dir.path + "/docs", "--db", db, "--chunk-tokens", "1000"])
         #expect(refused.status == 2, "\(refused.stderr)")
-        #expect(refused.stderr.contains("--chunk-tokens 1000 is larger than the input window of sentence-transformers/all-MiniLM-L6-v2, 254 tokens"))
+        #expect(
+            refused.stderr.contains(
+                "--chunk-tokens 1000 is larger than the 222 tokens the chunk header (--chunk-context title-headings, up to "
+                    + "32 tokens) leaves of the 254-token input window of sentence-transformers/all-MiniLM-L6-v2: "),
+            "\(refused.stderr)")
+        #expect(refused.stderr.contains("Use --chunk-tokens 222 or less."))
         #expect(!FileManager.default.fileExists(atPath: db))
-        // At the window it is accepted.
-        let fits = try EmbedBinary.run(["ingest", dir.path + "/docs", "--db", db, "--chunk-tokens", "254"])
+        // The header's room is the default's: the whole window is refused, what it leaves is accepted.
+        #expect(try EmbedBinary.run(["ingest", dir.path + "/docs", "--db", db, "--chunk-tokens", "223"]).status == 2)
+        let fits = try EmbedBinary.run(["ingest", dir.path + "/docs", "--db", db, "--chunk-tokens", "222"])
         #expect(fits.status == 0, "\(fits.stderr)")
+        // Without a header, at the window it is accepted.
+        let whole = dir.path + "/whole.sqlite"
+        let none = ["--chunk-context", "none"]
+        let overWindow = try EmbedBinary.run(["ingest", dir.path + "/docs", "--db", whole, "--chunk-tokens", "255"] + none)
+        #expect(overWindow.stderr.contains("larger than the input window of sentence-transformers/all-MiniLM-L6-v2, 254 tokens"))
+        let atWindow = try EmbedBinary.run(["ingest", dir.path + "/docs", "--db", whole, "--chunk-tokens", "254"] + none)
+        #expect(atWindow.status == 0, "\(atWindow.stderr)")
 
         let server = try LoopbackEmbeddingServer()
         defer { server.stop() }
         let openai = [
             "--embedder", "openai", "--base-url", server.baseURL.absoluteString, "--model", "fake-embed",
-            "--max-input-tokens", "100",
+            "--max-input-tokens", "100", "--chunk-context", "none",
         ]
         let other = dir.path + "/openai.sqlite"
         let tooLong = try EmbedBinary.run(["ingest", dir.path + "/docs", "--db", other, "--chunk-tokens", "101"] + openai)

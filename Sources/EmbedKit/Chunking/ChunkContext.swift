@@ -59,7 +59,7 @@ public struct ChunkHeaders: Sendable {
         guard context != .none else { return "" }
         var parts: [String] = []
         if let title { parts.append(title) }
-        for heading in chunk.headingPath.map(Self.collapsed) where !heading.isEmpty {
+        for heading in chunk.headingPath.map(Self.clipped) where !heading.isEmpty {
             if parts.count == 1, title != nil, heading == title { continue }  // the title is the first heading
             parts.append(heading)
         }
@@ -71,10 +71,12 @@ public struct ChunkHeaders: Sendable {
 
     /// The document's title, whitespace collapsed: the parser's, else the first line of its text.
     public static func title(of document: ParsedDocument) -> String? {
-        if let title = document.title.map(collapsed), !title.isEmpty { return title }
-        guard let first = document.blocks.first(where: { !collapsed($0.text).isEmpty }) else { return nil }
-        let line = first.text.split(whereSeparator: \.isNewline).first.map { collapsed(String($0)) } ?? ""
-        return line.isEmpty ? nil : line
+        if let title = document.title.map(clipped), !title.isEmpty { return title }
+        for block in document.blocks {
+            let line = clipped(block.text.drop(while: \.isWhitespace).prefix { !$0.isNewline })
+            if !line.isEmpty { return line }
+        }
+        return nil
     }
 
     /// `parts` joined, within ``ChunkContext/maxHeaderTokens``: the middle headings go first, then the end.
@@ -102,7 +104,7 @@ public struct ChunkHeaders: Sendable {
 
     /// True when `text` starts with the words of `parts`, in order, and the last of them ends a line (a heading
     /// block, or a title line): "Glaciers move" does not open with the heading "Glaciers".
-    static func text(_ text: String, opensWith parts: ArraySlice<String>) -> Bool {
+    public static func text(_ text: String, opensWith parts: ArraySlice<String>) -> Bool {
         let words = parts.flatMap { $0.split(whereSeparator: \.isWhitespace) }
         guard !words.isEmpty else { return true }
         var rest = text[...]
@@ -115,8 +117,10 @@ public struct ChunkHeaders: Sendable {
         return rest.drop { $0 == " " || $0 == "\t" }.first.map(\.isNewline) ?? true
     }
 
-    /// `text` with each run of whitespace made one space, and none at either end.
-    static func collapsed(_ text: String) -> String {
-        text.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+    /// `text` with each run of whitespace made one space, and none at either end, cut to its first 64 words and
+    /// 1,024 characters: far more than a header keeps, and a bound on the work per chunk whatever a file holds
+    /// (the first line of a text file can be megabytes long).
+    static func clipped(_ text: some StringProtocol) -> String {
+        String(text.prefix(4096).split(whereSeparator: \.isWhitespace).prefix(64).joined(separator: " ").prefix(1024))
     }
 }

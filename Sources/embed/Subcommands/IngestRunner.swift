@@ -19,6 +19,7 @@ struct IngestRunner {
         let store: SQLiteIndexStore
         let embedder: any Embedder
         var existing: IndexSettings?
+        let context: ChunkContext
         var storedOptions: [String: String] = [:]
         var roots = roots
         let lock: IndexLock?
@@ -50,9 +51,11 @@ struct IngestRunner {
                 try await options.makeEmbedder(
                     for: settings, stored: stored, concurrency: concurrency, embedding: .document)
             }
+            // Like the chunking: the flag, else the index's own (none for an index made before it existed), else
+            // the default.
+            context = ingest.chunkContext ?? existing?.chunkContext ?? .cliDefault
             try Self.checkChunksFit(
-                asked: ingest.chunkTokens, stored: existing?.chunking.maxTokens, embedder: embedder,
-                context: ingest.chunkContext ?? existing?.chunkContext ?? .cliDefault)
+                asked: ingest.chunkTokens, stored: existing?.chunking.maxTokens, embedder: embedder, context: context)
             if ingest.dryRun && !FileManager.default.fileExists(atPath: db) {
                 throw StoreError(.cannotOpen, "\(db): no index here yet; a dry run needs one to compare with", path: db)
             }
@@ -71,8 +74,6 @@ struct IngestRunner {
             throw Terminal.fail("\(error)")
         }
         defer { withExtendedLifetime(lock) {} }
-        // Like the chunking: the flag, else the index's own (none for an index made before it existed), else the default.
-        let context = ingest.chunkContext ?? existing?.chunkContext ?? .cliDefault
         let chunking = TextChunker.Configuration(
             maxTokens: ingest.chunkTokens ?? existing?.chunking.maxTokens ?? defaultChunkTokens(embedder, context),
             overlapTokens: ingest.overlapTokens ?? existing?.chunking.overlapTokens ?? TextChunker.Configuration().overlapTokens)
