@@ -12,6 +12,9 @@ struct ChunkContextCLITests {
             + extra
     }
 
+    /// Headers on, whatever the default for a new index is.
+    static let headers = ["--chunk-context", "title-headings"]
+
     /// A guide whose "Lamps" section is long enough for several chunks of 30 tokens.
     static func writeGuide(_ dir: TemporaryDirectory, under folder: String = "docs") throws {
         let sentences = (1...10).map { "The lamp number \($0) burns paraffin oil every night." }
@@ -47,8 +50,8 @@ struct ChunkContextCLITests {
         let (db, plain) = (dir.path + "/index.sqlite", dir.path + "/plain.sqlite")
         let sizes = ["--chunk-tokens", "30", "--overlap-tokens", "0"]
 
-        // The default for a new index: title and headings.
-        let ingest = try EmbedBinary.run(["ingest", dir.path + "/docs", "--db", db] + Self.openai(server, sizes))
+        let ingest = try EmbedBinary.run(
+            ["ingest", dir.path + "/docs", "--db", db] + Self.headers + Self.openai(server, sizes))
         #expect(ingest.status == 0, "\(ingest.stderr)")
         let sent = server.requests.flatMap(\.inputs)
         let chunks = try Self.export(db)
@@ -114,7 +117,7 @@ struct ChunkContextCLITests {
         func distinctVectors(_ db: String) throws -> Int? {
             try EmbedBinary.json(try EmbedBinary.run(["stats", "--db", db, "--json"]).stdout)["vectors"] as? Int
         }
-        let with = try ingest(["--db", db])
+        let with = try ingest(["--db", db] + Self.headers)
         #expect(with["chunks"] as? Int == 2)
         #expect(with["chunks_embedded"] as? Int == 2)
         #expect(try distinctVectors(db) == 2)
@@ -125,7 +128,7 @@ struct ChunkContextCLITests {
         #expect(without["chunks_embedded"] as? Int == 1)
         #expect(try distinctVectors(plain) == 1)
 
-        // A third copy under a title already seen comes from the cache.
+        // A third copy under a title already seen comes from the cache (the index's context needs no flag).
         try dir.write("docs/z.md", "---\ntitle: Xray Harbour\n---\n\(body)\n")
         let again = try ingest(["--db", db])
         #expect(again["added"] as? Int == 1)
@@ -154,14 +157,15 @@ struct ChunkContextCLITests {
 
         // Chunks of the whole window are refused: the header would push them over.
         let tooLarge = try EmbedBinary.run(
-            ["ingest", dir.path + "/docs", "--db", db, "--chunk-tokens", "60"] + Self.openai(server, window))
+            ["ingest", dir.path + "/docs", "--db", db, "--chunk-tokens", "60"] + Self.headers + Self.openai(server, window))
         #expect(tooLarge.status == 2, "\(tooLarge.stderr)")
         #expect(tooLarge.stderr.contains("the chunk header (--chunk-context title-headings, up to 32 tokens)"), "\(tooLarge.stderr)")
         #expect(tooLarge.stderr.contains("--chunk-tokens 28 or less"), "\(tooLarge.stderr)")
         #expect(!FileManager.default.fileExists(atPath: db))
 
         // By default chunks are sized to what the header leaves: every input fits, none fails.
-        let ingest = try EmbedBinary.run(["ingest", dir.path + "/docs", "--db", db, "--json"] + Self.openai(server, window))
+        let ingest = try EmbedBinary.run(
+            ["ingest", dir.path + "/docs", "--db", db, "--json"] + Self.headers + Self.openai(server, window))
         #expect(ingest.status == 0, "\(ingest.stderr)")
         #expect(try EmbedBinary.json(ingest.stdout)["failed"] as? Int == 0)
         let estimator = OpenAITokenEstimator()
@@ -186,7 +190,7 @@ struct ChunkContextCLITests {
 
         // A window too small for a header and some text is refused, naming the way out.
         let tiny = try EmbedBinary.run(
-            ["ingest", dir.path + "/docs", "--db", dir.path + "/tiny.sqlite"]
+            ["ingest", dir.path + "/docs", "--db", dir.path + "/tiny.sqlite"] + Self.headers
                 + Self.openai(server, ["--max-input-tokens", "36"]))
         #expect(tiny.status == 2, "\(tiny.stderr)")
         #expect(tiny.stderr.contains("use --chunk-context none"), "\(tiny.stderr)")
@@ -198,7 +202,7 @@ struct ChunkContextCLITests {
         defer { dir.remove() }
         try Self.writeGuide(dir)
         let db = dir.path + "/index.sqlite"
-        let ingest = try EmbedBinary.run(["ingest", dir.path + "/docs", "--db", db, "--embedder", "hash"])
+        let ingest = try EmbedBinary.run(["ingest", dir.path + "/docs", "--db", db, "--embedder", "hash"] + Self.headers)
         #expect(ingest.status == 0, "\(ingest.stderr)")
         let settings = PrefixCLITests.settingsJSON(db)
         #expect(settings.contains(#""chunkContext":"title-headings""#), "\(settings)")
@@ -227,6 +231,12 @@ struct ChunkContextCLITests {
         let after = try EmbedBinary.json(try EmbedBinary.run(["stats", "--db", db, "--json"]).stdout)
         #expect(after["chunk_context"] as? String == "none")
         #expect(PrefixCLITests.settingsJSON(db) == PrefixCLITests.settingsBeforePrefixes)
+
+        // A new index without the flag gets the default: none, as measured (docs/decisions.md, "Chunks are
+        // embedded under a header").
+        let fresh = dir.path + "/fresh.sqlite"
+        #expect(try EmbedBinary.run(["ingest", dir.path + "/docs", "--db", fresh, "--embedder", "hash"]).status == 0)
+        #expect(try EmbedBinary.run(["stats", "--db", fresh]).stdout.contains("\ncontext:    none\n"))
     }
 
     @Test("indexes with and without headers are searched together: the query is embedded the same way")
@@ -236,7 +246,7 @@ struct ChunkContextCLITests {
         try Self.writeGuide(dir, under: "a")
         try dir.write("b/harbour.txt", "Harbour notes\n\nThe harbour wall is repaired after every storm.")
         let (first, second) = (dir.path + "/a.sqlite", dir.path + "/b.sqlite")
-        #expect(try EmbedBinary.run(["ingest", dir.path + "/a", "--db", first, "--embedder", "hash"]).status == 0)
+        #expect(try EmbedBinary.run(["ingest", dir.path + "/a", "--db", first, "--embedder", "hash"] + Self.headers).status == 0)
         #expect(
             try EmbedBinary.run(["ingest", dir.path + "/b", "--db", second, "--embedder", "hash", "--chunk-context", "none"])
                 .status == 0)
@@ -282,12 +292,12 @@ struct ChunkContextCLITests {
         #expect(PrefixCLITests.settingsJSON(db) == settings)
         #expect(try EmbedBinary.run(["stats", "--db", db]).stdout.contains("\ncontext:    none\n"))
 
-        // Asking for headers is refused; --reembed builds the index again with the default, headers on.
+        // Asking for headers is refused; --reembed builds the index again with them.
         let refused = try EmbedBinary.run(["reindex", "--db", db, "--chunk-context", "title-headings"])
         #expect(refused.status == 3, "\(refused.stderr)")
         #expect(refused.stderr.contains("was built with chunk context none, not title-headings"), "\(refused.stderr)")
         mark = server.requests.count
-        let rebuilt = try EmbedBinary.run(["reindex", "--db", db, "--reembed"] + Self.openai(server, sizes))
+        let rebuilt = try EmbedBinary.run(["reindex", "--db", db, "--reembed"] + Self.headers + Self.openai(server, sizes))
         #expect(rebuilt.status == 0, "\(rebuilt.stderr)")
         #expect(server.requests[mark...].flatMap(\.inputs).contains { $0.hasPrefix("Lighthouse Guide › Lamps\n\n") })
         #expect(PrefixCLITests.settingsJSON(db).contains(#""chunkContext":"title-headings""#))
