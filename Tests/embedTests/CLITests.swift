@@ -151,14 +151,29 @@ struct CLITests {
         #expect(refused.stderr.contains("--chunk-tokens 1000 is larger than the input window of sentence-transformers/all-MiniLM-L6-v2, 254 tokens"))
         #expect(!FileManager.default.fileExists(atPath: db))
         // At the window it is accepted.
-        let fits = try await EmbedBinary.run(["ingest", dir.path + "/docs", "--db", db, "--chunk-tokens", "254"])
+        let fits = try await EmbedBinary.run(["ingest", dir.path + "/docs", "--db", db, "--chunk-tokens", "254", "--chunk-context", "none"])
         #expect(fits.status == 0, "\(fits.stderr)")
+
+        // A chunk header takes its 32 tokens from the window: the whole window is refused, what it leaves is not.
+        let headed = dir.path + "/headed.sqlite"
+        let headers = ["--chunk-context", "title-headings"]
+        let over = try await EmbedBinary.run(["ingest", dir.path + "/docs", "--db", headed, "--chunk-tokens", "254"] + headers)
+        #expect(over.status == 2, "\(over.stderr)")
+        #expect(
+            over.stderr.contains(
+                "--chunk-tokens 254 is larger than the 222 tokens the chunk header (--chunk-context title-headings, up to "
+                    + "32 tokens) leaves of the 254-token input window of sentence-transformers/all-MiniLM-L6-v2: "),
+            "\(over.stderr)")
+        #expect(over.stderr.contains("Use --chunk-tokens 222 or less."))
+        await #expect(try EmbedBinary.run(["ingest", dir.path + "/docs", "--db", headed, "--chunk-tokens", "223"] + headers).status == 2)
+        let inside = try await EmbedBinary.run(["ingest", dir.path + "/docs", "--db", headed, "--chunk-tokens", "222"] + headers)
+        #expect(inside.status == 0, "\(inside.stderr)")
 
         let server = try LoopbackEmbeddingServer()
         defer { server.stop() }
         let openai = [
             "--embedder", "openai", "--base-url", server.baseURL.absoluteString, "--model", "fake-embed",
-            "--max-input-tokens", "100",
+            "--max-input-tokens", "100", "--chunk-context", "none",
         ]
         let other = dir.path + "/openai.sqlite"
         let tooLong = try await EmbedBinary.run(["ingest", dir.path + "/docs", "--db", other, "--chunk-tokens", "101"] + openai)

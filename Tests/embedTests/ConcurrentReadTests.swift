@@ -26,7 +26,8 @@ struct ConcurrentReadTests {
         try Self.writeCorpus(dir, version: 0, files: 0..<24)
         let db = dir.path + "/index.sqlite"
         let first = try await EmbedBinary.run(
-            ["ingest", dir.path + "/docs", "--db", db, "--embedder", "hash", "--chunk-tokens", "24", "--overlap-tokens", "0"])
+            ["ingest", dir.path + "/docs", "--db", db, "--embedder", "hash", "--chunk-tokens", "24", "--overlap-tokens", "0",
+             "--chunk-context", "none"])
         #expect(first.status == 0, "\(first.stderr)")
 
         // The writer: reindexes of changed files, and --reembed swaps with another chunking, in a loop.
@@ -42,7 +43,7 @@ struct ConcurrentReadTests {
                     if round % 3 == 0 {
                         let tokens = round % 2 == 0 ? "24" : "40"
                         run = try EmbedBinary.runBlocking(
-                            ["ingest", "--reembed", dir.path + "/docs", "--db", db, "--embedder", "hash",
+                            ["ingest", "--reembed", dir.path + "/docs", "--db", db, "--embedder", "hash", "--chunk-context", "none",
                              "--chunk-tokens", tokens, "--overlap-tokens", "0"])
                     } else {
                         try Self.writeCorpus(dir, version: round, files: (round % 4 * 6)..<(round % 4 * 6 + 6))

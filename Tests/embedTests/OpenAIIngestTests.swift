@@ -11,7 +11,8 @@ struct OpenAIIngestTests {
             .joined(separator: "\n\n")
     }
 
-    static let chunking = ["--chunk-tokens", "24", "--overlap-tokens", "0"]
+    /// Without chunk headers, so each stored vector is its text's (ChunkContextCLITests test the headers).
+    static let chunking = ["--chunk-tokens", "24", "--overlap-tokens", "0", "--chunk-context", "none"]
 
     static func openai(_ server: LoopbackEmbeddingServer, _ extra: [String] = []) -> [String] {
         ["--embedder", "openai", "--base-url", server.baseURL.absoluteString, "--model", "fake-embed"] + extra

@@ -153,7 +153,9 @@ struct PrefixCLITests {
         defer { dir.remove() }
         try Self.writeDocs(dir)
         let db = dir.path + "/index.sqlite"
-        let ingest = try await EmbedBinary.run(["ingest", dir.path + "/docs", "--db", db, "--embedder", "hash"])
+        // Without chunk headers too: written before prefixes existed, it was written before headers existed.
+        let ingest = try await EmbedBinary.run(
+            ["ingest", dir.path + "/docs", "--db", db, "--embedder", "hash", "--chunk-context", "none"])
         #expect(ingest.status == 0, "\(ingest.stderr)")
         // Without prefixes, the settings are written exactly as before: older embeds read them unchanged.
         await #expect(Self.settingsJSON(db) == Self.settingsBeforePrefixes)
@@ -200,7 +202,10 @@ struct PrefixCLITests {
         let db = dir.path + "/index.sqlite"
         let prefix = "search_document: "
         // The server's window: 30 estimated tokens per input; longer inputs fail (--long-inputs fail).
-        let window = ["--max-input-tokens", "30", "--long-inputs", "fail", "--overlap-tokens", "0"]
+        // No chunk header, which would take most of so small a window (ChunkContextCLITests measure that one).
+        let window = [
+            "--max-input-tokens", "30", "--long-inputs", "fail", "--overlap-tokens", "0", "--chunk-context", "none",
+        ]
 
         // Asking for chunks of the whole window is refused: the prefix would push them over.
         let tooLarge = try await EmbedBinary.run(

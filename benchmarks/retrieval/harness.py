@@ -57,18 +57,18 @@ class Embed:
     def has(self, flags):
         return all(f in self.flags for f in flags if f.startswith("--"))
 
-    def ingest(self, docs_dir, db, docs_digest):
-        """Ingest unless DB already holds these documents ingested by this binary."""
+    def ingest(self, docs_dir, db, docs_digest, flags=()):
+        """Ingest with FLAGS unless DB already holds these documents ingested so by this binary."""
         stamp = pathlib.Path(db + ".stamp")
-        want = digest(self.sha, docs_digest, self.model_dir)
+        want = digest(self.sha, docs_digest, self.model_dir, *flags)
         if os.path.exists(db) and stamp.exists() and stamp.read_text() == want:
             return None
         for suffix in ("", "-wal", "-shm", ".vectors", ".lock", ".stamp"):
             if os.path.exists(db + suffix):
                 os.remove(db + suffix)
         start = time.monotonic()
-        subprocess.run([self.binary, "ingest", docs_dir, "--db", db, "--quiet", "--model-dir", self.model_dir],
-                       check=True)
+        subprocess.run([self.binary, "ingest", docs_dir, "--db", db, "--quiet", "--model-dir", self.model_dir]
+                       + list(flags), check=True)
         stamp.write_text(want)
         return time.monotonic() - start
 
@@ -161,6 +161,10 @@ def main():
     ap.add_argument("--run", action="append", default=[], metavar="NAME=FLAGS",
                     help="an extra embed run with these query flags (repeatable), e.g. "
                          "'hybrid rrf 30=--mode hybrid --fusion rrf --rrf-k 30'")
+    ap.add_argument("--ingest-variant", action="append", default=[], metavar="NAME=FLAGS",
+                    help="also ingest each collection with these ingest flags into an index of its own, and run "
+                         "every embed row on it too, named 'ROW [NAME]' (repeatable), e.g. "
+                         "'no context=--chunk-context none'")
     ap.add_argument("--sweep", action="store_true", help="also run hybrid at every fusion setting")
     ap.add_argument("--no-references", action="store_true", help="skip sentence-transformers and rank-bm25")
     ap.add_argument("--commit", default="", help="the checkout measured, for the record")
@@ -176,16 +180,20 @@ def main():
     if not embed.has(["--mode"]):
         runs = [("embed vector", [])]
     runs += [(spec.partition("=")[0], shlex.split(spec.partition("=")[2])) for spec in args.run]
+    # (name, ingest flags): the default ingest, then each variant, each in an index of its own.
+    variants = [("", [])] + [(spec.partition("=")[0], shlex.split(spec.partition("=")[2])) for spec in args.ingest_variant]
+    runs = [(name + (f" [{variant}]" if variant else ""), flags, variant)
+            for variant, _ in variants for name, flags in runs]
     sweep = []
     if args.sweep:
         if embed.has(["--mode", "--fusion", "--rrf-k", "--vector-weight"]):
-            sweep = [(f"hybrid {name}", ["--mode", "hybrid"] + flags) for name, flags in SWEEP]
+            sweep = [(f"hybrid {name}", ["--mode", "hybrid"] + flags, "") for name, flags in SWEEP]
         else:
             log("--sweep: this embed has no --fusion/--rrf-k/--vector-weight yet; no sweep")
 
     results = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                "commit": args.commit, "embed": args.embed, "embed_sha256": embed.sha, "embed_flags": sorted(embed.flags),
-               "grouping": grouping, "collections": {}}
+               "grouping": grouping, "ingest_variants": {v: f for v, f in variants if v}, "collections": {}}
     for c in collections:
         docs, queries, qrels = load(c, args.data)
         # Only judged queries are run and scored (all 225 of Cranfield, 76 of CISI's 112).
@@ -198,10 +206,16 @@ def main():
             if not path.exists() or path.read_text() != text + "\n":
                 path.write_text(text + "\n")
         docs = {name: text + "\n" for name, text in docs.items()}  # the references see the files' text
-        db = os.path.join(args.work, c + ".sqlite")
-        log(f"{c}: {len(docs)} documents, {len(queries)} judged queries; ingesting into {db}")
-        seconds = embed.ingest(docs_dir, db, digest(*sorted(docs.items())))
-        log(f"{c}: " + ("index up to date, not re-ingested" if seconds is None else f"ingested in {seconds:.1f} s"))
+        dbs, seconds = {}, None
+        for variant, ingest_flags in variants:
+            slug = re.sub(r"[^a-z0-9]+", "-", variant.lower()).strip("-")
+            db = dbs[variant] = os.path.join(args.work, c + (f"-{slug}" if slug else "") + ".sqlite")
+            log(f"{c}: {len(docs)} documents, {len(queries)} judged queries; ingesting into {db}"
+                + (f" with {' '.join(ingest_flags)}" if ingest_flags else ""))
+            took = embed.ingest(docs_dir, db, digest(*sorted(docs.items())), ingest_flags)
+            log(f"{c}: " + ("index up to date, not re-ingested" if took is None else f"ingested in {took:.1f} s"))
+            if not variant:
+                seconds = took
         qfile = os.path.join(args.work, c + "-queries.txt")
         by_text = {}
         for qid, line in queries.items():
@@ -211,9 +225,9 @@ def main():
         entry = results["collections"][c] = {"documents": len(docs), "queries": len(queries),
                                              "ingest_seconds": seconds, "systems": {}, "sweep": {}}
         for target, items in (("systems", runs), ("sweep", sweep)):
-            for name, flags in items:
+            for name, flags, variant in items:
                 flags = flags + grouping
-                run, wall = embed.query(db, qfile, by_text, flags)
+                run, wall = embed.query(dbs[variant], qfile, by_text, flags)
                 r = score(qrels, run)
                 r.update(query_seconds=wall, flags=flags)
                 entry[target][name] = r
@@ -229,13 +243,13 @@ def main():
                 entry["systems"][name] = r
                 log(f"{c} {name}: " + "  ".join(f"{MEASURES[m]} {r[m]:.4f}" for m in MEASURES))
 
-    names = [n for n, _ in runs] + ([] if args.no_references else ["sentence-transformers", "rank-bm25"])
+    names = [n for n, _, _ in runs] + ([] if args.no_references else ["sentence-transformers", "rank-bm25"])
     table = fmt_table([(n, {c: results["collections"][c]["systems"].get(n) for c in collections})
                        for n in names], collections)
     timing = ["", "| run | " + " | ".join(f"{NAMES[c]} s ({results['collections'][c]['queries']} queries)"
                                          for c in collections) + " |",
               "|---|" + "---:|" * len(collections)]
-    for n in [n for n, _ in runs] + [n for n, _ in sweep]:
+    for n in [n for n, _, _ in runs] + [n for n, _, _ in sweep]:
         cells = []
         for c in collections:
             e = results["collections"][c]
@@ -246,7 +260,7 @@ def main():
            f"run: {' '.join(grouping) or 'none'}.\n\n" + table + "\n" + "\n".join(timing) + "\n")
     if sweep:
         out += "\nHybrid fusion sweep\n\n" + fmt_table(
-            [(n, {c: results["collections"][c]["sweep"][n] for c in collections}) for n, _ in sweep],
+            [(n, {c: results["collections"][c]["sweep"][n] for c in collections}) for n, _, _ in sweep],
             collections) + "\n"
     print(out)
     pathlib.Path(args.work, "table.md").write_text(out)

@@ -5,7 +5,8 @@
 #   benchmarks/retrieval/run.sh [--sweep] [--embed-bin PATH] [harness options...]
 #
 # --sweep also runs hybrid at rrf k 10/30/60/100 and linear vector weight 0.3..0.8. Other options go to
-# harness.py (--collections cranfield, --run 'NAME=FLAGS', --no-references; see harness.py --help).
+# harness.py (--collections cranfield, --run 'NAME=FLAGS', --ingest-variant 'NAME=FLAGS', --no-references;
+# see harness.py --help).
 # The model: $EMBED_MODEL_DIR, else models/all-MiniLM-L6-v2 (fetched by scripts/fetch-model.sh).
 # Output: benchmarks/work/retrieval/table.md and results.json; indexes and caches stay there too.
 set -euo pipefail
@@ -18,7 +19,7 @@ args=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --embed-bin) embed_bin=$(realpath "$2"); shift 2 ;;
-        -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
         *) args+=("$1"); shift ;;
     esac
 done

@@ -91,6 +91,9 @@ public struct IngestPipeline: Sendable {
     public let configuration: Configuration
     /// Recorded in the index with its roots, for `reindex`.
     public var embedderOptions: [String: String] = [:]
+    /// What is embedded with each chunk besides its text; part of the index's settings. The chunker's
+    /// `maxTokens` must leave room for it (``ChunkContext/reservedTokens``).
+    public var chunkContext: ChunkContext = .none
 
     public init(
         embedder: any Embedder, parser: any DocumentParser, chunker: TextChunker, store: any IndexStore,
@@ -105,7 +108,7 @@ public struct IngestPipeline: Sendable {
 
     /// The settings this pipeline writes into an index.
     public var settings: IndexSettings {
-        IndexSettings(embedder: embedder.identity, chunking: chunker.configuration)
+        IndexSettings(embedder: embedder.identity, chunking: chunker.configuration, chunkContext: chunkContext)
     }
 
     /// Ingests every file under `roots` (files or folders), each walked with its own options, and records the
@@ -175,6 +178,8 @@ struct PreparedDocument: Sendable {
     var contentHash: ContentDigest
     var parsed: ParsedDocument
     var chunks: [Chunk]
+    /// The text embedded for each chunk (see ``ChunkHeaders``), and its digest, the embedding cache's key.
+    var embeddedTexts: [String]
     var textHashes: [ContentDigest]
     var isUpdate: Bool
 }
@@ -218,10 +223,13 @@ extension IngestPipeline {
             return .problem(Diagnostic(path: file.path, .error, "cannot parse: \(error)"))
         }
         let chunks = chunker.chunks(for: parsed)
-        let textHashes = chunks.map { Array(SHA256.hash(data: Array($0.text.utf8))) }
+        let embeddedTexts = ChunkHeaders(context: chunkContext, tokenCounter: chunker.tokenCounter)
+            .embeddedTexts(for: chunks, of: parsed)
+        // Keyed by what is embedded: one text under two headings has two vectors.
+        let textHashes = embeddedTexts.map { Array(SHA256.hash(data: Array($0.utf8))) }
         return .document(
             PreparedDocument(
-                file: file, contentHash: hash, parsed: parsed, chunks: chunks, textHashes: textHashes,
-                isUpdate: storedHash != nil))
+                file: file, contentHash: hash, parsed: parsed, chunks: chunks, embeddedTexts: embeddedTexts,
+                textHashes: textHashes, isUpdate: storedHash != nil))
     }
 }

@@ -20,7 +20,7 @@ public struct IngestReport: Sendable, Equatable, Codable {
     public var chunks = 0
     /// Chunks sent to the embedder.
     public var chunksEmbedded = 0
-    /// The embedder's tokens in the chunks sent to it (as the chunker counts them, without prefixes).
+    /// The embedder's tokens in the chunks sent to it (as the chunker counts them, without prefixes or headers).
     public var tokensEmbedded = 0
     /// Chunks whose vector came from the index instead of the embedder.
     public var cacheHits = 0

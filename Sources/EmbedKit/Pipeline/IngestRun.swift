@@ -28,7 +28,8 @@ struct IngestRun {
     /// Parsed documents waiting for vectors, by slot.
     private var pending: [Int: PendingDocument] = [:]
     private var nextSlot = 0
-    /// Chunk texts waiting to be batched, in order, and who waits for each text's vector.
+    /// Texts to embed (chunks with their headers) waiting to be batched, in order, with the chunks' tokens, and
+    /// who waits for each vector.
     private var queue: [(hash: ContentDigest, text: String, tokens: Int)] = []
     private var waiters: [ContentDigest: [(slot: Int, chunk: Int)]] = [:]
     /// Complete documents waiting to be written, and files whose contents did not change.
@@ -273,7 +274,7 @@ struct IngestRun {
                 } else {
                     entry.missing += 1
                     if waiters[hash] == nil {
-                        queue.append((hash, document.chunks[index].text, document.chunks[index].tokenCount))
+                        queue.append((hash, document.embeddedTexts[index], document.chunks[index].tokenCount))
                         chunksToEmbed += 1
                     }
                     waiters[hash, default: []].append((slot, index))

@@ -137,6 +137,12 @@ enum IndexFile {
                 + "use --embedder \(stored.embedder.name) with the same model, or another --db, "
                 + "or --reembed to rebuild the index with the new embedder"
         }
+        if stored.chunking == requested.chunking, stored.chunkContext != requested.chunkContext {
+            return "\(path) was built with chunk context \(stored.chunkContext.rawValue), not "
+                + "\(requested.chunkContext.rawValue): an index embeds all its chunks one way. "
+                + "Use --chunk-context \(stored.chunkContext.rawValue) (or leave it out to use the index's own), or another --db, "
+                + "or --reembed to rebuild the index with chunk context \(requested.chunkContext.rawValue)"
+        }
         return "\(path) was built with chunks of \(stored.chunking.maxTokens) tokens overlapping by "
             + "\(stored.chunking.overlapTokens), not \(requested.chunking.maxTokens) and "
             + "\(requested.chunking.overlapTokens): use the same --chunk-tokens and --overlap-tokens, or another --db, "

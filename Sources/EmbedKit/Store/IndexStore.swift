@@ -67,7 +67,8 @@ public struct IndexedDocument: Sendable {
     public var format: DocumentFormat
     public var title: String?
     public var chunks: [Chunk]
-    /// SHA-256 of each chunk's UTF-8 text: the key of the embedding cache.
+    /// SHA-256 of the UTF-8 text embedded for each chunk (its header and text, see ``ChunkHeaders``): the key of
+    /// the embedding cache, so that one text under two headings gets two vectors.
     public var textHashes: [ContentDigest]
     /// One vector per chunk.
     public var vectors: [[Float]]
@@ -92,10 +93,33 @@ public struct IndexedDocument: Sendable {
 public struct IndexSettings: Sendable, Equatable, Codable {
     public var embedder: EmbedderIdentity
     public var chunking: TextChunker.Configuration
+    /// What is embedded with each chunk besides its text.
+    public var chunkContext: ChunkContext
 
-    public init(embedder: EmbedderIdentity, chunking: TextChunker.Configuration) {
+    public init(embedder: EmbedderIdentity, chunking: TextChunker.Configuration, chunkContext: ChunkContext = .none) {
         self.embedder = embedder
         self.chunking = chunking
+        self.chunkContext = chunkContext
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case embedder, chunking, chunkContext
+    }
+
+    // Settings recorded before chunk context existed have none; `none` is written without the key, exactly as
+    // before, so those indexes and new ones without headers read the same both ways.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        embedder = try container.decode(EmbedderIdentity.self, forKey: .embedder)
+        chunking = try container.decode(TextChunker.Configuration.self, forKey: .chunking)
+        chunkContext = try container.decodeIfPresent(ChunkContext.self, forKey: .chunkContext) ?? .none
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(embedder, forKey: .embedder)
+        try container.encode(chunking, forKey: .chunking)
+        if chunkContext != .none { try container.encode(chunkContext, forKey: .chunkContext) }
     }
 }
 
@@ -125,7 +149,7 @@ public protocol IndexStore: Sendable {
     func recordEmbedderOptions(_ options: [String: String]) async throws
     /// The stored state of every document, by path.
     func documentStates() async throws -> [String: StoredDocumentState]
-    /// The vectors already stored for these chunk-text digests (the embedding cache).
+    /// The vectors already stored for these digests of embedded texts (the embedding cache).
     func cachedVectors(for textHashes: [ContentDigest]) async throws -> [ContentDigest: [Float]]
     /// The files remembered as skipped, by path.
     func skippedFiles() async throws -> [String: SkippedFile]

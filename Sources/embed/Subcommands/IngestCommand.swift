@@ -101,6 +101,16 @@ struct IngestOptions: ParsableArguments {
     @Option(help: "Tokens repeated between consecutive chunks of a section.")
     var overlapTokens: Int?
 
+    @Option(
+        help: ArgumentHelp(
+            "What is embedded with each chunk besides its text: title-headings (the document's title and the chunk's "
+                + "headings, `Title › Section`) or none.",
+            discussion: "Default: the index's own, else \(ChunkContext.cliDefault.rawValue). Recorded in the index; "
+                + "another is refused (--reembed rebuilds the index with it). Stored text is never changed.",
+            valueName: "title-headings|none"),
+        transform: ChunkContext.argument)
+    var chunkContext: ChunkContext?
+
     @Option(help: "Files larger than this many MiB (for .gz files, decompressed) are skipped with a warning.")
     var maxFileMib: Int = 64
 
@@ -125,5 +135,20 @@ struct IngestOptions: ParsableArguments {
             throw ValidationError("--overlap-tokens must be smaller than --chunk-tokens.")
         }
         guard maxFileMib >= 1 else { throw ValidationError("--max-file-mib must be at least 1.") }
+    }
+}
+
+extension ChunkContext {
+    /// The context of a new index when `--chunk-context` is not given: none, since headers did not measure at least
+    /// as well in every case (hybrid nDCG@10 on CISI); see docs/decisions.md for the figures.
+    static let cliDefault: ChunkContext = .none
+
+    /// Reads `--chunk-context`. (A conformance to `ExpressibleByArgument` would have to be public, as the type is.)
+    static func argument(_ text: String) throws -> ChunkContext {
+        guard let context = ChunkContext(rawValue: text) else {
+            throw ValidationError(
+                "--chunk-context must be \(allCases.map(\.rawValue).joined(separator: " or ")), not '\(text)'.")
+        }
+        return context
     }
 }

@@ -19,6 +19,7 @@ struct IngestRunner {
         let store: SQLiteIndexStore
         let embedder: any Embedder
         var existing: IndexSettings?
+        let context: ChunkContext
         var storedOptions: [String: String] = [:]
         var roots = roots
         var lock: IndexLock?
@@ -60,7 +61,11 @@ struct IngestRunner {
                 try await options.makeEmbedder(
                     for: settings, stored: stored, concurrency: concurrency, embedding: .document)
             }
-            try Self.checkChunksFit(asked: ingest.chunkTokens, stored: existing?.chunking.maxTokens, embedder: embedder)
+            // Like the chunking: the flag, else the index's own (none for an index made before it existed), else
+            // the default.
+            context = ingest.chunkContext ?? existing?.chunkContext ?? .cliDefault
+            try Self.checkChunksFit(
+                asked: ingest.chunkTokens, stored: existing?.chunking.maxTokens, embedder: embedder, context: context)
             // Should another run make the index meanwhile, its settings are checked when this one prepares it.
             if !ingest.dryRun && isNew { lock = try IndexLock(indexPath: db, wait: ingest.wait) }
             // Opening builds the keyword index of an older index, and repairs a damaged one (not in a dry run).
@@ -79,7 +84,7 @@ struct IngestRunner {
         }
         defer { withExtendedLifetime(lock) {} }
         let chunking = TextChunker.Configuration(
-            maxTokens: ingest.chunkTokens ?? existing?.chunking.maxTokens ?? defaultChunkTokens(embedder),
+            maxTokens: ingest.chunkTokens ?? existing?.chunking.maxTokens ?? defaultChunkTokens(embedder, context),
             overlapTokens: ingest.overlapTokens ?? existing?.chunking.overlapTokens ?? TextChunker.Configuration().overlapTokens)
         var pipeline = IngestPipeline(
             embedder: embedder,
@@ -88,6 +93,7 @@ struct IngestRunner {
             configuration: .init(
                 embeddingConcurrency: ingest.concurrency, batchSize: ingest.batchSize, checksum: ingest.checksum,
                 maxFileSize: Int64(ingest.maxFileMib) << 20, dryRun: ingest.dryRun, skipRules: Self.skipRules))
+        pipeline.chunkContext = context
         pipeline.embedderOptions = embedder.identity.name == EmbedderKind.openai.rawValue
             ? embedderOptions.recorded(merging: storedOptions) : [:]
 
@@ -145,14 +151,30 @@ struct IngestRunner {
     /// A chunk longer than the embedder's input window would be embedded from its start only: the rest could
     /// never be found. Asking for such chunks is a usage error; an index that already has them (built before
     /// this check) gets a warning with the way out.
-    static func checkChunksFit(asked: Int?, stored: Int?, embedder: any Embedder) throws {
-        guard let window = embedder.maxInputTokens else { return }
+    static func checkChunksFit(asked: Int?, stored: Int?, embedder: any Embedder, context: ChunkContext = .none) throws {
+        guard let input = embedder.maxInputTokens else { return }
         let model = embedder.identity.model
-        var room = "the input window of \(model), \(window) tokens"
+        // The document prefix and the chunk header are embedded with every chunk: they take their tokens from
+        // the chunk's room.
+        let window = input - context.reservedTokens
+        if window < 8 {
+            throw ValidationError(
+                "--chunk-context \(context.rawValue) takes up to \(context.reservedTokens) of the \(input) tokens \(model) "
+                    + "reads, leaving too few for the text; use --chunk-context none.")
+        }
+        var takers: [String] = []
+        var full = input
         if let prefixed = embedder as? PrefixedEmbedder, prefixed.prefixTokens > 0 {
-            // The document prefix is embedded with every chunk, so it takes its tokens from the chunk's room.
-            room = "the \(window) tokens the document prefix \(EmbedderIdentity.quoted(prefixed.prefix)) leaves of the "
-                + "\(window + prefixed.prefixTokens)-token input window of \(model)"
+            takers.append("the document prefix \(EmbedderIdentity.quoted(prefixed.prefix))")
+            full += prefixed.prefixTokens
+        }
+        if context.reservedTokens > 0 {
+            takers.append("the chunk header (--chunk-context \(context.rawValue), up to \(context.reservedTokens) tokens)")
+        }
+        var room = "the input window of \(model), \(window) tokens"
+        if !takers.isEmpty {
+            room = "the \(window) tokens \(takers.joined(separator: " and ")) \(takers.count == 1 ? "leaves" : "leave") of the "
+                + "\(full)-token input window of \(model)"
         }
         if let asked, asked > window {
             throw ValidationError(
@@ -174,8 +196,8 @@ struct IngestRunner {
         return "\(EmbedCommand.configuration.version) \(info.st_size) \(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec)"
     }()
 
-    private func defaultChunkTokens(_ embedder: any Embedder) -> Int {
-        min(TextChunker.Configuration().maxTokens, embedder.maxInputTokens ?? .max)
+    private func defaultChunkTokens(_ embedder: any Embedder, _ context: ChunkContext) -> Int {
+        min(TextChunker.Configuration().maxTokens, embedder.maxInputTokens.map { $0 - context.reservedTokens } ?? .max)
     }
 
     static func dryRunSummary(_ r: IngestReport) -> String {

@@ -52,6 +52,7 @@ struct StatsCommand: AsyncParsableCommand {
                 }
                 out.line(
                     "chunking:   \(settings.chunking.maxTokens) tokens, \(settings.chunking.overlapTokens) overlap")
+                out.line("context:    \(settings.chunkContext.rawValue)")
             } else {
                 out.line("embedder:   (none yet)")
             }
@@ -100,6 +101,7 @@ struct StatsLine: Encodable {
     var document_prefix: String?
     var chunk_tokens: Int?
     var overlap_tokens: Int?
+    var chunk_context: String?
     var roots: [String]
     var bytes_on_disk: Int64
 
@@ -116,6 +118,7 @@ struct StatsLine: Encodable {
         document_prefix = s.settings?.embedder.documentPrefix
         chunk_tokens = s.settings?.chunking.maxTokens
         overlap_tokens = s.settings?.chunking.overlapTokens
+        chunk_context = s.settings?.chunkContext.rawValue
         roots = s.roots.map(\.path)
         bytes_on_disk = s.bytesOnDisk
     }
