@@ -25,8 +25,17 @@ struct StopTests {
         return process
     }
 
-    /// Sends SIGTERM to `process` after `delay` seconds and returns how long it took to exit afterwards.
-    static func terminate(_ process: Process, after delay: Double) async throws -> Double {
+    /// Sends SIGTERM to `process` once `ready` holds (the run is under way: a loaded machine can take seconds to
+    /// start it, and a signal before its handler is installed just kills it), then `delay` seconds later, and
+    /// returns how long it took to exit after the signal.
+    static func terminate(
+        _ process: Process, when ready: @Sendable () -> Bool, after delay: Double
+    ) async throws -> Double {
+        let start = Date()
+        while !ready() && process.isRunning && Date().timeIntervalSince(start) < TestTiming.bound(60) {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(ready(), "the run never got under way")
         try await Task.sleep(for: .seconds(delay))
         let sent = Date()
         kill(process.processIdentifier, SIGTERM)
@@ -37,13 +46,13 @@ struct StopTests {
         return Date().timeIntervalSince(sent)
     }
 
-    /// Runs `embed`, sends SIGTERM after `delay` seconds, and expects exit status 130 within 5 s.
+    /// Runs `embed`, sends SIGTERM `delay` seconds after `ready` holds, and expects exit status 130 within 5 s.
     static func expectPromptStop(
-        _ arguments: [String], in dir: TemporaryDirectory, after delay: Double, during what: String,
-        sourceLocation: SourceLocation = #_sourceLocation
+        _ arguments: [String], in dir: TemporaryDirectory, when ready: @Sendable () -> Bool, after delay: Double,
+        during what: String, sourceLocation: SourceLocation = #_sourceLocation
     ) async throws {
         let process = try start(arguments, in: dir)
-        let seconds = try await terminate(process, after: delay)
+        let seconds = try await terminate(process, when: ready, after: delay)
         print("SIGTERM to exit during \(what): \(String(format: "%.2f", seconds)) s")
         #expect(process.terminationStatus == 130, sourceLocation: sourceLocation)
         #expect(seconds < TestTiming.bound(5), sourceLocation: sourceLocation)
@@ -59,7 +68,7 @@ struct StopTests {
         try dir.write("docs/a.txt", "Cormorants dry their wings in the sun.")
         try await Self.expectPromptStop(
             ["ingest", dir.path + "/docs", "--db", dir.path + "/index.sqlite"] + Self.openai(server), in: dir,
-            after: 1, during: "the dimension probe")
+            when: { server.inFlight > 0 }, after: 0.5, during: "the dimension probe")
     }
 
     @Test("SIGTERM while every request hangs: exit 130 within 5 s, finished documents kept, index sound")
@@ -76,7 +85,7 @@ struct StopTests {
         server.script(Array(repeating: .slow(.seconds(120)), count: 100))
         try await Self.expectPromptStop(
             ["ingest", dir.path + "/docs", "--db", db, "--batch-size", "1", "--concurrency", "4"] + Self.openai(server),
-            in: dir, after: 1.5, during: "requests that hang")
+            in: dir, when: { server.inFlight >= 4 }, after: 0.5, during: "requests that hang")
         let check = try await EmbedBinary.run(["stats", "--db", db, "--check", "--json"])
         #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
         #expect(try EmbedBinary.json(check.stdout)["documents"] as? Int == 1)
@@ -92,7 +101,8 @@ struct StopTests {
         try dir.write("docs/huge.md", text)
         try await Self.expectPromptStop(
             ["ingest", dir.path + "/docs", "--db", dir.path + "/index.sqlite", "--embedder", "hash"], in: dir,
-            after: 1.5, during: "the chunking of a 40 MB file")
+            when: { FileManager.default.fileExists(atPath: dir.path + "/index.sqlite") }, after: 0.5,
+            during: "the chunking of a 40 MB file")
     }
 
     @Test("SIGKILL in the middle of a slow ingest keeps the documents finished more than 2 s before")
