@@ -86,6 +86,14 @@ struct IngestOptions: ParsableArguments {
     @Option(help: "Tokens repeated between consecutive chunks of a section.")
     var overlapTokens: Int?
 
+    // Parts of the chunking recipe kept for measuring (benchmarks/retrieval): a new index gets the defaults,
+    // an existing one keeps its own, and another value is refused like another --chunk-tokens.
+    @Option(help: ArgumentHelp("Read hard-wrapped lines of a paragraph as one line (true or false).", visibility: .hidden))
+    var joinWrappedLines: Bool?
+
+    @Option(help: ArgumentHelp("Embed chunks without words too (true or false).", visibility: .hidden))
+    var embedWordlessChunks: Bool?
+
     @Option(help: "Files larger than this many MiB (for .gz files, decompressed) are skipped with a warning.")
     var maxFileMib: Int = 64
 
