@@ -16,7 +16,7 @@ import pytrec_eval
 from ircollections import COLLECTIONS, load, one_line
 
 MEASURES = {"ndcg_cut_10": "nDCG@10", "map_cut_100": "MAP@100", "recall_100": "Recall@100"}
-NAMES = {"cranfield": "Cranfield", "cisi": "CISI"}
+NAMES = {"cranfield": "Cranfield", "cisi": "CISI", "cisi-x": "CISI+X"}
 # Flags every mode run gets when embed has them: one hit per document, and no collapsing of identical
 # chunk texts across files (a collapsed copy would hide a judged document).
 GROUPING = ["--group", "document", "--all"]
@@ -57,20 +57,26 @@ class Embed:
     def has(self, flags):
         return all(f in self.flags for f in flags if f.startswith("--"))
 
-    def ingest(self, docs_dir, db, docs_digest):
-        """Ingest unless DB already holds these documents ingested by this binary."""
+    def ingest(self, docs_dir, db, docs_digest, flags=()):
+        """Ingest (with these ingest flags) unless DB already holds these documents ingested so by this binary."""
         stamp = pathlib.Path(db + ".stamp")
-        want = digest(self.sha, docs_digest, self.model_dir)
+        want = digest(self.sha, docs_digest, self.model_dir, *flags)
         if os.path.exists(db) and stamp.exists() and stamp.read_text() == want:
             return None
         for suffix in ("", "-wal", "-shm", ".vectors", ".lock", ".stamp"):
             if os.path.exists(db + suffix):
                 os.remove(db + suffix)
         start = time.monotonic()
-        subprocess.run([self.binary, "ingest", docs_dir, "--db", db, "--quiet", "--model-dir", self.model_dir],
-                       check=True)
+        subprocess.run([self.binary, "ingest", docs_dir, "--db", db, "--quiet", "--model-dir", self.model_dir,
+                        *flags], check=True)
         stamp.write_text(want)
         return time.monotonic() - start
+
+    def stats(self, db):
+        """`embed stats --json` of DB: chunks, vectors, chunks without a vector (when this embed counts them)."""
+        out = subprocess.run([self.binary, "stats", "--db", db, "--json"], check=True, capture_output=True,
+                             text=True).stdout
+        return json.loads(out)
 
     def query(self, db, qfile, by_text, flags):
         """Run every query of QFILE; returns ({qid: {doc: score}}, wall seconds of the embed process)."""
@@ -157,7 +163,11 @@ def main():
     ap.add_argument("--model-dir", required=True)
     ap.add_argument("--data", required=True, help="../shared/data/ir")
     ap.add_argument("--work", required=True, help="benchmarks/work/retrieval")
-    ap.add_argument("--collections", default=",".join(COLLECTIONS))
+    ap.add_argument("--collections", default=",".join(COLLECTIONS),
+                    help="comma-separated: cranfield, cisi, and cisi-x (CISI with its .X citation tables kept)")
+    ap.add_argument("--variant", action="append", default=[], metavar="NAME=FLAGS",
+                    help="an index built with these ingest flags (repeatable); every run is made on each, its "
+                         "rows named 'embed MODE NAME'. e.g. 'wrapped=--join-wrapped-lines true'")
     ap.add_argument("--run", action="append", default=[], metavar="NAME=FLAGS",
                     help="an extra embed run with these query flags (repeatable), e.g. "
                          "'hybrid rrf 30=--mode hybrid --fusion rrf --rrf-k 30'")
@@ -176,6 +186,10 @@ def main():
     if not embed.has(["--mode"]):
         runs = [("embed vector", [])]
     runs += [(spec.partition("=")[0], shlex.split(spec.partition("=")[2])) for spec in args.run]
+    # Indexes: one built with the defaults, or one per --variant, named and flagged.
+    variants = [(spec.partition("=")[0], shlex.split(spec.partition("=")[2])) for spec in args.variant] or [("", [])]
+    if args.variant:
+        runs = [(f"{name} {vname}", flags) for vname, _ in variants for name, flags in runs]
     sweep = []
     if args.sweep:
         if embed.has(["--mode", "--fusion", "--rrf-k", "--vector-weight"]):
@@ -185,7 +199,7 @@ def main():
 
     results = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                "commit": args.commit, "embed": args.embed, "embed_sha256": embed.sha, "embed_flags": sorted(embed.flags),
-               "grouping": grouping, "collections": {}}
+               "grouping": grouping, "variants": dict(variants), "collections": {}}
     for c in collections:
         docs, queries, qrels = load(c, args.data)
         # Only judged queries are run and scored (all 225 of Cranfield, 76 of CISI's 112).
@@ -198,10 +212,16 @@ def main():
             if not path.exists() or path.read_text() != text + "\n":
                 path.write_text(text + "\n")
         docs = {name: text + "\n" for name, text in docs.items()}  # the references see the files' text
-        db = os.path.join(args.work, c + ".sqlite")
-        log(f"{c}: {len(docs)} documents, {len(queries)} judged queries; ingesting into {db}")
-        seconds = embed.ingest(docs_dir, db, digest(*sorted(docs.items())))
-        log(f"{c}: " + ("index up to date, not re-ingested" if seconds is None else f"ingested in {seconds:.1f} s"))
+        dbs, indexes, seconds = {}, {}, None
+        for vname, vflags in variants:
+            db = dbs[vname] = os.path.join(args.work, c + (f"-{vname}" if vname else "") + ".sqlite")
+            log(f"{c}: {len(docs)} documents, {len(queries)} judged queries; ingesting into {db} {' '.join(vflags)}")
+            seconds = embed.ingest(docs_dir, db, digest(*sorted(docs.items())), vflags)
+            log(f"{c}: " + ("index up to date, not re-ingested" if seconds is None else f"ingested in {seconds:.1f} s"))
+            s = embed.stats(db)
+            indexes[vname] = {"flags": vflags, "ingest_seconds": seconds, "chunks": s.get("chunks"),
+                              "vectors": s.get("vectors"), "chunks_without_vector": s.get("chunks_without_vector", 0)}
+            log(f"{c} {vname or 'index'}: {indexes[vname]}")
         qfile = os.path.join(args.work, c + "-queries.txt")
         by_text = {}
         for qid, line in queries.items():
@@ -209,9 +229,10 @@ def main():
         pathlib.Path(qfile).write_text("".join(line + "\n" for line in by_text))
 
         entry = results["collections"][c] = {"documents": len(docs), "queries": len(queries),
-                                             "ingest_seconds": seconds, "systems": {}, "sweep": {}}
+                                             "ingest_seconds": seconds, "indexes": indexes, "systems": {}, "sweep": {}}
         for target, items in (("systems", runs), ("sweep", sweep)):
             for name, flags in items:
+                db = next((dbs[v] for v, _ in variants if v and name.endswith(" " + v)), dbs[variants[0][0]])
                 flags = flags + grouping
                 run, wall = embed.query(db, qfile, by_text, flags)
                 r = score(qrels, run)
@@ -244,6 +265,13 @@ def main():
         timing.append(f"| {n} | " + " | ".join(cells) + " |")
     out = (f"Measured {results['date'][:10]} on commit {args.commit or '?'}; query flags added to every embed "
            f"run: {' '.join(grouping) or 'none'}.\n\n" + table + "\n" + "\n".join(timing) + "\n")
+    if args.variant:
+        out += ("\n| index | ingest flags | " + " | ".join(f"{NAMES[c]} chunks (without vector)" for c in collections)
+                + " |\n|---|---|" + "---:|" * len(collections) + "\n")
+        for vname, vflags in variants:
+            cells = [f"{i['chunks']} ({i['chunks_without_vector']})"
+                     for i in (results["collections"][c]["indexes"][vname] for c in collections)]
+            out += f"| {vname} | {' '.join(vflags)} | " + " | ".join(cells) + " |\n"
     if sweep:
         out += "\nHybrid fusion sweep\n\n" + fmt_table(
             [(n, {c: results["collections"][c]["sweep"][n] for c in collections}) for n, _ in sweep],
