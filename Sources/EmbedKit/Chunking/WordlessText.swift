@@ -2,10 +2,10 @@
 /// a sentence could ask for, so an index may leave it without a vector (``TextChunker/Configuration/embedsWordlessChunks``):
 /// it stays stored and is still found by keyword search.
 ///
-/// A *word* here is a run of at least two letters (marks included) with no digit right before or after it, so
-/// `ffff28000000` and `L1` are not words and `ctid` is. A text is wordless when the characters of its words are
-/// fewer than ``minimumWordShare`` of its characters that are not white space. docs/decisions.md gives the
-/// measurements behind the figure.
+/// A *word* here is a run of at least two letters (marks included): `L1`, `0x0F` and `3.5e-05` have none, `ctid`,
+/// `utf8` and `int4` have one (an identifier with digits is still named by its letters). A text is wordless when
+/// the letters of its words are fewer than ``minimumWordShare`` of its characters that are not white space.
+/// docs/decisions.md gives the measurements behind the figure.
 public enum WordlessText {
     /// 15%: in the PostgreSQL manual every chunk below it is a table of numbers, a hex dump or an address list;
     /// just above it come tables with column names and lists of identifiers, which a query can name.
@@ -29,27 +29,21 @@ public enum WordlessText {
         var words = 0
         var visible = 0
         var run = 0  // letters in the current run
-        var runFollowsDigit = false
-        var previousIsDigit = false
         for scalar in text.unicodeScalars {
             let properties = scalar.properties
             let category = properties.generalCategory
             if properties.isAlphabetic || category == .nonspacingMark || category == .spacingMark
                 || category == .enclosingMark
             {
-                if run == 0 { runFollowsDigit = previousIsDigit }
                 run += 1
                 visible += 1
-                previousIsDigit = false
                 continue
             }
-            let isDigit = category == .decimalNumber
-            if run >= 2 && !runFollowsDigit && !isDigit { words += run }
+            if run >= 2 { words += run }
             run = 0
             if !properties.isWhitespace { visible += 1 }
-            previousIsDigit = isDigit
         }
-        if run >= 2 && !runFollowsDigit { words += run }
+        if run >= 2 { words += run }
         return (words, visible)
     }
 }

@@ -24,6 +24,7 @@ struct WordlessTextTests {
             "The present study is a history of the Dewey Decimal Classification.",
             "keyid | parent_keyid | level | pos\n-------+--------------+-------+-----\n row2 | | 0 | 1",
             "to_char(485, 'FM999MI') '485'",
+            "wrd3n1 wrd3n2 wrd3n3 utf8 int4 float8",
             "東京は日本の首都です。",
             "Ελληνικά κείμενα",
         ])
@@ -34,7 +35,8 @@ struct WordlessTextTests {
     @Test("the share counts letters of words over characters that are not white space")
     func share() {
         #expect(WordlessText.wordShare("ab 12") == 0.5)
-        #expect(WordlessText.wordShare("ab12 cd") == 2.0 / 6)  // "ab" touches a digit: not a word
+        #expect(WordlessText.wordShare("ab12 cd") == 4.0 / 6)  // an identifier with digits is named by its letters
+        #expect(WordlessText.wordShare("a1 b2") == 0)  // one letter is not a word
         #expect(WordlessText.wordShare("   ") == 1)
         #expect(!WordlessText.isWordless(""))
     }
