@@ -33,7 +33,7 @@ public struct TextChunker: Sendable {
         }
 
         /// What a new index gets (docs/decisions.md says why).
-        public static let defaultJoinsWrappedLines = true
+        public static let defaultJoinsWrappedLines = false
         public static let defaultEmbedsWordlessChunks = false
 
         private enum CodingKeys: String, CodingKey {

@@ -86,9 +86,12 @@ struct IngestOptions: ParsableArguments {
     @Option(help: "Tokens repeated between consecutive chunks of a section.")
     var overlapTokens: Int?
 
-    // Parts of the chunking recipe kept for measuring (benchmarks/retrieval): a new index gets the defaults,
-    // an existing one keeps its own, and another value is refused like another --chunk-tokens.
-    @Option(help: ArgumentHelp("Read hard-wrapped lines of a paragraph as one line (true or false).", visibility: .hidden))
+    // Parts of the chunking recipe: a new index gets the defaults, an existing one keeps its own, and another value
+    // is refused like another --chunk-tokens. The second is kept for measuring (benchmarks/retrieval).
+    @Option(
+        help: ArgumentHelp(
+            "true: read the hard-wrapped lines of a plain-text paragraph as one line, so chunks start at sentences.",
+            discussion: "Default false for a new index, an existing index's own otherwise."))
     var joinWrappedLines: Bool?
 
     @Option(help: ArgumentHelp("Embed chunks without words too (true or false).", visibility: .hidden))
