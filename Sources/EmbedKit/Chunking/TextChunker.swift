@@ -40,6 +40,16 @@ public struct TextChunker: Sendable {
             case maxTokens, overlapTokens, joinsWrappedLines, embedsWordlessChunks
         }
 
+        /// A setting with the value that embed had before it existed is not written, so an index with that recipe
+        /// keeps its settings byte for byte and older embeds read them unchanged.
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(maxTokens, forKey: .maxTokens)
+            try container.encode(overlapTokens, forKey: .overlapTokens)
+            if joinsWrappedLines { try container.encode(true, forKey: .joinsWrappedLines) }
+            if !embedsWordlessChunks { try container.encode(false, forKey: .embedsWordlessChunks) }
+        }
+
         /// A setting missing from the index reads as what the embed that wrote it did.
         public init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)
