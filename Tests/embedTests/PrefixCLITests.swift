@@ -157,8 +157,12 @@ struct PrefixCLITests {
         let ingest = try await EmbedBinary.run(
             ["ingest", dir.path + "/docs", "--db", db, "--embedder", "hash", "--chunk-context", "none"])
         #expect(ingest.status == 0, "\(ingest.stderr)")
-        // Without prefixes, the settings are written exactly as before: older embeds read them unchanged.
-        await #expect(Self.settingsJSON(db) == Self.settingsBeforePrefixes)
+        // Without prefixes, the embedder is written exactly as before: older embeds read it unchanged (the chunking
+        // now says that chunks without words are not embedded, D57).
+        await #expect(
+            Self.settingsJSON(db)
+                == Self.settingsBeforePrefixes.replacingOccurrences(
+                    of: #"{"maxTokens":200"#, with: #"{"embedsWordlessChunks":false,"maxTokens":200"#))
         // The index as the previous schema wrote it (no prefix keys at all), in case the line above ever fails.
         let sql = try dir.write("update.sql", "UPDATE index_meta SET value = '\(Self.settingsBeforePrefixes)' WHERE key = 'settings';")
         let update = await EmbedBinary.shell("sqlite3 '\(db)' < '\(sql)'")

@@ -16,7 +16,7 @@ import pytrec_eval
 from ircollections import COLLECTIONS, load, one_line
 
 MEASURES = {"ndcg_cut_10": "nDCG@10", "map_cut_100": "MAP@100", "recall_100": "Recall@100"}
-NAMES = {"cranfield": "Cranfield", "cisi": "CISI"}
+NAMES = {"cranfield": "Cranfield", "cisi": "CISI", "cisi-x": "CISI+X"}
 # Flags every mode run gets when embed has them: one hit per document, and no collapsing of identical
 # chunk texts across files (a collapsed copy would hide a judged document).
 GROUPING = ["--group", "document", "--all"]
@@ -71,6 +71,12 @@ class Embed:
                        + list(flags), check=True)
         stamp.write_text(want)
         return time.monotonic() - start
+
+    def stats(self, db):
+        """`embed stats --json` of DB: chunks, vectors, chunks without a vector (when this embed counts them)."""
+        out = subprocess.run([self.binary, "stats", "--db", db, "--json"], check=True, capture_output=True,
+                             text=True).stdout
+        return json.loads(out)
 
     def query(self, db, qfile, by_text, flags):
         """Run every query of QFILE; returns ({qid: {doc: score}}, wall seconds of the embed process)."""
@@ -157,7 +163,8 @@ def main():
     ap.add_argument("--model-dir", required=True)
     ap.add_argument("--data", required=True, help="../shared/data/ir")
     ap.add_argument("--work", required=True, help="benchmarks/work/retrieval")
-    ap.add_argument("--collections", default=",".join(COLLECTIONS))
+    ap.add_argument("--collections", default=",".join(COLLECTIONS),
+                    help="comma-separated: cranfield, cisi, and cisi-x (CISI with its .X citation tables kept)")
     ap.add_argument("--run", action="append", default=[], metavar="NAME=FLAGS",
                     help="an extra embed run with these query flags (repeatable), e.g. "
                          "'hybrid rrf 30=--mode hybrid --fusion rrf --rrf-k 30'")
@@ -206,7 +213,7 @@ def main():
             if not path.exists() or path.read_text() != text + "\n":
                 path.write_text(text + "\n")
         docs = {name: text + "\n" for name, text in docs.items()}  # the references see the files' text
-        dbs, seconds = {}, None
+        dbs, indexes, seconds = {}, {}, None
         for variant, ingest_flags in variants:
             slug = re.sub(r"[^a-z0-9]+", "-", variant.lower()).strip("-")
             db = dbs[variant] = os.path.join(args.work, c + (f"-{slug}" if slug else "") + ".sqlite")
@@ -216,6 +223,10 @@ def main():
             log(f"{c}: " + ("index up to date, not re-ingested" if took is None else f"ingested in {took:.1f} s"))
             if not variant:
                 seconds = took
+            s = embed.stats(db)
+            indexes[variant] = {"flags": ingest_flags, "ingest_seconds": took, "chunks": s.get("chunks"),
+                                "vectors": s.get("vectors"), "chunks_without_vector": s.get("chunks_without_vector", 0)}
+            log(f"{c} {variant or 'index'}: {indexes[variant]}")
         qfile = os.path.join(args.work, c + "-queries.txt")
         by_text = {}
         for qid, line in queries.items():
@@ -223,7 +234,7 @@ def main():
         pathlib.Path(qfile).write_text("".join(line + "\n" for line in by_text))
 
         entry = results["collections"][c] = {"documents": len(docs), "queries": len(queries),
-                                             "ingest_seconds": seconds, "systems": {}, "sweep": {}}
+                                             "ingest_seconds": seconds, "indexes": indexes, "systems": {}, "sweep": {}}
         for target, items in (("systems", runs), ("sweep", sweep)):
             for name, flags, variant in items:
                 flags = flags + grouping
@@ -258,6 +269,13 @@ def main():
         timing.append(f"| {n} | " + " | ".join(cells) + " |")
     out = (f"Measured {results['date'][:10]} on commit {args.commit or '?'}; query flags added to every embed "
            f"run: {' '.join(grouping) or 'none'}.\n\n" + table + "\n" + "\n".join(timing) + "\n")
+    if args.ingest_variant:
+        out += ("\n| index | ingest flags | " + " | ".join(f"{NAMES[c]} chunks (without vector)" for c in collections)
+                + " |\n|---|---|" + "---:|" * len(collections) + "\n")
+        for vname, vflags in variants:
+            cells = [f"{i['chunks']} ({i['chunks_without_vector']})"
+                     for i in (results["collections"][c]["indexes"][vname] for c in collections)]
+            out += f"| {vname or 'default'} | {' '.join(vflags)} | " + " | ".join(cells) + " |\n"
     if sweep:
         out += "\nHybrid fusion sweep\n\n" + fmt_table(
             [(n, {c: results["collections"][c]["sweep"][n] for c in collections}) for n, _, _ in sweep],

@@ -10,6 +10,9 @@ write (cran0001, cisi0001), so a hit's path maps back to its doc by file name.
 import pathlib, re
 
 COLLECTIONS = ("cranfield", "cisi")
+# Not run by default: CISI with each document's .X block (its table of citations: numbers, no words) kept at
+# its end, as the raw collection file has it. For measuring what embed does with chunks without words.
+EXTRA_COLLECTIONS = ("cisi-x",)
 
 
 def records(text):
@@ -42,10 +45,11 @@ def load(collection, data):
             if len(p) >= 3:
                 grade = int(p[2])
                 qrels.setdefault(p[0], {})[f"cran{int(p[1]):04d}"] = 0 if grade < 1 else 5 - grade
-    elif collection == "cisi":
+    elif collection in ("cisi", "cisi-x"):
         d = pathlib.Path(data, "cisi")
-        # .X holds citation blocks, not text.
-        docs = {f"cisi{int(i):04d}": "\n".join(f.get(k, "") for k in "TAW").strip()
+        # .X holds citation blocks, not text: left out, except in cisi-x.
+        fields = "TAWX" if collection == "cisi-x" else "TAW"
+        docs = {f"cisi{int(i):04d}": "\n".join(f.get(k, "") for k in fields).strip()
                 for i, f in records(d.joinpath("CISI.ALL").read_text(errors="replace"))}
         queries = {str(int(i)): "\n".join(f.get(k, "") for k in "TW").strip()
                    for i, f in records(d.joinpath("CISI.QRY").read_text(errors="replace"))}
@@ -55,7 +59,7 @@ def load(collection, data):
             if len(p) >= 2:
                 qrels.setdefault(str(int(p[0])), {})[f"cisi{int(p[1]):04d}"] = 1
     else:
-        raise ValueError(f"unknown collection {collection!r} (known: {', '.join(COLLECTIONS)})")
+        raise ValueError(f"unknown collection {collection!r} (known: {', '.join(COLLECTIONS + EXTRA_COLLECTIONS)})")
     return docs, queries, qrels
 
 

@@ -5,11 +5,16 @@ struct Segmenter {
     private let document: ParsedDocument
     private let counter: any TokenCounter
     private let maxTokens: Int
+    /// Whether the blocks' soft line breaks are read as spaces (see ``TextChunker/Configuration/joinsWrappedLines``).
+    private let joinsWrappedLines: Bool
+    /// Offsets of the `\n`s that only wrap prose: no sentence ends there.
+    private var softNewlines: Set<Int> = []
 
-    init(document: ParsedDocument, counter: any TokenCounter, maxTokens: Int) {
+    init(document: ParsedDocument, counter: any TokenCounter, maxTokens: Int, joinsWrappedLines: Bool = false) {
         self.document = document
         self.counter = counter
         self.maxTokens = maxTokens
+        self.joinsWrappedLines = joinsWrappedLines
         scalars = Array(document.text.unicodeScalars)
     }
 
@@ -33,6 +38,7 @@ struct Segmenter {
             let path = headings.map(\.title)
             let range = trimmed(offset..<(offset + length))
             guard !range.isEmpty else { continue }
+            if joinsWrappedLines && !block.softLineBreaks.isEmpty { markSoftNewlines(of: block, at: offset) }
             var pieces: [(range: Range<Int>, tokens: Int)] = []
             split(range, level: 0, into: &pieces)
             var cursor = offset
@@ -71,7 +77,27 @@ struct Segmenter {
         for part in parts { split(part, level: level + 1, into: &pieces) }
     }
 
-    /// Sentence ends (`.`, `!`, `?`, `;`, `…` and CJK stops, followed by space) and line breaks.
+    /// Records where the soft breaks of `block`, whose text starts at `offset`, are.
+    private mutating func markSoftNewlines(of block: ParsedDocument.Block, at offset: Int) {
+        var soft = block.softLineBreaks.makeIterator()
+        var next = soft.next()
+        var line = 0
+        var i = offset
+        for scalar in block.text.unicodeScalars {
+            guard let wanted = next else { break }
+            if scalar == "\n" {
+                if line == wanted {
+                    softNewlines.insert(i)
+                    next = soft.next()
+                }
+                line += 1
+            }
+            i += 1
+        }
+    }
+
+    /// Sentence ends (`.`, `!`, `?`, `;`, `…` and CJK stops, followed by space) and line breaks (but not soft ones,
+    /// which only wrap a line of prose).
     private func sentences(in range: Range<Int>) -> [Range<Int>] {
         var parts: [Range<Int>] = []
         var start = range.lowerBound
@@ -80,7 +106,7 @@ struct Segmenter {
             let s = scalars[i]
             var cut: Int? = nil
             if s == "\n" {
-                cut = i
+                if !softNewlines.contains(i) { cut = i }
             } else if Self.sentenceEnds.contains(s) {
                 var j = i + 1
                 while j < range.upperBound, Self.closers.contains(scalars[j]) { j += 1 }

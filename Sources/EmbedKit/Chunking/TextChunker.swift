@@ -6,17 +6,57 @@
 /// Consecutive chunks of one section overlap by up to ``Configuration/overlapTokens`` tokens, carried over as
 /// whole sentences or words. The result depends only on the input: the same document gives the same chunks.
 public struct TextChunker: Sendable {
-    /// Chunk sizes, in the embedder's tokens.
+    /// The chunking recipe: chunk sizes, in the embedder's tokens, and how text is read. Recorded in the index;
+    /// a run with another recipe is refused, as one with another embedder is.
     public struct Configuration: Sendable, Hashable, Codable {
         /// The most tokens a chunk may hold (special tokens such as `[CLS]` excluded).
         public var maxTokens: Int
         /// How many tokens of the previous chunk to repeat at the start of the next one, at most.
         public var overlapTokens: Int
+        /// Whether a paragraph's soft line breaks (hard-wrapped prose, ``ParsedDocument/Block/softLineBreaks``)
+        /// are read as spaces, so that chunks and their overlaps start at sentences rather than at wrapped lines.
+        /// False in an index written before this setting existed.
+        public var joinsWrappedLines: Bool
+        /// Whether chunks without words (``WordlessText``) are embedded. When false they are stored and found by
+        /// keyword search but have no vector. True in an index written before this setting existed.
+        public var embedsWordlessChunks: Bool
 
         /// 200 tokens with 32 of overlap: about 150 words of English, well inside all-MiniLM-L6-v2's 256.
-        public init(maxTokens: Int = 200, overlapTokens: Int = 32) {
+        public init(
+            maxTokens: Int = 200, overlapTokens: Int = 32, joinsWrappedLines: Bool = Self.defaultJoinsWrappedLines,
+            embedsWordlessChunks: Bool = Self.defaultEmbedsWordlessChunks
+        ) {
             self.maxTokens = maxTokens
             self.overlapTokens = overlapTokens
+            self.joinsWrappedLines = joinsWrappedLines
+            self.embedsWordlessChunks = embedsWordlessChunks
+        }
+
+        /// What a new index gets (docs/decisions.md says why).
+        public static let defaultJoinsWrappedLines = false
+        public static let defaultEmbedsWordlessChunks = false
+
+        private enum CodingKeys: String, CodingKey {
+            case maxTokens, overlapTokens, joinsWrappedLines, embedsWordlessChunks
+        }
+
+        /// A setting with the value that embed had before it existed is not written, so an index with that recipe
+        /// keeps its settings byte for byte and older embeds read them unchanged.
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(maxTokens, forKey: .maxTokens)
+            try container.encode(overlapTokens, forKey: .overlapTokens)
+            if joinsWrappedLines { try container.encode(true, forKey: .joinsWrappedLines) }
+            if !embedsWordlessChunks { try container.encode(false, forKey: .embedsWordlessChunks) }
+        }
+
+        /// A setting missing from the index reads as what the embed that wrote it did.
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            maxTokens = try container.decode(Int.self, forKey: .maxTokens)
+            overlapTokens = try container.decode(Int.self, forKey: .overlapTokens)
+            joinsWrappedLines = try container.decodeIfPresent(Bool.self, forKey: .joinsWrappedLines) ?? false
+            embedsWordlessChunks = try container.decodeIfPresent(Bool.self, forKey: .embedsWordlessChunks) ?? true
         }
     }
 
@@ -32,7 +72,9 @@ public struct TextChunker: Sendable {
 
     /// The chunks of `document`, in order; empty when the document has no text.
     public func chunks(for document: ParsedDocument) -> [Chunk] {
-        var segmenter = Segmenter(document: document, counter: tokenCounter, maxTokens: configuration.maxTokens)
+        var segmenter = Segmenter(
+            document: document, counter: tokenCounter, maxTokens: configuration.maxTokens,
+            joinsWrappedLines: configuration.joinsWrappedLines)
         let units = segmenter.units()
         return pack(units, segmenter: segmenter)
     }
@@ -91,9 +133,11 @@ public struct TextChunker: Sendable {
         let last = units[units.index(before: units.endIndex)]
         // The heading path is the one in force at the chunk's first content unit.
         let pathUnit = units.first(where: { $0.headingLevel == nil }) ?? last
+        let text = segmenter.text(first.start..<last.end)
         return Chunk(
-            ordinal: ordinal, text: segmenter.text(first.start..<last.end), startOffset: first.start,
-            endOffset: last.end, line: first.line, headingPath: pathUnit.headingPath, tokenCount: tokens)
+            ordinal: ordinal, text: text, startOffset: first.start, endOffset: last.end, line: first.line,
+            headingPath: pathUnit.headingPath, tokenCount: tokens,
+            isEmbedded: configuration.embedsWordlessChunks || !WordlessText.isWordless(text))
     }
 }
 

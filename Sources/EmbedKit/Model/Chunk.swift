@@ -16,11 +16,15 @@ public struct Chunk: Sendable, Equatable, Hashable {
     public var headingPath: [String]
     /// Size of the text in the embedder's tokens (as counted by the chunker's ``TokenCounter``).
     public var tokenCount: Int
+    /// False for a chunk the recipe leaves without a vector (a chunk without words, ``WordlessText``): it is
+    /// stored and found by keyword search, but not embedded.
+    public var isEmbedded: Bool
 
     public init(
         ordinal: Int, text: String, startOffset: Int, endOffset: Int, line: Int, headingPath: [String],
-        tokenCount: Int
+        tokenCount: Int, isEmbedded: Bool = true
     ) {
+        self.isEmbedded = isEmbedded
         self.ordinal = ordinal
         self.text = text
         self.startOffset = startOffset

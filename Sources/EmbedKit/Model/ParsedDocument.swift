@@ -17,11 +17,16 @@ public struct ParsedDocument: Sendable, Equatable {
         public var text: String
         /// The 1-based line of the source file where the block starts.
         public var line: Int
+        /// The 0-based lines of ``text`` whose line break is soft: hard-wrapped prose that goes on in the next
+        /// line. The chunker reads such a break as a space (it does not end a sentence there); the text keeps it,
+        /// so offsets and source lines stay those of the file. Ascending; empty for most blocks.
+        public var softLineBreaks: [Int]
 
-        public init(kind: Kind, text: String, line: Int) {
+        public init(kind: Kind, text: String, line: Int, softLineBreaks: [Int] = []) {
             self.kind = kind
             self.text = text
             self.line = line
+            self.softLineBreaks = softLineBreaks
         }
     }
 

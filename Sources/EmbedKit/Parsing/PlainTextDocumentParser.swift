@@ -1,5 +1,9 @@
 /// Parses plain text: paragraphs are runs of lines separated by blank lines, kept verbatim.
 ///
+/// The line breaks that only wrap prose are marked soft (``ParsedDocument/Block/softLineBreaks``, rules in
+/// `TextLines+Wrapping.swift`), so that the chunker reads a hard-wrapped paragraph as the one line it stands
+/// for.
+///
 /// Each block starts at its first line (1-based). CRLF and CR line ends become LF; see ``TextDecoder`` for
 /// the encodings read.
 public struct PlainTextDocumentParser: DocumentParser {
@@ -14,14 +18,14 @@ public struct PlainTextDocumentParser: DocumentParser {
         return ParsedDocument(format: .text, blocks: blocks, warnings: decoded.warnings)
     }
 
-    /// The runs of non-blank lines of `lines`, verbatim, each with its 1-based first line.
+    /// The runs of non-blank lines of `lines`, verbatim, each with its 1-based first line and its soft breaks.
     static func paragraphs(_ lines: TextLines) -> [ParsedDocument.Block] {
         var blocks: [ParsedDocument.Block] = []
         var start: Int?
         for index in 0..<lines.count {
             if lines.isBlank(index) {
                 if let first = start {
-                    blocks.append(.init(kind: .paragraph, text: lines.text(first, index - 1), line: first + 1))
+                    blocks.append(lines.paragraph(first, index - 1))
                     start = nil
                 }
             } else if start == nil {
@@ -29,7 +33,7 @@ public struct PlainTextDocumentParser: DocumentParser {
             }
         }
         if let first = start {
-            blocks.append(.init(kind: .paragraph, text: lines.text(first, lines.count - 1), line: first + 1))
+            blocks.append(lines.paragraph(first, lines.count - 1))
         }
         return blocks
     }

@@ -4,7 +4,8 @@
 /// of one punctuation character at least as long as the title; with an overline, the overline and underline
 /// must match. Heading levels follow the rST rule: each adornment style (character, with or without overline)
 /// gets the next level the first time it appears. Everything else is plain text: paragraphs are runs of
-/// non-blank lines, kept verbatim (directives, literal blocks and markup included).
+/// non-blank lines, kept verbatim (directives, literal blocks and markup included), with the breaks of
+/// hard-wrapped prose marked soft as in plain text.
 public struct RestructuredTextDocumentParser: DocumentParser {
     public init() {}
 
@@ -19,7 +20,7 @@ public struct RestructuredTextDocumentParser: DocumentParser {
         var paragraphStart: Int?
         func flush(through last: Int) {
             if let first = paragraphStart, last >= first {
-                blocks.append(.init(kind: .paragraph, text: lines.text(first, last), line: first + 1))
+                blocks.append(lines.paragraph(first, last))
             }
             paragraphStart = nil
         }

@@ -24,6 +24,8 @@ public struct IngestReport: Sendable, Equatable, Codable {
     public var tokensEmbedded = 0
     /// Chunks whose vector came from the index instead of the embedder.
     public var cacheHits = 0
+    /// Chunks stored without a vector: chunks without words, which the index's recipe does not embed.
+    public var chunksWithoutVector = 0
     /// Bytes of the files that were read.
     public var bytesRead: Int64 = 0
     public var seconds: Double = 0

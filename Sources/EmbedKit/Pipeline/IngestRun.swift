@@ -245,7 +245,9 @@ struct IngestRun {
             // Count what would be embedded (each distinct uncached text once), and go no further.
             let cached = try await pipeline.store.cachedVectors(for: document.textHashes)
             for (index, hash) in document.textHashes.enumerated() {
-                if cached[hash] != nil {
+                if !document.chunks[index].isEmbedded {
+                    report.chunksWithoutVector += 1
+                } else if cached[hash] != nil {
                     report.cacheHits += 1
                 } else if waiters[hash] == nil {
                     waiters[hash] = []
@@ -268,7 +270,11 @@ struct IngestRun {
             var entry = PendingDocument(
                 prepared: document, vectors: Array(repeating: nil, count: document.chunks.count), missing: 0)
             for (index, hash) in document.textHashes.enumerated() {
-                if let vector = cached[hash] {
+                if !document.chunks[index].isEmbedded {
+                    // Stored with an empty vector: no vector (see WordlessText).
+                    entry.vectors[index] = []
+                    report.chunksWithoutVector += 1
+                } else if let vector = cached[hash] {
                     entry.vectors[index] = vector
                     report.cacheHits += 1
                 } else {

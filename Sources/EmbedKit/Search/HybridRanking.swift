@@ -104,8 +104,11 @@ enum HybridRanking {
                 score[i] = Float(s)
             }
         case .linear(let weight):
-            // Every candidate has a similarity (computed for keyword finds too) and a BM25 (0: none of the words).
-            let similarity = found.map { Double(candidates[$0].similarity ?? 0) }
+            // Every candidate has a similarity (computed for keyword finds too) and a BM25 (0: none of the words),
+            // except a chunk without words, which has no vector: it gets the lowest similarity of the candidates,
+            // so that the vector side gives it nothing (rescaled 0) and takes nothing from it.
+            let lowest = found.compactMap { candidates[$0].similarity }.min().map(Double.init) ?? 0
+            let similarity = found.map { candidates[$0].similarity.map(Double.init) ?? lowest }
             let keyword = found.map { Double(candidates[$0].keywordScore ?? 0) }
             let s = rescaled(similarity)
             let k = rescaled(keyword)

@@ -99,10 +99,13 @@ enum IndexFile {
                 throw StoreError(.corrupt, "\(indexPath): the index has no id to bind a vector file to", path: indexPath)
             }
             let generation = try generation(connection)
-            let counter = try connection.prepare("SELECT count(*) FROM chunks")
+            // Chunks left without a vector (an empty one: no words) are not rows of the file.
+            let counter = try connection.prepare(
+                "SELECT count(*) FROM chunks c JOIN vectors v ON v.id = c.vector_id WHERE length(v.embedding) > 0")
             let count = try counter.step() ? Int(counter.int(0)) : 0
             let rows = try connection.prepare(
-                "SELECT c.id, c.document_id, v.embedding FROM chunks c JOIN vectors v ON v.id = c.vector_id ORDER BY c.id")
+                "SELECT c.id, c.document_id, v.embedding FROM chunks c JOIN vectors v ON v.id = c.vector_id "
+                    + "WHERE length(v.embedding) > 0 ORDER BY c.id")
             try VectorFile.write(
                 path: VectorFile.path(forIndex: indexPath), dimension: dimension, count: count, generation: generation,
                 indexID: indexID
@@ -142,6 +145,17 @@ enum IndexFile {
                 + "\(requested.chunkContext.rawValue): an index embeds all its chunks one way. "
                 + "Use --chunk-context \(stored.chunkContext.rawValue) (or leave it out to use the index's own), or another --db, "
                 + "or --reembed to rebuild the index with chunk context \(requested.chunkContext.rawValue)"
+        }
+        if stored.chunking.joinsWrappedLines != requested.chunking.joinsWrappedLines
+            || stored.chunking.embedsWordlessChunks != requested.chunking.embedsWordlessChunks
+        {
+            func describe(_ c: TextChunker.Configuration) -> String {
+                "wrapped lines \(c.joinsWrappedLines ? "joined" : "kept") and chunks without words "
+                    + (c.embedsWordlessChunks ? "embedded" : "not embedded")
+            }
+            return "\(path) was built with \(describe(stored.chunking)), not \(describe(requested.chunking)): "
+                + "leave out --join-wrapped-lines and --embed-wordless-chunks to use the index's own, or use another "
+                + "--db, or --reembed to rebuild the index with the new chunking"
         }
         return "\(path) was built with chunks of \(stored.chunking.maxTokens) tokens overlapping by "
             + "\(stored.chunking.overlapTokens), not \(requested.chunking.maxTokens) and "

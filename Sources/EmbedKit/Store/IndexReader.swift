@@ -215,7 +215,9 @@ public final class IndexReader {
             bytes += (attributes?[.size] as? NSNumber)?.int64Value ?? 0
         }
         return IndexStatistics(
-            documents: try count("documents"), chunks: try count("chunks"), vectors: try count("vectors"),
+            documents: try count("documents"), chunks: try count("chunks"),
+            vectors: try count("vectors WHERE length(embedding) > 0"),
+            chunksWithoutVector: try count("chunks c JOIN vectors v ON v.id = c.vector_id WHERE length(v.embedding) = 0"),
             settings: try settings(), roots: try roots(), bytesOnDisk: bytes)
     }
 
@@ -243,11 +245,32 @@ public final class IndexReader {
         if incomplete > 0 { problems.append("\(incomplete) documents do not have all their chunks") }
         let missing = try count("SELECT count(*) FROM chunks c WHERE NOT EXISTS (SELECT 1 FROM vectors v WHERE v.id = c.vector_id)")
         if missing > 0 { problems.append("\(missing) chunks have no vector") }
-        if let dimension = try settings()?.embedder.dimension {
-            let wrong = try count("SELECT count(*) FROM vectors WHERE length(embedding) != \(dimension * 4)")
+        if let settings = try settings() {
+            let dimension = settings.embedder.dimension
+            let wrong = try count(
+                "SELECT count(*) FROM vectors WHERE length(embedding) != \(dimension * 4) AND length(embedding) != 0")
             if wrong > 0 { problems.append("\(wrong) vectors do not have \(dimension) dimensions") }
+            // An empty vector marks a chunk without words, which only an index that does not embed them has.
+            let empty = try count("SELECT count(*) FROM vectors WHERE length(embedding) = 0")
+            if empty > 0 && settings.chunking.embedsWordlessChunks {
+                problems.append("\(empty) vectors are empty, in an index that embeds every chunk")
+            } else if empty > 0 {
+                let withWords = try emptyVectorsWithWords()
+                if withWords > 0 { problems.append("\(withWords) chunks with words have no vector") }
+            }
         }
         return problems
+    }
+
+    /// How many chunks have an empty vector though their text has words (each such chunk is read).
+    private func emptyVectorsWithWords() throws -> Int {
+        let statement = try connection.prepare(
+            "SELECT c.text FROM chunks c JOIN vectors v ON v.id = c.vector_id WHERE length(v.embedding) = 0")
+        var found = 0
+        while try statement.step() {
+            if !WordlessText.isWordless(statement.text(0)) { found += 1 }
+        }
+        return found
     }
 
     /// Whether the keyword index (FTS5) is there: read from the schema alone, cheap enough for every query.
@@ -334,10 +357,12 @@ public final class IndexReader {
         }
     }
 
-    /// Every chunk's vector, in chunk-id order, read from SQLite into memory.
+    /// Every chunk's vector, in chunk-id order, read from SQLite into memory. Chunks without a vector (an empty
+    /// one, for a chunk without words) are left out.
     public func loadVectors(dimension: Int) throws -> VectorMatrix {
         let statement = try connection.prepare(
-            "SELECT c.id, v.embedding, c.document_id FROM chunks c JOIN vectors v ON v.id = c.vector_id ORDER BY c.id")
+            "SELECT c.id, v.embedding, c.document_id FROM chunks c JOIN vectors v ON v.id = c.vector_id "
+                + "WHERE length(v.embedding) > 0 ORDER BY c.id")
         var ids: [Int64] = []
         var documents: [Int64] = []
         var values: [Float] = []
@@ -386,7 +411,8 @@ public final class IndexReader {
             "SELECT \(Self.chunkColumns), v.embedding FROM \(Self.chunkTables) "
                 + "JOIN vectors v ON v.id = c.vector_id ORDER BY d.path, c.ordinal")
         while try statement.step() {
-            let vector = withVectors ? statement.withBlob(10) { VectorCoding.decode($0) } : nil
+            // A chunk without words has an empty vector: none.
+            let vector = withVectors ? statement.withBlob(10) { VectorCoding.decode($0) }.nilIfEmpty : nil
             try body(Self.chunk(statement), vector)
         }
     }
@@ -408,3 +434,8 @@ public final class IndexReader {
 
 @available(*, unavailable, message: "An IndexReader owns a SQLite connection confined to one task")
 extension IndexReader: Sendable {}
+
+extension Array {
+    /// nil for an empty array.
+    fileprivate var nilIfEmpty: Self? { isEmpty ? nil : self }
+}

@@ -84,6 +84,13 @@ enum Migrations {
             END;
             """
         ),
+        (
+            // No table changes: from here on, `vectors.embedding` may be empty (zero bytes), for the chunks without
+            // words that an index's recipe leaves without a vector (see WordlessText). Recorded so that an older
+            // embed, which would read an empty vector as damage, refuses the index as one from a newer embed.
+            "v4-chunks-without-vectors",
+            "SELECT 1;"
+        ),
     ]
 
     /// Applies the migrations this index has not seen yet.

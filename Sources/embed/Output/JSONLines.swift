@@ -16,7 +16,7 @@ enum JSONLines {
 /// The summary of an ingest or reindex, as `--json` prints it.
 struct ReportLine: Encodable {
     var added, updated, unchanged, removed, failed, skipped, skipped_as_before, warnings: Int
-    var chunks, chunks_embedded, tokens_embedded, cache_hits: Int
+    var chunks, chunks_embedded, tokens_embedded, cache_hits, chunks_without_vector: Int
     var bytes_read: Int64
     var seconds: Double
     var interrupted: Bool
@@ -33,6 +33,7 @@ struct ReportLine: Encodable {
             (r.added, r.updated, r.unchanged, r.removed, r.failed, r.skipped, r.skippedAsBefore, r.warnings)
         (chunks, chunks_embedded, tokens_embedded, cache_hits, bytes_read) =
             (r.chunks, r.chunksEmbedded, r.tokensEmbedded, r.cacheHits, r.bytesRead)
+        chunks_without_vector = r.chunksWithoutVector
         seconds = (r.seconds * 1000).rounded() / 1000
         interrupted = r.interrupted
         dry_run = dryRun

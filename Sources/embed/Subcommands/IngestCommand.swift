@@ -111,6 +111,17 @@ struct IngestOptions: ParsableArguments {
         transform: ChunkContext.argument)
     var chunkContext: ChunkContext?
 
+    // Parts of the chunking recipe: a new index gets the defaults, an existing one keeps its own, and another value
+    // is refused like another --chunk-tokens. The second is kept for measuring (benchmarks/retrieval).
+    @Option(
+        help: ArgumentHelp(
+            "true: read the hard-wrapped lines of a plain-text paragraph as one line, so chunks start at sentences.",
+            discussion: "Default false for a new index, an existing index's own otherwise."))
+    var joinWrappedLines: Bool?
+
+    @Option(help: ArgumentHelp("Embed chunks without words too (true or false).", visibility: .hidden))
+    var embedWordlessChunks: Bool?
+
     @Option(help: "Files larger than this many MiB (for .gz files, decompressed) are skipped with a warning.")
     var maxFileMib: Int = 64
 

@@ -83,9 +83,14 @@ struct IngestRunner {
             throw Terminal.fail("\(error)")
         }
         defer { withExtendedLifetime(lock) {} }
+        // What is not asked for is the index's own, or, for a new index, today's default.
         let chunking = TextChunker.Configuration(
             maxTokens: ingest.chunkTokens ?? existing?.chunking.maxTokens ?? defaultChunkTokens(embedder, context),
-            overlapTokens: ingest.overlapTokens ?? existing?.chunking.overlapTokens ?? TextChunker.Configuration().overlapTokens)
+            overlapTokens: ingest.overlapTokens ?? existing?.chunking.overlapTokens ?? TextChunker.Configuration().overlapTokens,
+            joinsWrappedLines: ingest.joinWrappedLines ?? existing?.chunking.joinsWrappedLines
+                ?? TextChunker.Configuration.defaultJoinsWrappedLines,
+            embedsWordlessChunks: ingest.embedWordlessChunks ?? existing?.chunking.embedsWordlessChunks
+                ?? TextChunker.Configuration.defaultEmbedsWordlessChunks)
         var pipeline = IngestPipeline(
             embedder: embedder,
             parser: ParserRegistry(configuration: .init(maximumFileSize: ingest.maxFileMib << 20)),
@@ -210,7 +215,8 @@ struct IngestRunner {
         let indexed = r.added + r.updated + r.unchanged
         var text = "Indexed \(counted(indexed, "file")): \(r.added) added, \(r.updated) updated, \(r.unchanged) unchanged"
         text += ", \(r.removed) removed; \(counted(r.chunks, "chunk")) stored (\(r.chunksEmbedded) embedded, "
-        text += "\(r.cacheHits) from cache)"
+        text += "\(r.cacheHits) from cache"
+        text += r.chunksWithoutVector > 0 ? ", \(r.chunksWithoutVector) without words, not embedded)" : ")"
         text += String(format: " in %.2fs", r.seconds)
         var problems: [String] = []
         if r.failed > 0 { problems.append("\(r.failed) failed") }

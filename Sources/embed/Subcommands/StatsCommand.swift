@@ -42,6 +42,9 @@ struct StatsCommand: AsyncParsableCommand {
             out.line("documents:  \(stats.documents)")
             out.line("chunks:     \(stats.chunks)")
             out.line("vectors:    \(stats.vectors) distinct")
+            if stats.chunksWithoutVector > 0 {
+                out.line("no vector:  \(stats.chunksWithoutVector) chunks without words (found by keyword search only)")
+            }
             if let settings = stats.settings {
                 out.line("embedder:   \(settings.embedder.name) (\(settings.embedder.model))")
                 out.line("dimension:  \(settings.embedder.dimension)")
@@ -50,8 +53,11 @@ struct StatsCommand: AsyncParsableCommand {
                         "prefixes:   query \(EmbedderIdentity.quoted(settings.embedder.queryPrefix)), "
                             + "document \(EmbedderIdentity.quoted(settings.embedder.documentPrefix))")
                 }
+                let chunking = settings.chunking
                 out.line(
-                    "chunking:   \(settings.chunking.maxTokens) tokens, \(settings.chunking.overlapTokens) overlap")
+                    "chunking:   \(chunking.maxTokens) tokens, \(chunking.overlapTokens) overlap, wrapped lines "
+                        + (chunking.joinsWrappedLines ? "joined" : "kept") + ", chunks without words "
+                        + (chunking.embedsWordlessChunks ? "embedded" : "not embedded"))
                 out.line("context:    \(settings.chunkContext.rawValue)")
             } else {
                 out.line("embedder:   (none yet)")
@@ -101,6 +107,9 @@ struct StatsLine: Encodable {
     var document_prefix: String?
     var chunk_tokens: Int?
     var overlap_tokens: Int?
+    var chunks_without_vector: Int
+    var joins_wrapped_lines: Bool?
+    var embeds_wordless_chunks: Bool?
     var chunk_context: String?
     var roots: [String]
     var bytes_on_disk: Int64
@@ -116,6 +125,9 @@ struct StatsLine: Encodable {
         normalized = s.settings?.embedder.isNormalized
         query_prefix = s.settings?.embedder.queryPrefix
         document_prefix = s.settings?.embedder.documentPrefix
+        chunks_without_vector = s.chunksWithoutVector
+        joins_wrapped_lines = s.settings?.chunking.joinsWrappedLines
+        embeds_wordless_chunks = s.settings?.chunking.embedsWordlessChunks
         chunk_tokens = s.settings?.chunking.maxTokens
         overlap_tokens = s.settings?.chunking.overlapTokens
         chunk_context = s.settings?.chunkContext.rawValue
