@@ -230,7 +230,7 @@ struct ChunkContextCLITests {
         #expect(rebuilt.status == 0, "\(rebuilt.stderr)")
         let after = try EmbedBinary.json(try await EmbedBinary.run(["stats", "--db", db, "--json"]).stdout)
         #expect(after["chunk_context"] as? String == "none")
-        await #expect(PrefixCLITests.settingsJSON(db) == PrefixCLITests.settingsBeforePrefixes)
+        await #expect(PrefixCLITests.settingsJSON(db) == PrefixCLITests.settingsWithoutPrefixes)
 
         // A new index without the flag gets the default: none, as measured (docs/decisions.md, "Chunks are
         // embedded under a header").

@@ -146,6 +146,10 @@ struct PrefixCLITests {
     /// default chunking): the synthesized encoding of the identity's four fields, keys sorted.
     static let settingsBeforePrefixes =
         #"{"chunking":{"maxTokens":200,"overlapTokens":32},"embedder":{"dimension":384,"isNormalized":true,"model":"fnv1a-words-bigrams-v1","name":"hash"}}"#
+    /// The same index's settings as written now: the embedder as before, and the chunking saying that chunks
+    /// without words are not embedded (D57).
+    static let settingsWithoutPrefixes = settingsBeforePrefixes.replacingOccurrences(
+        of: #"{"maxTokens":200"#, with: #"{"embedsWordlessChunks":false,"maxTokens":200"#)
 
     @Test("an index written before prefixes existed reads, queries, reindexes and takes writes as before")
     func indexWithoutPrefixes() async throws {
@@ -157,12 +161,8 @@ struct PrefixCLITests {
         let ingest = try await EmbedBinary.run(
             ["ingest", dir.path + "/docs", "--db", db, "--embedder", "hash", "--chunk-context", "none"])
         #expect(ingest.status == 0, "\(ingest.stderr)")
-        // Without prefixes, the embedder is written exactly as before: older embeds read it unchanged (the chunking
-        // now says that chunks without words are not embedded, D57).
-        await #expect(
-            Self.settingsJSON(db)
-                == Self.settingsBeforePrefixes.replacingOccurrences(
-                    of: #"{"maxTokens":200"#, with: #"{"embedsWordlessChunks":false,"maxTokens":200"#))
+        // Without prefixes, the embedder is written exactly as before: older embeds read it unchanged.
+        await #expect(Self.settingsJSON(db) == Self.settingsWithoutPrefixes)
         // The index as the previous schema wrote it (no prefix keys at all), in case the line above ever fails.
         let sql = try dir.write("update.sql", "UPDATE index_meta SET value = '\(Self.settingsBeforePrefixes)' WHERE key = 'settings';")
         let update = await EmbedBinary.shell("sqlite3 '\(db)' < '\(sql)'")
