@@ -72,10 +72,11 @@ extension Bert {
         }
         // XDG Base Directory: a relative $XDG_DATA_HOME is invalid and ignored.
         if let data = environment["XDG_DATA_HOME"], data.hasPrefix("/") {
-            locations.append(models(URL(fileURLWithPath: data).appendingPathComponent("embed/models"), "$XDG_DATA_HOME"))
+            let folder = URL(fileURLWithPath: data).appendingPathComponent("embed/models")
+            locations.append(models(folder, "$XDG_DATA_HOME"))
         } else if let home = environment["HOME"], home.hasPrefix("/") {
-            locations.append(
-                models(URL(fileURLWithPath: home).appendingPathComponent(".local/share/embed/models"), "~/.local/share"))
+            let folder = URL(fileURLWithPath: home).appendingPathComponent(".local/share/embed/models")
+            locations.append(models(folder, "~/.local/share"))
         }
         for system in systemDataDirectories {
             locations.append(models(system.appendingPathComponent("embed/models"), "system"))
@@ -88,8 +89,8 @@ extension Bert {
         return locations.filter { seen.insert($0.url.path).inserted }
     }
 
-    /// Finds the all-MiniLM-L6-v2 model directory: the first of ``modelLocations(explicit:environment:currentDirectory:executable:systemDataDirectories:)``
-    /// that is a folder, or the one place given on purpose (`explicit`, `$EMBED_MODEL_DIR`) whether or not it
+    /// Finds the all-MiniLM-L6-v2 model directory: the first of
+    /// ``modelLocations(explicit:environment:currentDirectory:executable:systemDataDirectories:)`` that is a folder, or the one place given on purpose (`explicit`, `$EMBED_MODEL_DIR`) whether or not it
     /// exists. Nothing is downloaded.
     ///
     /// - Returns: the directory, or nil when no candidate exists (the caller reports the places looked at).

@@ -61,7 +61,8 @@ struct InstallTests {
             let model = try #require(InstallTests.modelSource)
             try FileManager.default.createDirectory(atPath: root.path + "/home", withIntermediateDirectories: true)
             let install = await EmbedBinary.shell(
-                "\(quoted(EmbedBinary.repository.path + "/scripts/install.sh")) --prefix \(quoted(root.path + "/prefix"))"
+                "\(quoted(EmbedBinary.repository.path + "/scripts/install.sh"))"
+                    + " --prefix \(quoted(root.path + "/prefix"))"
                     + " --binary \(quoted(binary)) --model-from \(quoted(model))")
             try #require(install.status == 0, "\(install.output)")
         }
@@ -137,7 +138,7 @@ struct InstallTests {
         defer { installation.root.remove() }
         let root = installation.root
         let prefix = installation.prefix
-        try root.write("srv/docs/lighthouse.txt", "The keeper climbed the lighthouse stairs each night to tend the lamp.")
+        try root.write("srv/docs/lighthouse.txt", "The keeper climbed the lighthouse stairs at night to tend the lamp.")
         try root.write("srv/docs/bread.md", "# Bread\n\nA sourdough starter is flour and water, fed every day.")
         let srv = root.path + "/srv"
 
@@ -190,7 +191,8 @@ struct InstallTests {
         let root = installation.root
         // The binary alone, in a prefix without share/: nothing beside it, an empty home, no ./models.
         try FileManager.default.createDirectory(atPath: root.path + "/bare/bin", withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: installation.prefix + "/bin/embed", toPath: root.path + "/bare/bin/embed")
+        try FileManager.default.copyItem(
+            atPath: installation.prefix + "/bin/embed", toPath: root.path + "/bare/bin/embed")
         try FileManager.default.createDirectory(atPath: root.path + "/work", withIntermediateDirectories: true)
         let run = await installation.cron("\(root.path)/bare/bin/embed encode 'some words'", in: root.path + "/work")
         let systemCopies = ["/usr/local/share", "/usr/share"].contains {
@@ -225,8 +227,8 @@ struct InstallTests {
         let tmux = "tmux -L \(socket)"
         // bash-completion finds completions in each folder of XDG_DATA_DIRS (default /usr/local/share:/usr/share).
         let shell =
-            "\(installation.cronEnvironment) TERM=xterm XDG_DATA_DIRS=\(installation.prefix)/share:/usr/local/share:/usr/share"
-            + " bash --noprofile --norc"
+            "\(installation.cronEnvironment) TERM=xterm"
+            + " XDG_DATA_DIRS=\(installation.prefix)/share:/usr/local/share:/usr/share bash --noprofile --norc"
         // The tmux server outlives the command that starts it and keeps every file it inherits. Foundation's
         // Process learns that a child ended when a socket the child inherited closes, and the pipes are read to
         // their end: so the server must get neither, or the test waits for it to exit. Close all but 0-2.
