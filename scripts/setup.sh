@@ -14,3 +14,4 @@ $embed query -k 3 \
     "TCP slow start and the congestion window" \
     "magma chamber beneath a volcano before an eruption"
 echo "Done. Try: $embed query \"your question\"" >&2
+echo "To install embed, its model, completions and man page in /usr/local: scripts/install.sh" >&2

@@ -3,8 +3,12 @@
 # builds, and runs every test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh
+# tmux and bash-completion: the install tests type into a real bash to check completion.
+scripts/install-deps.sh tmux bash-completion
 if [ -x scripts/fetch-model.sh ]; then scripts/fetch-model.sh; fi
 # The end-to-end tests run the built binary, so build everything first.
 swift build --build-tests
+# The man page generator (swift-argument-parser's generate-manual plugin's tool), which the install tests run
+# through scripts/install.sh --binary: inside `swift test` no SwiftPM command can build it (.build is locked).
+swift package plugin generate-manual --help >/dev/null
 swift test --skip-build

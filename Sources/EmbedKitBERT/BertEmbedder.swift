@@ -62,19 +62,17 @@ public final class BertEmbedder: Embedder {
         self.configuration = configuration
     }
 
-    /// Loads the model from `modelDirectory`, or from the directory ``Bert/resolveModelDirectory(explicit:environment:currentDirectory:executable:)``
-    /// finds when nil. Nothing is downloaded.
-    /// - Throws: `EmbeddingError(.modelUnavailable, …)` naming `scripts/fetch-model.sh` when the model
-    ///   is missing or damaged.
+    /// Loads the model from `modelDirectory`, or from the first of
+    /// ``Bert/modelLocations(explicit:environment:currentDirectory:executable:systemDataDirectories:)`` that
+    /// exists when nil. Nothing is downloaded.
+    /// - Throws: `EmbeddingError(.modelUnavailable, …)` listing every place looked at when the model is not
+    ///   found, or naming `scripts/fetch-model.sh` when it is damaged.
     public static func load(
         modelDirectory: URL? = nil, configuration: Configuration = Configuration()
     ) throws(EmbeddingError) -> BertEmbedder {
-        guard let directory = Bert.resolveModelDirectory(explicit: modelDirectory) else {
-            throw EmbeddingError(
-                .modelUnavailable,
-                "The all-MiniLM-L6-v2 model was not found (looked in $\(Bert.modelDirectoryEnvironmentVariable), "
-                    + "./\(Bert.defaultModelPath) and next to the executable). Run \(Bert.fetchCommand) "
-                    + "to fetch it, or set \(Bert.modelDirectoryEnvironmentVariable).")
+        let locations = Bert.modelLocations(explicit: modelDirectory)
+        guard let directory = Bert.firstModelDirectory(in: locations) else {
+            throw EmbeddingError(.modelUnavailable, Bert.notFoundMessage(locations))
         }
         do {
             let embedder = try load(directory: directory, configuration: configuration)

@@ -9,9 +9,19 @@ struct EmbedCommand: AsyncParsableCommand {
         discussion: """
             Ingest folders of text, Markdown, reStructuredText, HTML and XML into a SQLite index, then search it.
 
-              embed ingest docs/ notes/     # build or update output/embeddings.sqlite
+              embed ingest docs/ notes/     # build or update the index
               embed query "how do I rotate logs" "backup schedule"
               embed reindex --quiet         # from cron: sync the index with its folders
+
+            ENVIRONMENT:
+              EMBED_DB         the index used without --db
+                               (default: \(StoreOptions.fallbackPath))
+              EMBED_MODEL_DIR  the all-MiniLM-L6-v2 folder used without --model-dir
+                               (default: the first found in ../share/embed/models
+                               beside embed, $XDG_DATA_HOME/embed/models,
+                               /usr/local/share/embed/models, /usr/share/embed/models,
+                               ./models)
+              EMBED_API_KEY    the openai embedder's API key (or --api-key-env NAME)
 
             \(ExitStatus.help)
             """,

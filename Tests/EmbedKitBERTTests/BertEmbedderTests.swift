@@ -99,9 +99,10 @@ struct BertEmbedderTests {
         #expect(error.message.contains("past the data section"))
     }
 
-    @Test("the model directory comes from the argument, then EMBED_MODEL_DIR, then ./models, then the executable")
+    @Test("the model is found at --model-dir, EMBED_MODEL_DIR, beside the binary, in data folders, ./models")
     func resolution() throws {
         let root = try TemporaryDirectory()
+        defer { root.remove() }
         let files = FileManager.default
         let explicit = URL(fileURLWithPath: "/explicit/model")
         #expect(Bert.resolveModelDirectory(explicit: explicit, environment: ["EMBED_MODEL_DIR": "/env"]) == explicit)
@@ -111,20 +112,61 @@ struct BertEmbedderTests {
 
         let work = root.url.appendingPathComponent("work")
         let repository = root.url.appendingPathComponent("repo")
-        let executable = repository.appendingPathComponent(".build/release/embed")
+        let build = repository.appendingPathComponent(".build/release/embed")
+        let installed = root.url.appendingPathComponent("prefix/bin/embed")
+        let system = [root.url.appendingPathComponent("usr-local-share"), root.url.appendingPathComponent("usr-share")]
+        let environment = ["HOME": root.path + "/home"]
         try files.createDirectory(at: work, withIntermediateDirectories: true)
-        #expect(Bert.resolveModelDirectory(environment: [:], currentDirectory: work, executable: executable) == nil)
+        try files.createDirectory(at: installed.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try Data().write(to: installed)
+        // A symlink to the installed binary resolves to it.
+        let link = root.url.appendingPathComponent("links/embed")
+        try files.createDirectory(at: link.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try files.createSymbolicLink(at: link, withDestinationURL: installed)
 
-        let besideExecutable = repository.appendingPathComponent("models/all-MiniLM-L6-v2")
-        try files.createDirectory(at: besideExecutable, withIntermediateDirectories: true)
-        #expect(
-            Bert.resolveModelDirectory(environment: [:], currentDirectory: work, executable: executable)?.path
-                == besideExecutable.standardizedFileURL.path)
+        func resolved(_ executable: URL, _ environment: [String: String] = environment) -> String? {
+            Bert.resolveModelDirectory(
+                environment: environment, currentDirectory: work, executable: executable,
+                systemDataDirectories: system)?.path
+        }
+        func make(_ url: URL) throws -> String {
+            let model = url.appendingPathComponent("all-MiniLM-L6-v2")
+            try files.createDirectory(at: model, withIntermediateDirectories: true)
+            return model.standardizedFileURL.path
+        }
+        #expect(resolved(build) == nil)
+        #expect(resolved(link) == nil)
 
-        let inWork = work.appendingPathComponent("models/all-MiniLM-L6-v2")
-        try files.createDirectory(at: inWork, withIntermediateDirectories: true)
+        // Each place, from the last to the first, takes over from those after it.
+        let inRepository = try make(repository.appendingPathComponent("models"))
+        #expect(resolved(build) == inRepository)
+        #expect(resolved(link) == nil)
+        let inWork = try make(work.appendingPathComponent("models"))
+        #expect(resolved(build) == inWork)
+        #expect(resolved(link) == inWork)
+        let inUsrShare = try make(system[1].appendingPathComponent("embed/models"))
+        #expect(resolved(link) == inUsrShare)
+        let inUsrLocal = try make(system[0].appendingPathComponent("embed/models"))
+        #expect(resolved(link) == inUsrLocal)
+        let inHome = try make(root.url.appendingPathComponent("home/.local/share/embed/models"))
+        #expect(resolved(link) == inHome)
+        let inXDG = try make(root.url.appendingPathComponent("xdg/embed/models"))
+        #expect(resolved(link) == inHome)
+        #expect(resolved(link, ["HOME": root.path + "/home", "XDG_DATA_HOME": root.path + "/xdg"]) == inXDG)
+        #expect(resolved(link, ["HOME": root.path + "/home", "XDG_DATA_HOME": "relative/xdg"]) == inHome)
+        let beside = try make(root.url.appendingPathComponent("prefix/share/embed/models"))
+        #expect(resolved(link) == beside)
+        #expect(resolved(installed) == beside)
+
+        // The error names every place, in order.
+        let locations = Bert.modelLocations(
+            environment: environment, currentDirectory: work, executable: build, systemDataDirectories: system)
         #expect(
-            Bert.resolveModelDirectory(environment: [:], currentDirectory: work, executable: executable)?.path
-                == inWork.standardizedFileURL.path)
+            locations.map(\.origin) == [
+                "beside the executable", "~/.local/share", "system", "system", "./models",
+                "the repository of this build",
+            ])
+        let message = Bert.notFoundMessage(locations)
+        #expect(message.contains("looked in \(locations[0].url.path) (beside the executable), "))
     }
 }

@@ -36,7 +36,15 @@ struct EmbedderOptions: ParsableArguments {
             discussion: "Default: with an index, its own; otherwise none. An index records it with the embedder and refuses another."))
     var documentPrefix: String?
 
-    @Option(help: "minilm: the model folder (default: $EMBED_MODEL_DIR, else models/all-MiniLM-L6-v2).")
+    @Option(
+        help: ArgumentHelp(
+            "minilm: the model folder.",
+            discussion: """
+                Default: $EMBED_MODEL_DIR, else the first all-MiniLM-L6-v2 folder in ../share/embed/models beside \
+                the embed executable (symlinks resolved), $XDG_DATA_HOME/embed/models (~/.local/share/embed/models), \
+                /usr/local/share/embed/models, /usr/share/embed/models, ./models.
+                """),
+        completion: .directory)
     var modelDir: String?
 
     @Option(help: "openai: the API root, e.g. https://api.openai.com/v1 or http://127.0.0.1:11434/v1.")
@@ -48,7 +56,9 @@ struct EmbedderOptions: ParsableArguments {
     @Option(help: "openai: the output dimension to ask for (models that support it).")
     var dimensions: Int?
 
-    @Option(help: "openai: how vectors travel: float or base64 (smaller).")
+    @Option(
+        help: "openai: how vectors travel: float or base64 (smaller).",
+        completion: .list(rawValues(OpenAICompatibleEmbedder.Encoding.self)))
     var encoding: String?
 
     @Option(help: "openai: the environment variable that holds the API key (default EMBED_API_KEY).")
@@ -60,7 +70,9 @@ struct EmbedderOptions: ParsableArguments {
     @Option(help: "openai: the most tokens one input may have (estimated).")
     var maxInputTokens: Int?
 
-    @Option(help: "openai: what to do with a longer input: fail or truncate.")
+    @Option(
+        help: "openai: what to do with a longer input: fail or truncate.",
+        completion: .list(rawValues(OpenAICompatibleEmbedder.InputLengthPolicy.self)))
     var longInputs: String?
 
     @Option(help: "openai: seconds before a request counts as timed out and is retried.")

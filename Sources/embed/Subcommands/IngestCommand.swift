@@ -23,7 +23,7 @@ struct IngestCommand: AsyncParsableCommand {
             \(ExitStatus.writerHelp)
             """)
 
-    @Argument(help: "Folders or files to ingest.")
+    @Argument(help: "Folders or files to ingest.", completion: .file())
     var paths: [String]
 
     @OptionGroup var store: StoreOptions

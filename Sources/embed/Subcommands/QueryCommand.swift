@@ -22,17 +22,18 @@ struct QueryCommand: AsyncParsableCommand {
     @Argument(help: "Query texts.")
     var queries: [String] = []
 
-    @Option(name: .long, help: "Index to search (repeatable). Default: \(StoreOptions.defaultPath).")
+    @Option(
+        name: .long, help: "Index to search (repeatable). Default: \(StoreOptions.defaultHelp).", completion: .file())
     var db: [String] = []
 
     // Unconditional, so that `-k -1` reaches validate() and gets its own message.
     @Option(name: .shortAndLong, parsing: .unconditional, help: "Results per query, 1 or more.")
     var k: Int = 10
 
-    @Option(help: "A file with one query per line; - reads stdin.")
+    @Option(help: "A file with one query per line; - reads stdin.", completion: .file())
     var queriesFile: String?
 
-    @Option(help: "Only documents under this folder or file (repeatable).")
+    @Option(help: "Only documents under this folder or file (repeatable).", completion: .file())
     var under: [String] = []
 
     @Option(
@@ -44,16 +45,22 @@ struct QueryCommand: AsyncParsableCommand {
                 """))
     var path: [String] = []
 
-    @Option(help: "Only documents of this format: text, markdown, html, xml, rst (repeatable).")
+    @Option(
+        help: "Only documents of this format: text, markdown, html, xml, rst (repeatable).",
+        completion: .list(rawValues(DocumentFormat.self)))
     var format: [String] = []
 
     @Option(help: "Only results scoring at least this much: cosine similarity (vector, hybrid), BM25 (keyword).")
     var minScore: Float?
 
-    @Option(help: "How to rank: vector, keyword or hybrid.", transform: choice("--mode"))
+    @Option(
+        help: "How to rank: vector, keyword or hybrid.", completion: .list(rawValues(SearchMode.self)),
+        transform: choice("--mode"))
     var mode: SearchMode = .hybrid
 
-    @Option(help: "What a result is: chunk, or document (its best chunk).", transform: choice("--group"))
+    @Option(
+        help: "What a result is: chunk, or document (its best chunk).",
+        completion: .list(rawValues(ResultGrouping.self)), transform: choice("--group"))
     var group: ResultGrouping = .chunk
 
     @Flag(help: "Show every copy of a chunk text as its own result, instead of one result listing the copies.")

@@ -17,7 +17,7 @@ struct RemoveCommand: AsyncParsableCommand {
             \(ExitStatus.removeHelp)
             """)
 
-    @Argument(help: "Files, folders or roots to remove from the index.")
+    @Argument(help: "Files, folders or roots to remove from the index.", completion: .file())
     var paths: [String]
 
     @OptionGroup var store: StoreOptions
