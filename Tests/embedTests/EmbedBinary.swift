@@ -8,6 +8,8 @@ struct EmbedBinary {
         var status: Int32
         var stdout: String
         var stderr: String
+        /// How long the child ran (not counting the wait for a turn to run it).
+        var seconds: Double = 0
         var lines: [String] { stdout.split(separator: "\n").map(String.init) }
     }
 
@@ -72,6 +74,7 @@ struct EmbedBinary {
         process.standardOutput = out
         process.standardError = err
         process.standardInput = input
+        let started = Date()
         try process.run()
         if let timeout {
             let pid = process.processIdentifier
@@ -94,7 +97,7 @@ struct EmbedBinary {
         process.waitUntilExit()
         return Output(
             status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-            stderr: String(decoding: errData, as: UTF8.self))
+            stderr: String(decoding: errData, as: UTF8.self), seconds: Date().timeIntervalSince(started))
     }
 
     /// Starts the binary without waiting for it; its output is discarded.
