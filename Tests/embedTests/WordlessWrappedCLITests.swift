@@ -7,18 +7,7 @@ import Testing
 struct WordlessWrappedCLITests {
     /// A hard-wrapped article (12 sentences at 60 columns) and a page with a long table of citation numbers.
     static func writeCorpus(_ dir: TemporaryDirectory) async throws {
-        let sentences = (1...12).map { "Sentence \($0) tells of the glacier that moves slowly down its long valley." }
-        var lines: [String] = []
-        var line = ""
-        for word in sentences.joined(separator: " ").split(separator: " ") {
-            if !line.isEmpty && line.count + 1 + word.count > 60 {
-                lines.append(line)
-                line = ""
-            }
-            line += (line.isEmpty ? "" : " ") + word
-        }
-        lines.append(line)
-        try dir.write("docs/glaciers.txt", "GLACIERS\n\n" + lines.joined(separator: "\n") + "\n")
+        try dir.write("docs/glaciers.txt", HardWrappedText.article(title: "GLACIERS"))
         let citations = (1...80).map { "\($0 * 7)\t\($0 % 5 + 1)\t\($0)" }.joined(separator: "\n")
         try dir.write("docs/survey.txt", "A survey of library classification schemes.\n\n" + citations + "\n")
     }

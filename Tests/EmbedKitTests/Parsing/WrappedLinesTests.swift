@@ -1,4 +1,5 @@
 import EmbedKit
+import EmbedKitTestSupport
 import Testing
 
 /// Which line breaks of plain text only wrap prose (soft), and what the chunker makes of them.
@@ -66,20 +67,7 @@ struct WrappedLinesTests {
     }
 
     /// A hard-wrapped paragraph of 12 sentences of 12 words, wrapped at 60 columns.
-    static let wrapped: String = {
-        let sentences = (1...12).map { "Sentence \($0) tells of the glacier that moves slowly down its long valley." }
-        var lines: [String] = []
-        var line = ""
-        for word in sentences.joined(separator: " ").split(separator: " ") {
-            if !line.isEmpty && line.count + 1 + word.count > 60 {
-                lines.append(line)
-                line = ""
-            }
-            line += (line.isEmpty ? "" : " ") + word
-        }
-        lines.append(line)
-        return "Glaciers\n\n" + lines.joined(separator: "\n") + "\n"
-    }()
+    static let wrapped = HardWrappedText.article(title: "Glaciers")
 
     func chunks(joining: Bool) throws -> [Chunk] {
         let doc = try PlainTextDocumentParser().parse(Array(Self.wrapped.utf8), path: "g.txt")
