@@ -3,7 +3,6 @@
 #elseif canImport(Darwin)
     import Darwin
 #endif
-import Synchronization
 
 /// Legacy charsets through the C library's iconv: whole single-byte tables, and streamed multi-byte text.
 enum IconvConversion {
@@ -21,7 +20,8 @@ enum IconvConversion {
     /// What iconv_open returns when it has no converter: `(iconv_t) -1`.
     private static var failedOpen: UnsafeMutableRawPointer? { UnsafeMutableRawPointer(bitPattern: -1) }
 
-    private static let tables = Mutex<[String: [UInt32]]>([:])
+    /// Tables made so far, by charset. `Locked`, not `Mutex`: ThreadSanitizer cannot see `Mutex`'s hand-over.
+    private static let tables = Locked<[String: [UInt32]]>([:])
 
     /// The characters of bytes 0x80-0xFF in the single-byte charset iconv calls `name` (``undefined`` where it
     /// has none), or nil when iconv has no such converter. Built once per charset, one byte at a time, so that

@@ -1,7 +1,6 @@
 import EmbedKit
 import EmbedKitTestSupport
 import Foundation
-import Synchronization
 import Testing
 
 @Suite("IngestPipeline")
@@ -133,7 +132,7 @@ struct IngestPipelineTests {
 
 /// Collects values from a `@Sendable` callback.
 final class Collected: Sendable {
-    private let storage = Mutex<[Diagnostic]>([])
+    private let storage = Locked<[Diagnostic]>([])
     func append(_ item: Diagnostic) { storage.withLock { $0.append(item) } }
     var items: [Diagnostic] { storage.withLock { $0 } }
 }
