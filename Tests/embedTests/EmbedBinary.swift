@@ -49,6 +49,13 @@ struct EmbedBinary {
         }
     }
 
+    /// ``run(_:stdin:in:environment:timeout:)`` at once, without waiting for a turn: for a child that must run
+    /// while another is still going (the second run refused by the first one's lock).
+    static func runNow(_ arguments: [String]) async throws -> Output {
+        _ = try #require(executable, "build the embed executable first: swift build")
+        return try await onOwnThread { try runBlocking(arguments) }
+    }
+
     /// At most one child per core at a time: tests that wait on a child no longer hold a thread, so without a
     /// bound every suite would start its children at once and the load would break the tests' time limits.
     static let children = AdaptiveConcurrencyLimit(maxLimit: max(2, ProcessInfo.processInfo.activeProcessorCount))
