@@ -1,4 +1,5 @@
 import ArgumentParser
+import EmbedKit
 import Foundation
 
 @main
@@ -34,6 +35,7 @@ struct EmbedCommand: AsyncParsableCommand {
 
     /// Runs the command, mapping usage errors to exit status 2 (ArgumentParser's default is 64).
     static func main() async {
+        defer { reportSQLiteOpens() }
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? any AsyncParsableCommand {
@@ -43,11 +45,23 @@ struct EmbedCommand: AsyncParsableCommand {
             }
         } catch {
             let code = exitCode(for: error)
+            reportSQLiteOpens()
             if code == .validationFailure {
                 FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
                 Foundation.exit(ExitStatus.usage)
             }
             exit(withError: error)
+        }
+    }
+}
+
+extension EmbedCommand {
+    /// With `EMBED_COUNT_OPENS=1`, prints how many SQLite connections the command opened to each file, so that
+    /// "each command opens each index once" can be checked from outside (the tests do).
+    static func reportSQLiteOpens() {
+        guard ProcessInfo.processInfo.environment["EMBED_COUNT_OPENS"] == "1" else { return }
+        for (path, count) in SQLiteOpenCounter.all.sorted(by: { $0.key < $1.key }) {
+            FileHandle.standardError.write(Data("sqlite-opens: \(count) \(path)\n".utf8))
         }
     }
 }

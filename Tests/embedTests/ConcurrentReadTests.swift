@@ -69,7 +69,7 @@ struct ConcurrentReadTests {
         var wrong: [String] = []
         let start = Date()
         while (asked < goal || writes.withLock({ $0 }) < 6) && Date().timeIntervalSince(start) < TestTiming.bound(600) {
-            let results = try await IndexSearch(indexPaths: [db]).search(queries, embedder: embedder, k: 10)
+            let results = try await IndexSearch(opening: [db]).search(queries, embedder: embedder, k: 10)
             for (q, result) in results.enumerated() {
                 asked += 1
                 if result.hits.count != 10 { wrong.append("\(result.query): \(result.hits.count) hits instead of 10") }

@@ -166,16 +166,16 @@ struct HostileServerCLITests {
         // An index written before the password was refused: its recorded URL still holds it.
         let first = try await Self.runMeasured(Self.ingest(db, docs: docs, baseURL: server.baseURL.absoluteString))
         #expect(first.status == 0, "\(first.stderr)")
-        var options = try IndexReader(path: db).embedderOptions()
-        options["base_url"] = withPassword
-        try await SQLiteIndexStore(path: db).recordEmbedderOptions(options)
+        var recorded = try #require(try IndexReader(path: db).recipe()?.openai)
+        recorded.baseURL = withPassword
+        try await SQLiteIndexStore(path: db).recordEmbedder(recorded)
         try dir.write("docs/new.txt", "A new document for the reindex.")
         let again = try await Self.runMeasured(["reindex", "--db", db, "--json"])
         #expect(again.status == 0, "\(again.stderr)")
         #expect(!again.stderr.contains(secret) && !again.stdout.contains(secret))
-        let stored = try IndexReader(path: db).embedderOptions()
-        #expect(stored["base_url"] == server.baseURL.absoluteString)
-        #expect(!stored.values.contains { $0.contains(secret) })
+        let stored = try IndexReader(path: db).recipe()?.openai
+        #expect(stored?.baseURL == server.baseURL.absoluteString)
+        #expect(stored?.baseURL?.contains(secret) == false)
         #expect(server.requests.allSatisfy { $0.headers["authorization"] == nil })
         let stats = try await Self.runMeasured(["stats", "--db", db, "--json"])
         #expect(!stats.stdout.contains(secret))

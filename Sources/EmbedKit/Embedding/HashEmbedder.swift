@@ -9,7 +9,10 @@ public struct HashEmbedder: Embedder {
     public let maxBatchSize = 256
     public let tokenCounter: any TokenCounter = EstimatedTokenCounter()
 
-    public init(dimension: Int = 384) {
+    /// The dimension of a hash embedder when none is asked for.
+    public static let defaultDimension = 384
+
+    public init(dimension: Int = defaultDimension) {
         precondition(dimension > 0, "dimension must be positive")
         identity = EmbedderIdentity(name: "hash", model: "fnv1a-words-bigrams-v1", dimension: dimension, isNormalized: true)
     }

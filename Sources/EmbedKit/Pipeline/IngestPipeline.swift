@@ -90,7 +90,7 @@ public struct IngestPipeline: Sendable {
     public let store: any IndexStore
     public let configuration: Configuration
     /// Recorded in the index with its roots, for `reindex`.
-    public var embedderOptions: [String: String] = [:]
+    public var openaiRecipe: OpenAIRecipe?
     /// What is embedded with each chunk besides its text; part of the index's settings. The chunker's
     /// `maxTokens` must leave room for it (``ChunkContext/reservedTokens``).
     public var chunkContext: ChunkContext = .none
@@ -124,7 +124,7 @@ public struct IngestPipeline: Sendable {
             try await store.checkCompatible(settings)
         } else {
             try await store.prepare(settings, roots: roots.filter(exists))
-            try await store.recordEmbedderOptions(embedderOptions)
+            try await store.recordEmbedder(openaiRecipe)
         }
         let states = try await store.documentStates()
         let skipped = try await store.skippedFiles()

@@ -72,36 +72,60 @@ public struct SearchOutcome: Sendable {
 /// merged over the indexes by score (ties: index order, then chunk id), and in hybrid mode the two merged
 /// rankings are fused.
 public struct IndexSearch: Sendable {
-    public let indexPaths: [String]
+    /// The indexes searched, opened for reading, in the order their ties are broken.
+    public let indexes: [EmbeddingIndex]
 
-    public init(indexPaths: [String]) {
-        self.indexPaths = indexPaths
+    public init(indexes: [EmbeddingIndex]) {
+        self.indexes = indexes
     }
 
-    /// The settings shared by the indexes that can be opened, and a message for each that cannot.
-    /// - Parameter sameEmbedder: when true (searching vectors), indexes built with different embedders are an error.
-    /// - Throws: ``StoreError`` `.mismatch` when two indexes were built with different embedders.
-    public func settings(sameEmbedder: Bool = true) throws -> (
-        settings: IndexSettings?, problems: [(path: String, error: StoreError)]
+    /// Opens the indexes at `paths` for reading.
+    /// - Throws: the ``StoreError`` of the first index that cannot be opened.
+    public init(opening paths: [String]) async throws {
+        let opened = await Self.open(paths)
+        if let problem = opened.problems.first { throw problem.error }
+        self.init(indexes: opened.indexes)
+    }
+
+    public var indexPaths: [String] { indexes.map(\.path) }
+
+    /// Opens each index at `paths` for reading.
+    /// - Returns: the indexes that opened, in order, and the error of each that did not.
+    public static func open(_ paths: [String]) async -> (
+        indexes: [EmbeddingIndex], problems: [(path: String, error: StoreError)]
     ) {
-        var found: (path: String, settings: IndexSettings)?
-        var problems: [(String, StoreError)] = []
-        for path in indexPaths {
+        var indexes: [EmbeddingIndex] = []
+        var problems: [(path: String, error: StoreError)] = []
+        for path in paths {
             do {
-                guard let settings = try IndexReader(path: path).settings() else { continue }
-                if sameEmbedder, let found, found.settings.embedder != settings.embedder {
-                    throw StoreError(
-                        .mismatch,
-                        "\(path) was built with \(settings.embedder), but \(found.path) with \(found.settings.embedder): "
-                            + "indexes searched together by vector must share one embedder (--mode keyword does not need to)",
-                        path: path)
-                }
-                if found == nil { found = (path, settings) }
-            } catch let error as StoreError where error.code != .mismatch {
+                indexes.append(try await EmbeddingIndex.open(path, for: .read))
+            } catch let error as StoreError {
                 problems.append((path, error))
+            } catch {
+                problems.append((path, StoreError(.cannotOpen, "\(path): \(error)", path: path)))
             }
         }
-        return (found?.settings, problems)
+        return (indexes, problems)
+    }
+
+    /// The recipe the queries are embedded for: that of the first index that has one (an index never written
+    /// has none).
+    /// - Parameter sameEmbedder: when true (searching vectors), indexes built with different embedders are an error.
+    /// - Throws: ``StoreError`` `.mismatch` when two indexes were built with different embedders.
+    public func sharedRecipe(sameEmbedder: Bool = true) throws -> IndexRecipe? {
+        var found: (path: String, recipe: IndexRecipe)?
+        for index in indexes {
+            guard let recipe = index.recipe else { continue }
+            if sameEmbedder, let found, found.recipe.identity != recipe.identity {
+                throw StoreError(
+                    .mismatch,
+                    "\(index.path) was built with \(recipe.identity), but \(found.path) with \(found.recipe.identity): "
+                        + "indexes searched together by vector must share one embedder (--mode keyword does not need to)",
+                    path: index.path)
+            }
+            if found == nil { found = (index.path, recipe) }
+        }
+        return found?.recipe
     }
 
     /// Embeds `queries` with `embedder` and returns the `k` best chunks for each by vector, over all indexes,
@@ -204,44 +228,52 @@ public struct IndexSearch: Sendable {
         keywordProblems: [(path: String, error: StoreError)]
     ) {
         try await withThrowingTaskGroup(of: (Int, Result<IndexCandidates, StoreError>).self) { group in
-            for (position, path) in indexPaths.enumerated() {
+            for (position, index) in indexes.enumerated() {
                 group.addTask {
                     do {
                         return (position, .success(try await Self.search(
-                            path: path, position: position, query: query, depth: depth, options: options)))
+                            index: index, position: position, query: query, depth: depth, options: options)))
                     } catch let error as StoreError where skipUnreadable && error.code != .mismatch {
                         return (position, .failure(error))
                     }
                 }
             }
-            var indexes = [IndexCandidates?](repeating: nil, count: indexPaths.count)
+            var found = [IndexCandidates?](repeating: nil, count: indexes.count)
             var problems: [(path: String, error: StoreError)] = []
             var keywordProblems: [(path: String, error: StoreError)] = []
             for try await (position, outcome) in group {
                 switch outcome {
-                case .success(let found):
-                    indexes[position] = found
-                    if let problem = found.keywordProblem { keywordProblems.append((indexPaths[position], problem)) }
-                case .failure(let error): problems.append((indexPaths[position], error))
+                case .success(let candidates):
+                    found[position] = candidates
+                    if let problem = candidates.keywordProblem { keywordProblems.append((indexes[position].path, problem)) }
+                case .failure(let error): problems.append((indexes[position].path, error))
                 }
             }
-            return (indexes, problems, keywordProblems)
+            return (found, problems, keywordProblems)
         }
     }
 
     private static func search(
-        path: String, position: Int, query: PreparedQueries, depth: Int, options: SearchOptions
+        index: EmbeddingIndex, position: Int, query: PreparedQueries, depth: Int, options: SearchOptions
     ) async throws -> IndexCandidates {
+        let path = index.path
         // A reader that may not share a writer's locks reads the file as immutable; if a writer changed it
-        // meanwhile, what was read may mix two states: read again.
-        for _ in 0..<3 {
-            let reader = try IndexReader(path: path)
-            do {
-                let found = try await search(
-                    reader: reader, position: position, query: query, depth: depth, options: options)
-                if !reader.changedSinceOpened { return found }
-            } catch where reader.changedSinceOpened {}
-            try await Task.sleep(for: .milliseconds(200))
+        // meanwhile, what was read may mix two states: open it again and read again.
+        for attempt in 0..<3 {
+            if attempt > 0 {
+                try await Task.sleep(for: .milliseconds(200))
+                try index.reopenReader()
+            }
+            let (found, changed) = try await index.withReader { reader -> (IndexCandidates?, Bool) in
+                do {
+                    let found = try await search(
+                        reader: reader, position: position, query: query, depth: depth, options: options)
+                    return (found, reader.changedSinceOpened)
+                } catch where reader.changedSinceOpened {
+                    return (nil, true)
+                }
+            }
+            if let found, !changed { return found }
         }
         throw StoreError(
             .busy,

@@ -29,7 +29,7 @@ enum VectorFile {
     static let blockSize = 1 << 20
     static let indexIDSize = 16
 
-    static func path(forIndex indexPath: String) -> String { indexPath + ".vectors" }
+    static func path(forIndex indexPath: String) -> String { IndexCompanions.vectorsPath(indexPath) }
 
     struct Header: Equatable {
         var dimension: Int
@@ -310,7 +310,7 @@ enum VectorFile {
         guard let layout = Layout(count: count, dimension: dimension), indexID.count == indexIDSize else {
             throw StoreError(.corrupt, "\(path): \(count) vectors of \(dimension) dimensions do not fit a vector file")
         }
-        let temporary = path + ".tmp-\(getpid())-\(String(UInt64.random(in: 0...UInt64.max), radix: 36))"
+        let temporary = IndexCompanions.temporaryName(for: path, marker: IndexCompanions.temporaryMarker)
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw VectorFileError(path: temporary, errno: errno) }
         var isOpen = true

@@ -74,7 +74,7 @@ public final class IndexLock: Sendable {
     static func lockPath(forIndex indexPath: String) -> String {
         if let resolved = realpath(indexPath, nil) {
             defer { free(resolved) }
-            return String(cString: resolved) + ".lock"
+            return String(cString: resolved) + IndexCompanions.lock
         }
         // No index yet: resolve its folder.
         let directory = (indexPath as NSString).deletingLastPathComponent
@@ -82,9 +82,9 @@ public final class IndexLock: Sendable {
         if let resolved = realpath(directory.isEmpty ? "." : directory, nil) {
             defer { free(resolved) }
             let folder = String(cString: resolved)
-            return (folder == "/" ? "" : folder) + "/" + name + ".lock"
+            return (folder == "/" ? "" : folder) + "/" + name + IndexCompanions.lock
         }
-        return indexPath + ".lock"
+        return indexPath + IndexCompanions.lock
     }
 
     deinit {

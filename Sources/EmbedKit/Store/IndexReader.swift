@@ -35,7 +35,7 @@ public final class IndexReader {
     /// file.
     /// - Throws: ``StoreError`` when the file is missing, unreadable, not an index, or from a newer embed.
     public init(path: String) throws {
-        try Self.checkIsIndexFile(path)
+        try IndexFile.checkIsIndexFile(path)
         (connection, immutableStamp) = try Self.open(path)
         self.path = path
         try Migrations.checkKnown(connection)
@@ -65,7 +65,7 @@ public final class IndexReader {
                 size = Int64(info.st_size)
                 modified = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
             }
-            if stat(indexPath + "-wal", &info) == 0 { logSize = Int64(info.st_size) }
+            if stat(IndexCompanions.logPath(indexPath), &info) == 0 { logSize = Int64(info.st_size) }
         }
     }
 
@@ -87,39 +87,6 @@ public final class IndexReader {
         try IndexFile.inReadTransaction(connection, body)
     }
 
-    /// Refuses a path that cannot be an index with a message that says what it is instead.
-    private static func checkIsIndexFile(_ path: String) throws {
-        var info = stat()
-        guard stat(path, &info) == 0 else {
-            if errno == ENOENT {
-                throw StoreError(
-                    .cannotOpen, "\(path): no index here; build one with `embed ingest PATH... --db \(path)`", path: path)
-            }
-            throw StoreError(.cannotOpen, "cannot read \(path): \(String(cString: strerror(errno)))", path: path)
-        }
-        switch info.st_mode & S_IFMT {
-        case S_IFREG: break
-        case S_IFDIR:
-            throw StoreError(
-                .notAnIndex, "\(path) is a folder, not an index file: give --db the index's file name", path: path)
-        default:
-            throw StoreError(.notAnIndex, "\(path) is not a regular file, so it cannot be an index", path: path)
-        }
-        guard info.st_size > 0 else { return }
-        // A file that is not SQLite at all deserves better than SQLite's "file is not a database".
-        let handle = Glibc.open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
-        guard handle >= 0 else {
-            throw StoreError(.cannotOpen, "cannot read \(path): \(String(cString: strerror(errno)))", path: path)
-        }
-        defer { close(handle) }
-        var header = [UInt8](repeating: 0, count: 16)
-        let count = header.withUnsafeMutableBytes { pread(handle, $0.baseAddress, 16, 0) }
-        if count != 16 || header != Array("SQLite format 3\0".utf8) {
-            throw StoreError(
-                .notAnIndex, "\(path) is not an embed index (not a SQLite database); check --db", path: path)
-        }
-    }
-
     /// Opens a read-only connection that has read the index's metadata once.
     private static func open(_ path: String) throws -> (SQLiteConnection, FileStamp?) {
         do {
@@ -135,7 +102,7 @@ public final class IndexReader {
             do {
                 let writer = try SQLiteConnection(path: path, create: false)
                 try IndexFile.configure(writer, writable: false)
-                try probe(writer, path: path)
+                try IndexFile.probe(writer, path: path)
             }
             return (try openAndProbe(path, immutable: false), nil)
         } catch let error as StoreError where SQLiteConnection.lacksSharedMemory(error) {
@@ -143,7 +110,7 @@ public final class IndexReader {
             // folder). With no log beside it, the file holds the whole index: read it as immutable, unless a
             // writer is busy with it, which could change pages under an immutable reader. A writer that starts
             // later is noticed by `changedSinceOpened`.
-            let log = path + "-wal"
+            let log = IndexCompanions.logPath(path)
             var info = stat()
             let hasLog = stat(log, &info) == 0 && info.st_size > 0
             if !hasLog && !IndexLock.isHeld(indexPath: path) {
@@ -164,28 +131,8 @@ public final class IndexReader {
     private static func openAndProbe(_ path: String, immutable: Bool) throws -> SQLiteConnection {
         let connection = try SQLiteConnection(path: path, readOnly: true, immutable: immutable)
         try IndexFile.configure(connection, writable: false)
-        try probe(connection, path: path)
+        try IndexFile.probe(connection, path: path)
         return connection
-    }
-
-    /// Reads the tables every index has: this is where a missing table or an unreadable file shows.
-    private static func probe(_ connection: SQLiteConnection, path: String) throws {
-        do {
-            _ = try connection.prepare("SELECT 1 FROM index_meta LIMIT 1").step()
-            _ = try connection.prepare("SELECT 1 FROM chunks LIMIT 1").step()
-        } catch {
-            if error.code == .corrupt || SQLiteConnection.needsRecovery(error)
-                || SQLiteConnection.lacksSharedMemory(error)
-            {
-                throw error
-            }
-            if let table = error.message.firstMatch(of: /no such table: (\w+)/)?.1 {
-                throw StoreError(
-                    .notAnIndex, "\(path) is a SQLite database, but not an embed index (it has no \(table) table); check --db",
-                    path: path)
-            }
-            throw StoreError(.notAnIndex, "\(path): not an embed index (\(error.message))", path: path)
-        }
     }
 
     /// The settings the index was built with, or nil for an index that has never been written.
@@ -194,11 +141,9 @@ public final class IndexReader {
     /// The roots ingested into this index, in the order they were first given.
     public func roots() throws -> [IngestRoot] { try IndexFile.roots(connection) }
 
-    /// How the embedder was configured when the index was last written (see `IndexStore.recordEmbedderOptions`).
-    public func embedderOptions() throws -> [String: String] {
-        guard let json = try IndexFile.meta(connection, "embedder_options") else { return [:] }
-        return (try? JSONDecoder().decode([String: String].self, from: Data(json.utf8))) ?? [:]
-    }
+    /// What the index was built with: its settings, its embedder's recorded configuration and its roots; nil
+    /// for an index never written.
+    public func recipe() throws -> IndexRecipe? { try IndexFile.recipe(connection) }
 
     public func statistics() throws -> IndexStatistics {
         try snapshot { try readStatistics() }
@@ -210,7 +155,7 @@ public final class IndexReader {
             return try statement.step() ? Int(statement.int(0)) : 0
         }
         var bytes: Int64 = 0
-        for suffix in ["", "-wal"] {
+        for suffix in ["", IndexCompanions.log] {
             let attributes = try? FileManager.default.attributesOfItem(atPath: path + suffix)
             bytes += (attributes?[.size] as? NSNumber)?.int64Value ?? 0
         }

@@ -22,6 +22,7 @@ final class SQLiteConnection {
             name = Self.plainName(path)
         }
         let rc = sqlite3_open_v2(name, &db, flags, nil)
+        SQLiteOpenCounter.record(path)
         guard rc == SQLITE_OK, let db else {
             let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
             sqlite3_close_v2(db)

@@ -36,24 +36,58 @@ public actor SQLiteIndexStore: IndexStore {
             try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         }
         // Any writer (the caller holds the index's lock) clears what killed runs left beside the index.
-        for marker in Self.leftoverMarkers { Self.removeLeftovers(of: path, marker: marker) }
+        IndexCompanions.removeWritersLeftovers(of: path)
         if !FileManager.default.fileExists(atPath: path) { try Self.create(at: path) }
         let connection = try SQLiteConnection(path: path, create: false)
         try IndexFile.configure(connection, writable: true)
-        try Migrations.migrate(connection, keywordIndexProgress: keywordIndexProgress)
-        if keywordIndexUpkeep != .none {
-            try KeywordIndex.repairIfNeeded(
-                connection, always: keywordIndexUpkeep == .rebuild, progress: keywordIndexProgress)
-        }
+        try Self.upgrade(connection, keywordIndexProgress: keywordIndexProgress, upkeep: keywordIndexUpkeep)
         self.connection = connection
         self.path = path
         self.executor = DispatchQueueExecutor(label: "embed.store")
     }
 
+    /// Opens the existing index at `path` for writing without changing it: ``EmbeddingIndex`` reads the recipe
+    /// first and upgrades the index (``upgrade(keywordIndexProgress:upkeep:)``) once the run is known to go
+    /// ahead. Refuses, before writing anything, what is not an embed index (a folder, another file, another
+    /// application's SQLite database, an index from a newer embed).
+    init(existingAt path: String) throws {
+        try IndexFile.checkIsIndexFile(path)
+        let connection = try SQLiteConnection(path: path, create: false)
+        // Read as a reader would until the file is known to be an index: WAL mode is a write.
+        try IndexFile.configure(connection, writable: false)
+        try Migrations.checkKnown(connection)
+        try IndexFile.probe(connection, path: path)
+        try IndexFile.configure(connection, writable: true)
+        // Any writer (the caller holds the index's lock) clears what killed runs left beside the index.
+        IndexCompanions.removeWritersLeftovers(of: path)
+        self.connection = connection
+        self.path = path
+        self.executor = DispatchQueueExecutor(label: "embed.store")
+    }
+
+    /// Applies pending migrations and looks after the keyword index (see ``init(path:keywordIndexProgress:keywordIndexUpkeep:)``).
+    public func upgrade(keywordIndexProgress: KeywordIndexProgress?, upkeep: KeywordIndexUpkeep) throws {
+        try Self.upgrade(connection, keywordIndexProgress: keywordIndexProgress, upkeep: upkeep)
+    }
+
+    private static func upgrade(
+        _ connection: SQLiteConnection, keywordIndexProgress: KeywordIndexProgress?, upkeep: KeywordIndexUpkeep
+    ) throws {
+        try Migrations.migrate(connection, keywordIndexProgress: keywordIndexProgress)
+        if upkeep != .none {
+            try KeywordIndex.repairIfNeeded(connection, always: upkeep == .rebuild, progress: keywordIndexProgress)
+        }
+    }
+
+    /// What the index was built with; nil for an index never written.
+    public func recipe() throws -> IndexRecipe? {
+        try IndexFile.recipe(connection)
+    }
+
     /// Creates a new, empty index under a temporary name and renames it into place, so that a process killed
     /// at any moment leaves either no index or a complete empty one, never a file without the schema.
     private static func create(at path: String) throws {
-        let temporary = temporaryName(for: path, marker: ".creating-")
+        let temporary = IndexCompanions.temporaryName(for: path, marker: IndexCompanions.creatingMarker)
         // Claim the name first: O_EXCL and O_NOFOLLOW refuse anything planted there (a symlink to another
         // database would otherwise get this schema), and SQLite then opens the empty file as a new database.
         let claim = open(temporary, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
@@ -76,34 +110,12 @@ public actor SQLiteIndexStore: IndexStore {
         }
     }
 
-    /// The names of the files a run keeps beside an index while it works: `<index><marker><pid>-<random>`.
-    static let leftoverMarkers = [".creating-", ".reembed-", ".vectors.tmp-"]
-
-    /// A fresh name `<path><marker><pid>-<random>`: the pid lets a later run recognise a dead run's leftovers,
-    /// and the random part keeps the name from being guessed and prepared (a planted symlink) in advance.
-    public static func temporaryName(for path: String, marker: String) -> String {
-        path + marker + "\(getpid())-" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
-    }
-
-    /// Deletes `<index><marker><pid>` files (and their SQLite companions) left by processes that no longer run,
-    /// such as a half-created index whose creator was killed.
-    public static func removeLeftovers(of path: String, marker: String) {
-        let directory = (path as NSString).deletingLastPathComponent
-        let prefix = (path as NSString).lastPathComponent + marker
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.isEmpty ? "." : directory)) ?? []
-        for name in names where name.hasPrefix(prefix) {
-            let pidText = name.dropFirst(prefix.count).prefix { $0.isNumber }
-            guard let pid = Int32(pidText), kill(pid, 0) != 0, errno == ESRCH else { continue }
-            unlink(directory.isEmpty ? name : directory + "/" + name)
-        }
-    }
-
     public func prepare(_ settings: IndexSettings, roots: [IngestRoot]) throws {
         try connection.transaction {
             if try IndexFile.settings(connection) != nil {
                 try checkCompatible(settings)
             } else {
-                try IndexFile.setMeta(connection, "settings", IndexFile.encode(settings))
+                try IndexFile.setMeta(connection, IndexFile.Key.settings, IndexFile.encode(settings))
             }
             var known = try IndexFile.roots(connection)
             for root in roots {
@@ -113,7 +125,7 @@ public actor SQLiteIndexStore: IndexStore {
                     known.append(root)
                 }
             }
-            try IndexFile.setMeta(connection, "roots", IndexFile.encode(known))
+            try IndexFile.setMeta(connection, IndexFile.Key.roots, IndexFile.encode(known))
         }
     }
 
@@ -130,8 +142,8 @@ public actor SQLiteIndexStore: IndexStore {
         try IndexFile.roots(connection)
     }
 
-    public func recordEmbedderOptions(_ options: [String: String]) throws {
-        try IndexFile.setMeta(connection, "embedder_options", IndexFile.encode(options))
+    public func recordEmbedder(_ openai: OpenAIRecipe?) throws {
+        try IndexFile.setMeta(connection, IndexFile.Key.embedderOptions, IndexFile.encode(openai ?? OpenAIRecipe()))
     }
 
     /// Caps the file at `pages` pages (SQLite's `max_page_count`), so tests can fill the "disk" portably.
@@ -275,7 +287,7 @@ public actor SQLiteIndexStore: IndexStore {
             if !roots.isEmpty {
                 let gone = Set(roots)
                 let kept = try IndexFile.roots(connection).filter { !gone.contains($0.path) }
-                try IndexFile.setMeta(connection, "roots", IndexFile.encode(kept))
+                try IndexFile.setMeta(connection, IndexFile.Key.roots, IndexFile.encode(kept))
             }
         }
     }
@@ -288,7 +300,7 @@ public actor SQLiteIndexStore: IndexStore {
         do {
             guard let settings = try IndexFile.settings(connection) else { return nil }
             // Temporaries of writers and queries that died (one of a running query has a live pid).
-            Self.removeLeftovers(of: file, marker: ".tmp-")
+            IndexCompanions.removeLeftovers(of: file, marker: IndexCompanions.temporaryMarker)
             let indexID = try IndexFile.ensureIndexID(connection)
             let dimension = settings.embedder.dimension
             let generation = try IndexFile.generation(connection)

@@ -19,6 +19,8 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
         public static let locked = Code("locked")
         /// The index has no keyword table yet: it was last written by an embed without keyword search.
         public static let noKeywordIndex = Code("no keyword index")
+        /// The index records no roots, so there is nothing to reindex.
+        public static let nothingRecorded = Code("nothing recorded")
     }
 
     public var code: Code
@@ -35,4 +37,11 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
     }
 
     public var description: String { message }
+}
+
+extension StoreError {
+    /// The message, naming the index at `path` once: as it is when the message names it, else after it.
+    public func namingPath(_ path: String) -> String {
+        message.contains(path) ? message : "\(path): \(message)"
+    }
 }

@@ -1,3 +1,6 @@
+import ArgumentParser
+import EmbedKit
+
 /// The exit statuses of every `embed` command. Keep in step with the README.
 enum ExitStatus {
     /// Everything asked for was done.
@@ -76,5 +79,17 @@ enum ExitStatus {
             }
         }
         return lines.joined(separator: "\n")
+    }
+}
+
+extension ExitStatus {
+    /// The exit status for an error that ends a command: the one place where errors become statuses.
+    static func of(_ error: any Error) -> Int32 {
+        switch error {
+        case let exit as ExitCode: exit.rawValue
+        case let store as StoreError where store.code == .locked: locked
+        case is UsageError, is ValidationError: usage
+        default: fatal
+        }
     }
 }

@@ -15,6 +15,18 @@ enum Terminal {
         error("error: \(message)")
         return ExitCode(status)
     }
+
+    /// Prints `error:` and what `failure` says, and returns its exit code (``ExitStatus/of(_:)``) to throw; an
+    /// `ExitCode` was reported where it was thrown and passes through.
+    static func fail(_ failure: any Error) -> ExitCode {
+        if let exit = failure as? ExitCode { return exit }
+        let message = switch failure {
+        case let usage as UsageError: usage.message
+        case let usage as ValidationError: usage.message
+        default: "\(failure)"
+        }
+        return fail(message, status: ExitStatus.of(failure))
+    }
 }
 
 /// Standard output, buffered: results are written in large blocks, not one system call per line.

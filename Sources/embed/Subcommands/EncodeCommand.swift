@@ -1,5 +1,6 @@
 import ArgumentParser
 import EmbedKit
+import EmbedKitBERT
 import Foundation
 
 struct EncodeCommand: AsyncParsableCommand {
@@ -51,11 +52,9 @@ struct EncodeCommand: AsyncParsableCommand {
         let inputs = texts.isEmpty ? try readJSONLines() : texts
         let embedder: any Embedder
         do {
-            embedder = try await embedderOptions.makeEmbedder(for: nil, embedding: kind)
-        } catch let error as ValidationError {
-            throw Terminal.fail(error.message, status: ExitStatus.usage)
+            embedder = try await embedderOptions.request().resolved(against: nil).makeEmbedder(embedding: kind)
         } catch {
-            throw Terminal.fail("\(error)")
+            throw Terminal.fail(error)
         }
         let out = OutputBuffer()
         for start in stride(from: 0, to: inputs.count, by: embedder.maxBatchSize) {
@@ -64,7 +63,7 @@ struct EncodeCommand: AsyncParsableCommand {
                 for vector in try await embedder.embed(batch) { out.line(JSONLines.encode(vector)) }
             } catch {
                 out.flush()
-                throw Terminal.fail("\(error)")
+                throw Terminal.fail(error)
             }
         }
         out.flush()

@@ -16,12 +16,15 @@ struct ExportCommand: AsyncParsableCommand {
     func run() async throws {
         let out = OutputBuffer()
         do {
-            try IndexReader(path: store.db).forEachChunk(withVectors: vectors) { chunk, vector in
-                out.line(JSONLines.encode(ChunkLine(chunk, vector: vector)))
+            let index = try await EmbeddingIndex.open(store.db, for: .read)
+            try await index.withReader { reader in
+                try reader.forEachChunk(withVectors: vectors) { chunk, vector in
+                    out.line(JSONLines.encode(ChunkLine(chunk, vector: vector)))
+                }
             }
         } catch {
             out.flush()
-            throw Terminal.fail("\(error)")
+            throw Terminal.fail(error)
         }
         out.flush()
     }

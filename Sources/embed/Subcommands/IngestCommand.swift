@@ -105,10 +105,10 @@ struct IngestOptions: ParsableArguments {
         help: ArgumentHelp(
             "What is embedded with each chunk besides its text: title-headings (the document's title and the chunk's "
                 + "headings, `Title › Section`) or none.",
-            discussion: "Default: the index's own, else \(ChunkContext.cliDefault.rawValue). Recorded in the index; "
+            discussion: "Default: the index's own, else \(ChunkingRequest.defaultContext.rawValue). Recorded in the index; "
                 + "another is refused (--reembed rebuilds the index with it). Stored text is never changed.",
             valueName: "title-headings|none"),
-        transform: ChunkContext.argument)
+        transform: choice("--chunk-context"))
     var chunkContext: ChunkContext?
 
     // Parts of the chunking recipe: a new index gets the defaults, an existing one keeps its own, and another value
@@ -147,19 +147,11 @@ struct IngestOptions: ParsableArguments {
         }
         guard maxFileMib >= 1 else { throw ValidationError("--max-file-mib must be at least 1.") }
     }
-}
 
-extension ChunkContext {
-    /// The context of a new index when `--chunk-context` is not given: none, since headers did not measure at least
-    /// as well in every case (hybrid nDCG@10 on CISI); see docs/decisions.md for the figures.
-    static let cliDefault: ChunkContext = .none
-
-    /// Reads `--chunk-context`. (A conformance to `ExpressibleByArgument` would have to be public, as the type is.)
-    static func argument(_ text: String) throws -> ChunkContext {
-        guard let context = ChunkContext(rawValue: text) else {
-            throw ValidationError(
-                "--chunk-context must be \(allCases.map(\.rawValue).joined(separator: " or ")), not '\(text)'.")
-        }
-        return context
+    /// The chunking the flags ask for; the index's recipe and the library's defaults fill the rest.
+    var chunking: ChunkingRequest {
+        ChunkingRequest(
+            maxTokens: chunkTokens, overlapTokens: overlapTokens, joinsWrappedLines: joinWrappedLines,
+            embedsWordlessChunks: embedWordlessChunks, context: chunkContext)
     }
 }

@@ -1,10 +1,13 @@
 import ArgumentParser
 import EmbedKit
+import EmbedKitBERT
 import Foundation
 
-/// Builds the pipeline from the options, runs it, and prints diagnostics, progress and the summary.
+/// `ingest` and `reindex`: opens the index, resolves the embedder and chunking against its recipe, runs the
+/// pipeline, and prints diagnostics, progress and the summary.
 struct IngestRunner {
-    var roots: [IngestRoot]
+    /// The folders and files to ingest; nil for `reindex`, which walks those the index records.
+    var roots: [IngestRoot]?
     var db: String
     var embedderOptions: EmbedderOptions
     var ingest: IngestOptions
@@ -16,94 +19,49 @@ struct IngestRunner {
     func run() async throws -> Int32 {
         // Installed first: once this run holds the lock, SIGINT and SIGTERM always stop it cleanly.
         let stop = StopSignal()
-        let store: SQLiteIndexStore
-        let embedder: any Embedder
-        var existing: IndexSettings?
-        let context: ChunkContext
-        var storedOptions: [String: String] = [:]
-        var roots = roots
-        var lock: IndexLock?
-        // With --reembed, the new index is built here and copied into the index in one transaction at the end.
-        let rebuild = SQLiteIndexStore.temporaryName(for: db, marker: ".reembed-")
-        let reembedding = ingest.reembed && FileManager.default.fileExists(atPath: db)
-        // A dry run of a first ingest compares with an empty index of its own, made in the temporary folder.
-        let dryRunScratch: String? =
-            ingest.dryRun && !FileManager.default.fileExists(atPath: db)
-            ? FileManager.default.temporaryDirectory.appendingPathComponent(
-                "embed-dry-run-\(getpid())-\(UUID().uuidString).sqlite"
-            ).path : nil
-        defer { if let dryRunScratch { IndexCompanions.remove(dryRunScratch) } }
         let keywordIndex = KeywordIndexReporter(db: db, quiet: output.quiet, live: output.showsProgress)
+        let index: EmbeddingIndex
+        let roots: [IngestRoot]
+        let pipeline: IngestPipeline
+        let reembedding: Bool
+        let store: SQLiteIndexStore
         do {
-            // An index that exists is locked before its settings are read; a new one only once the embedder and
-            // the options are known to be good, so that a refused run leaves no file (not even a lock) behind.
-            // A dry run writes nothing, so it needs no lock (and must not create an index).
-            let isNew = !FileManager.default.fileExists(atPath: db)
-            if !ingest.dryRun && !isNew { lock = try IndexLock(indexPath: db, wait: ingest.wait) }
-            if !isNew {
-                let reader = try IndexReader(path: db)
-                existing = try reader.settings()
-                storedOptions = try reader.embedderOptions()
-                if reembedding {
-                    // Everything the index holds is built again, with the embedder and chunking asked for now.
-                    for root in try reader.roots() where !roots.contains(where: { $0.path == root.path }) {
-                        roots.append(root)
-                    }
-                    existing = nil
-                    storedOptions = [:]
-                }
-            } else {
-                existing = nil
-            }
+            // Open: an existing index is locked before its recipe is read; a new one only once the embedder and
+            // the options are known to be good (`writableStore`), so that a refused run leaves no file behind.
+            let access: EmbeddingIndex.Access =
+                ingest.dryRun ? .dryRun : self.roots == nil ? .write(wait: ingest.wait) : .writeOrCreate(wait: ingest.wait)
+            index = try await EmbeddingIndex.open(db, for: access)
+            reembedding = ingest.reembed && !index.isNew
+            roots = try Self.roots(self.roots, of: index, reembedding: reembedding)
+            // Resolve: what is asked, else the index's own (nothing of it when rebuilding), else the default.
+            let recipe = reembedding ? nil : index.recipe
+            let resolved = embedderOptions.request(concurrency: ingest.concurrency).resolved(against: recipe)
             // Making an embedder may ask the server for its dimension: a stop must not wait for that answer.
-            let (options, settings, stored, concurrency) = (embedderOptions, existing, storedOptions, ingest.concurrency)
-            embedder = try await stop.cancelling {
-                try await options.makeEmbedder(
-                    for: settings, stored: stored, concurrency: concurrency, embedding: .document)
-            }
-            // Like the chunking: the flag, else the index's own (none for an index made before it existed), else
-            // the default.
-            context = ingest.chunkContext ?? existing?.chunkContext ?? .cliDefault
-            try Self.checkChunksFit(
-                asked: ingest.chunkTokens, stored: existing?.chunking.maxTokens, embedder: embedder, context: context)
-            // Should another run make the index meanwhile, its settings are checked when this one prepares it.
-            if !ingest.dryRun && isNew { lock = try IndexLock(indexPath: db, wait: ingest.wait) }
-            // Opening builds the keyword index of an older index, and repairs a damaged one (not in a dry run).
-            store = try SQLiteIndexStore(
-                path: dryRunScratch ?? (reembedding ? rebuild : db), keywordIndexProgress: keywordIndex.progress,
-                keywordIndexUpkeep: ingest.dryRun ? .none : rebuildKeywordIndex ? .rebuild : .repairIfNeeded)
-        } catch let error as StoreError where error.code == .locked {
-            throw Terminal.fail(error.message, status: ExitStatus.locked)
-        } catch let error as ValidationError {
-            throw Terminal.fail(error.message, status: ExitStatus.usage)
+            let embedder = try await stop.cancelling { try await resolved.makeEmbedder(embedding: .document) }
+            let chunking = try ingest.chunking.resolved(against: recipe, embedder: embedder)
+            for warning in chunking.warnings { Terminal.error("warning: \(warning)") }
+            store = reembedding
+                ? try index.makeRebuild()
+                : try await index.writableStore(
+                    keywordIndexProgress: keywordIndex.progress, upkeep: rebuildKeywordIndex ? .rebuild : .repairIfNeeded)
+            var configured = IngestPipeline(
+                embedder: embedder,
+                parser: ParserRegistry(configuration: .init(maximumFileSize: ingest.maxFileMib << 20)),
+                chunker: TextChunker(configuration: chunking.configuration, tokenCounter: embedder.tokenCounter),
+                store: store,
+                configuration: .init(
+                    embeddingConcurrency: ingest.concurrency, batchSize: ingest.batchSize, checksum: ingest.checksum,
+                    maxFileSize: Int64(ingest.maxFileMib) << 20, dryRun: ingest.dryRun, skipRules: Self.skipRules))
+            configured.chunkContext = chunking.context
+            configured.openaiRecipe = resolved.recordedOpenAI
+            pipeline = configured
         } catch _ where stop.isRequested {
             // Stopped while setting up (say, during the embedder's first request): a stop, not a failure.
             throw Terminal.fail("stopped before anything was written", status: ExitStatus.interrupted)
         } catch {
-            throw Terminal.fail("\(error)")
+            throw Terminal.fail(error)
         }
-        defer { withExtendedLifetime(lock) {} }
-        // What is not asked for is the index's own, or, for a new index, today's default.
-        let chunking = TextChunker.Configuration(
-            maxTokens: ingest.chunkTokens ?? existing?.chunking.maxTokens ?? defaultChunkTokens(embedder, context),
-            overlapTokens: ingest.overlapTokens ?? existing?.chunking.overlapTokens ?? TextChunker.Configuration().overlapTokens,
-            joinsWrappedLines: ingest.joinWrappedLines ?? existing?.chunking.joinsWrappedLines
-                ?? TextChunker.Configuration.defaultJoinsWrappedLines,
-            embedsWordlessChunks: ingest.embedWordlessChunks ?? existing?.chunking.embedsWordlessChunks
-                ?? TextChunker.Configuration.defaultEmbedsWordlessChunks)
-        var pipeline = IngestPipeline(
-            embedder: embedder,
-            parser: ParserRegistry(configuration: .init(maximumFileSize: ingest.maxFileMib << 20)),
-            chunker: TextChunker(configuration: chunking, tokenCounter: embedder.tokenCounter), store: store,
-            configuration: .init(
-                embeddingConcurrency: ingest.concurrency, batchSize: ingest.batchSize, checksum: ingest.checksum,
-                maxFileSize: Int64(ingest.maxFileMib) << 20, dryRun: ingest.dryRun, skipRules: Self.skipRules))
-        pipeline.chunkContext = context
-        pipeline.embedderOptions = embedder.identity.name == EmbedderKind.openai.rawValue
-            ? embedderOptions.recorded(merging: storedOptions) : [:]
-
-        let index = FileWalker.canonicalPath(db) ?? db
-        let ignored = IndexCompanions.all(index).union(IndexCompanions.all(FileWalker.canonicalPath(rebuild) ?? rebuild))
+        defer { index.close() }
 
         let progress = ProgressPrinter(enabled: output.showsProgress)
         let out = OutputBuffer()
@@ -127,18 +85,15 @@ struct IngestRunner {
 
         let report: IngestReport
         do {
-            defer { if reembedding { IndexCompanions.remove(rebuild) } }
-            report = try await pipeline.run(roots: roots, ignoredPaths: ignored, observer: observer)
-            if reembedding && !report.interrupted {
+            report = try await pipeline.run(roots: roots, ignoredPaths: index.ownFiles, observer: observer)
+            if reembedding && !report.interrupted && !ingest.dryRun {
                 // The swap: queries saw the old vectors until this transaction commits, and the new ones after.
-                let index = try SQLiteIndexStore(path: db, keywordIndexProgress: keywordIndex.progress)
-                try await index.replaceContents(withIndexAt: rebuild)
-                if let warning = try await index.refreshVectorFile() { Terminal.error("warning: \(warning)") }
+                if let warning = try await index.swapIn(store) { Terminal.error("warning: \(warning)") }
             }
         } catch {
             progress.clear()
             out.flush()
-            throw Terminal.fail("\(error)")
+            throw Terminal.fail(error)
         }
         progress.clear()
         // Results (the JSON report, a dry run's file list) go to stdout; the summary line to stderr.
@@ -153,44 +108,19 @@ struct IngestRunner {
         return report.failed > 0 ? ExitStatus.someFilesFailed : ExitStatus.success
     }
 
-    /// A chunk longer than the embedder's input window would be embedded from its start only: the rest could
-    /// never be found. Asking for such chunks is a usage error; an index that already has them (built before
-    /// this check) gets a warning with the way out.
-    static func checkChunksFit(asked: Int?, stored: Int?, embedder: any Embedder, context: ChunkContext = .none) throws {
-        guard let input = embedder.maxInputTokens else { return }
-        let model = embedder.identity.model
-        // The document prefix and the chunk header are embedded with every chunk: they take their tokens from
-        // the chunk's room.
-        let window = input - context.reservedTokens
-        if window < 8 {
-            throw ValidationError(
-                "--chunk-context \(context.rawValue) takes up to \(context.reservedTokens) of the \(input) tokens \(model) "
-                    + "reads, leaving too few for the text; use --chunk-context none.")
+    /// The roots to walk: those given, with every recorded one when rebuilding the whole index; for `reindex`,
+    /// the recorded ones.
+    static func roots(_ given: [IngestRoot]?, of index: EmbeddingIndex, reembedding: Bool) throws -> [IngestRoot] {
+        let recorded = index.recipe?.roots ?? []
+        guard var roots = given else {
+            guard !recorded.isEmpty else { throw StoreError.noRoots(index.path, isNew: index.isNew) }
+            return recorded
         }
-        var takers: [String] = []
-        var full = input
-        if let prefixed = embedder as? PrefixedEmbedder, prefixed.prefixTokens > 0 {
-            takers.append("the document prefix \(EmbedderIdentity.quoted(prefixed.prefix))")
-            full += prefixed.prefixTokens
+        // Everything the index holds is built again, with the embedder and chunking asked for now.
+        if reembedding {
+            for root in recorded where !roots.contains(where: { $0.path == root.path }) { roots.append(root) }
         }
-        if context.reservedTokens > 0 {
-            takers.append("the chunk header (--chunk-context \(context.rawValue), up to \(context.reservedTokens) tokens)")
-        }
-        var room = "the input window of \(model), \(window) tokens"
-        if !takers.isEmpty {
-            room = "the \(window) tokens \(takers.joined(separator: " and ")) \(takers.count == 1 ? "leaves" : "leave") of the "
-                + "\(full)-token input window of \(model)"
-        }
-        if let asked, asked > window {
-            throw ValidationError(
-                "--chunk-tokens \(asked) is larger than \(room): "
-                    + "text past the window would never be embedded. Use --chunk-tokens \(window) or less.")
-        }
-        if asked == nil, let stored, stored > window {
-            Terminal.error(
-                "warning: this index has chunks of up to \(stored) tokens, over the \(window)-token input window of "
-                    + "\(model), so their ends are not embedded; rebuild with --reembed --chunk-tokens \(window)")
-        }
+        return roots
     }
 
     /// Names this build of embed for remembered skips: the version and the executable's size and modification
@@ -200,10 +130,6 @@ struct IngestRunner {
         guard stat("/proc/self/exe", &info) == 0 else { return EmbedCommand.configuration.version }
         return "\(EmbedCommand.configuration.version) \(info.st_size) \(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec)"
     }()
-
-    private func defaultChunkTokens(_ embedder: any Embedder, _ context: ChunkContext) -> Int {
-        min(TextChunker.Configuration().maxTokens, embedder.maxInputTokens.map { $0 - context.reservedTokens } ?? .max)
-    }
 
     static func dryRunSummary(_ r: IngestReport) -> String {
         "Would add \(counted(r.added, "file")), update \(r.updated) and remove \(r.removed) "

@@ -1,5 +1,6 @@
 import ArgumentParser
 import EmbedKit
+import EmbedKitBERT
 import Foundation
 
 struct QueryCommand: AsyncParsableCommand {
@@ -121,51 +122,54 @@ struct QueryCommand: AsyncParsableCommand {
     func run() async throws {
         let texts = try readQueries()
         guard !texts.isEmpty else { throw Terminal.fail("no query given", status: ExitStatus.usage) }
-        let search = IndexSearch(indexPaths: db.isEmpty ? [StoreOptions.defaultPath] : db)
-        let outcome: SearchOutcome
+        let paths = db.isEmpty ? [StoreOptions.defaultPath] : db
         var leftOut: [(path: String, error: StoreError)] = []
         var keywordSideFailed = false
         func report(_ problem: (path: String, error: StoreError)) throws {
             guard !leftOut.contains(where: { $0.path == problem.path }) else { return }
             if strict { throw problem.error }
-            Terminal.error("\(DisplayPath.escaped(problem.path)): error: \(problem.error.message)")
+            Terminal.error("error: \(problem.error.namingPath(problem.path))")
             leftOut.append(problem)
         }
+        let search: IndexSearch
+        let outcome: SearchOutcome
         do {
-            // Keyword search reads words, not vectors: indexes built with other embedders can be searched together.
-            let opened = try search.settings(sameEmbedder: mode.usesVectors)
+            // Open each index once; one that cannot be read is reported and left out (unless --strict).
+            let opened = await IndexSearch.open(paths)
             for problem in opened.problems { try report(problem) }
-            guard leftOut.count < search.indexPaths.count else { throw Terminal.fail("no index could be read") }
+            guard !opened.indexes.isEmpty else { throw Terminal.fail("no index could be read") }
+            search = IndexSearch(indexes: opened.indexes)
+            // Resolve: the queries are embedded as the first index with a recipe was built (keyword search reads
+            // words, not vectors: indexes built with other embedders can be searched together).
+            let recipe = try search.sharedRecipe(sameEmbedder: mode.usesVectors)
             var embedder: (any Embedder)?
             if mode.usesVectors {
-                let stored = (try? IndexReader(path: search.indexPaths[0]).embedderOptions()) ?? [:]
-                embedder = try await embedderOptions.makeEmbedder(for: opened.settings, stored: stored, embedding: .query)
+                embedder = try await embedderOptions.request().resolved(against: recipe).makeEmbedder(embedding: .query)
             }
             let filter = SearchFilter(
                 pathPrefixes: under.map { FileWalker.canonicalPath($0) ?? URL(fileURLWithPath: $0).standardizedFileURL.path },
                 pathGlobs: path, formats: Set(format.compactMap(DocumentFormat.init(rawValue:))), minScore: minScore)
             let options = SearchOptions(
                 mode: mode, k: k, filter: filter, fusion: try fusionMethod(), grouping: group, collapseCopies: !all)
+            // Run.
             outcome = try await search.search(texts, embedder: embedder, options: options, skipUnreadable: !strict)
             // An index that opened but failed in the scan (a damaged file) is reported like one that did not open.
             for problem in outcome.problems { try report(problem) }
-            guard leftOut.count < search.indexPaths.count else { throw Terminal.fail("no index could be read") }
+            guard leftOut.count < paths.count else { throw Terminal.fail("no index could be read") }
             for problem in outcome.keywordProblems {
                 if mode == .keyword {
                     try report(problem)
                 } else if problem.error.code == .noKeywordIndex {
                     // An index from before keyword search still answers by vector; the warning says how to upgrade.
-                    Terminal.error(
-                        "\(DisplayPath.escaped(problem.path)): warning: \(problem.error.message); searched by vector only")
+                    Terminal.error("warning: \(problem.error.namingPath(problem.path)); searched by vector only")
                 } else {
                     // Damage is an error (exit status 1), though the index still answered by vector.
                     if strict { throw problem.error }
-                    Terminal.error(
-                        "\(DisplayPath.escaped(problem.path)): error: \(problem.error.message); searched by vector only")
+                    Terminal.error("error: \(problem.error.namingPath(problem.path)); searched by vector only")
                     keywordSideFailed = true
                 }
             }
-            guard leftOut.count < search.indexPaths.count else { throw Terminal.fail("no index could be searched") }
+            guard leftOut.count < paths.count else { throw Terminal.fail("no index could be searched") }
             for prefix in outcome.emptyPathPrefixes {
                 Terminal.error(
                     "warning: no indexed document is under \(DisplayPath.escaped(prefix)) (--under); "
@@ -176,15 +180,12 @@ struct QueryCommand: AsyncParsableCommand {
                     Terminal.error("warning: the query \(DisplayPath.escaped(text)) has no word to search for by keyword")
                 }
             }
-        } catch let exit as ExitCode {
-            throw exit
-        } catch let error as ValidationError {
-            throw Terminal.fail(error.message, status: ExitStatus.usage)
         } catch {
-            throw Terminal.fail("\(error)")
+            throw Terminal.fail(error)
         }
+        // Print.
         let out = OutputBuffer()
-        let printer = ResultText(showIndex: search.indexPaths.count > 1, marksMatches: isatty(STDOUT_FILENO) == 1)
+        let printer = ResultText(showIndex: paths.count > 1, marksMatches: isatty(STDOUT_FILENO) == 1)
         for result in outcome.results {
             if json {
                 for hit in result.hits { out.line(JSONLines.encode(HitLine(query: result.query, hit: hit))) }
@@ -243,16 +244,5 @@ extension QueryCommand {
                     + "it should hold one query per line", status: ExitStatus.usage)
         }
         return String(decoding: data, as: UTF8.self)
-    }
-}
-
-/// Parses an option whose values are the cases of `T`, naming them when the value is none.
-private func choice<T: RawRepresentable & CaseIterable & SendableMetatype>(_ name: String) -> @Sendable (String) throws -> T
-where T.RawValue == String {
-    { value in
-        guard let found = T(rawValue: value) else {
-            throw ValidationError("\(name) must be one of \(T.allCases.map(\.rawValue).joined(separator: ", ")); not '\(value)'.")
-        }
-        return found
     }
 }

@@ -36,17 +36,8 @@ struct ReindexCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let roots: [IngestRoot]
-        do {
-            roots = try IndexReader(path: store.db).roots()
-        } catch {
-            throw Terminal.fail("\(error)")
-        }
-        guard !roots.isEmpty else {
-            throw Terminal.fail("\(store.db) records no folders yet; add some with `embed ingest PATH... --db \(store.db)`")
-        }
         let status = try await IngestRunner(
-            roots: roots, db: store.db, embedderOptions: embedderOptions, ingest: ingest, output: output,
+            roots: nil, db: store.db, embedderOptions: embedderOptions, ingest: ingest, output: output,
             rebuildKeywordIndex: rebuildKeywordIndex
         ).run()
         if status != ExitStatus.success { throw ExitCode(status) }

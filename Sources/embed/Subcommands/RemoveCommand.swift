@@ -34,23 +34,18 @@ struct RemoveCommand: AsyncParsableCommand {
 
     func run() async throws {
         let targets = paths.map(IndexRemoval.absolutePath)
-        let lock: IndexLock
         let plan: [IndexRemoval]
         do {
-            // Checked first, as a reader: a missing path must not create an empty index.
-            _ = try IndexReader(path: store.db)
-            lock = try IndexLock(indexPath: store.db, wait: wait)
-            let keywordIndex = KeywordIndexReporter(
-                db: store.db, quiet: quiet, live: !quiet && Terminal.stderrIsTTY)
-            let index = try SQLiteIndexStore(path: store.db, keywordIndexProgress: keywordIndex.progress)
-            plan = try await index.remove(under: targets)
-            if let warning = try await index.refreshVectorFile() { Terminal.error("warning: \(warning)") }
-        } catch let error as StoreError where error.code == .locked {
-            throw Terminal.fail(error.message, status: ExitStatus.locked)
+            // An index that must exist: a missing path does not create an empty one.
+            let index = try await EmbeddingIndex.open(store.db, for: .write(wait: wait))
+            defer { index.close() }
+            let keywordIndex = KeywordIndexReporter(db: store.db, quiet: quiet, live: !quiet && Terminal.stderrIsTTY)
+            let writer = try await index.writableStore(keywordIndexProgress: keywordIndex.progress)
+            plan = try await writer.remove(under: targets)
+            if let warning = try await writer.refreshVectorFile() { Terminal.error("warning: \(warning)") }
         } catch {
-            throw Terminal.fail("\(error)")
+            throw Terminal.fail(error)
         }
-        defer { withExtendedLifetime(lock) {} }
 
         let out = OutputBuffer()
         var unmatched = 0

@@ -17,21 +17,22 @@ struct StatsCommand: AsyncParsableCommand {
 
     func run() async throws {
         let stats: IndexStatistics
-        var problems: [String] = []
-        var vectorFileProblem: String?
-        var keywordIndexProblem: KeywordIndexProblem?
-        var keywordIndexState = KeywordIndexState.ready
+        let problems: [String]
+        let vectorFileProblem: String?
+        let keywordIndexProblem: KeywordIndexProblem?
+        let keywordIndexState: KeywordIndexState
         do {
-            let reader = try IndexReader(path: store.db)
-            if check {
-                problems = try reader.check()
-                vectorFileProblem = try reader.vectorFileProblem()
-                keywordIndexState = try reader.keywordIndexState()
-                keywordIndexProblem = try reader.keywordIndexProblem()
+            let index = try await EmbeddingIndex.open(store.db, for: .read)
+            (stats, problems, vectorFileProblem, keywordIndexState, keywordIndexProblem) = try await index.withReader {
+                reader in
+                guard check else { return (try reader.statistics(), [], nil, .ready, nil) }
+                return (
+                    try reader.statistics(), try reader.check(), try reader.vectorFileProblem(),
+                    try reader.keywordIndexState(), try reader.keywordIndexProblem()
+                )
             }
-            stats = try reader.statistics()
         } catch {
-            throw Terminal.fail("\(error)")
+            throw Terminal.fail(error)
         }
 
         let out = OutputBuffer()

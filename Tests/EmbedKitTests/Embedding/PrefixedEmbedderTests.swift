@@ -110,7 +110,7 @@ struct PrefixedEmbedderTests {
         let path = dir.path + "/index.sqlite"
         let e5 = HashEmbedder().identity.withPrefixes(query: "query: ", document: "passage: ")
         try await SQLiteIndexStore(path: path).prepare(IndexSettings(embedder: e5, chunking: .init()), roots: [])
-        let search = IndexSearch(indexPaths: [path])
+        let search = try await IndexSearch(opening: [path])
         let plain = HashEmbedder()
         let error = await #expect(throws: StoreError.self) { try await search.search(["lamp"], embedder: plain, k: 1) }
         #expect(error?.code == .mismatch)

@@ -17,7 +17,7 @@ struct HybridSearchTests {
     }
 
     func search(_ paths: [String], _ query: String, _ options: SearchOptions) async throws -> [SearchHit] {
-        let outcome = try await IndexSearch(indexPaths: paths).search([query], embedder: embedder, options: options)
+        let outcome = try await IndexSearch(opening: paths).search([query], embedder: embedder, options: options)
         #expect(outcome.problems.isEmpty && outcome.keywordProblems.isEmpty)
         return outcome.results[0].hits
     }

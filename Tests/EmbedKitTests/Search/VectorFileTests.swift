@@ -186,7 +186,7 @@ struct VectorFileTests {
         _ = try await store.refreshVectorFile()
         let file = path + ".vectors"
         try FileManager.default.removeItem(atPath: file)
-        let search = IndexSearch(indexPaths: [path])
+        let search = try await IndexSearch(opening: [path])
         let expected = try await search.search(["lighthouse keepers"], embedder: embedder, k: 3)
         #expect(FileManager.default.fileExists(atPath: file))
         var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: file)))

@@ -97,7 +97,7 @@ struct SQLiteIndexStoreTests {
         try dir.write("index.sqlite.creating-\(dead)-wal", "x")
         try dir.write("index.sqlite.creating-\(alive)", "x")
         try dir.write("other.sqlite.creating-\(dead)", "x")
-        SQLiteIndexStore.removeLeftovers(of: index, marker: ".creating-")
+        IndexCompanions.removeLeftovers(of: index, marker: IndexCompanions.creatingMarker)
         let names = Set(try FileManager.default.contentsOfDirectory(atPath: dir.path))
         #expect(names == ["index.sqlite.creating-\(alive)", "other.sqlite.creating-\(dead)"])
     }

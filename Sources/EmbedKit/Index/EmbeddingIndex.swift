@@ -1,0 +1,177 @@
+import Foundation
+
+/// An index on disk, opened once for what a command does with it: the one owner of its connection, its
+/// writers' lock, its recipe, the files beside it, and the `--reembed` rebuild-and-swap.
+///
+/// ```swift
+/// let index = try await EmbeddingIndex.open("docs.sqlite", for: .writeOrCreate(wait: false))
+/// let store = try await index.writableStore()   // a new index is locked and created only now
+/// ```
+///
+/// A reader is used by one task at a time (``withReader(_:)`` checks it); queries open one `EmbeddingIndex`
+/// per index and search them in parallel.
+public final class EmbeddingIndex: @unchecked Sendable {
+    /// What a command does with the index.
+    public enum Access: Sendable, Equatable {
+        /// Reads it (query, stats, export): no lock; WAL lets it read while a writer works.
+        case read
+        /// Writes an index that must exist (reindex, remove): takes the lock, waiting for it when `wait`.
+        case write(wait: Bool)
+        /// Writes an index, creating it when missing (ingest). A new index is locked and created by
+        /// ``writableStore(keywordIndexProgress:upkeep:)``, once the run is known to go ahead, so that a run
+        /// refused before then leaves no file behind.
+        case writeOrCreate(wait: Bool)
+        /// Reads as a writer would and writes nothing: no lock; a missing index is compared with an empty one
+        /// made in the temporary folder.
+        case dryRun
+    }
+
+    public let path: String
+    public let access: Access
+    /// What the index was built with when it was opened; nil for a new index or one never written.
+    public let recipe: IndexRecipe?
+    /// True when there was no index at `path` when it was opened.
+    public let isNew: Bool
+
+    // Guarded by `mutex`. The reader itself is used outside the mutex, by the one task that marked it busy.
+    private let mutex = NSLock()
+    private var lock: IndexLock?
+    private var store: SQLiteIndexStore?
+    private var reader: IndexReader?
+    private var readerBusy = false
+    /// Indexes made beside (or for) this one that go when it closes: a dry run's empty index, a rebuild.
+    private var scratch: [String] = []
+
+    private init(path: String, access: Access, recipe: IndexRecipe?, isNew: Bool) {
+        self.path = path
+        self.access = access
+        self.recipe = recipe
+        self.isNew = isNew
+    }
+
+    /// Opens the index at `path` for `access`.
+    /// - Throws: ``StoreError``: `.cannotOpen` when it is missing (except for `.writeOrCreate` and `.dryRun`),
+    ///   `.notAnIndex` when the file is something else, `.locked` when another writer holds it, and so on.
+    public static func open(_ path: String, for access: Access) async throws -> EmbeddingIndex {
+        let exists = FileManager.default.fileExists(atPath: path)
+        switch access {
+        case .read:
+            let reader = try IndexReader(path: path)
+            let index = EmbeddingIndex(path: path, access: access, recipe: try reader.recipe(), isNew: false)
+            index.reader = reader
+            return index
+        case .write(let wait), .writeOrCreate(let wait):
+            guard exists else {
+                if access == .write(wait: wait) { throw StoreError.missingIndex(path) }
+                return EmbeddingIndex(path: path, access: access, recipe: nil, isNew: true)
+            }
+            // Locked before its recipe is read: another writer may be changing it.
+            let lock = try IndexLock(indexPath: path, wait: wait)
+            let store = try SQLiteIndexStore(existingAt: path)
+            let index = EmbeddingIndex(path: path, access: access, recipe: try await store.recipe(), isNew: false)
+            index.lock = lock
+            index.store = store
+            return index
+        case .dryRun:
+            if exists {
+                let store = try SQLiteIndexStore(existingAt: path)
+                let index = EmbeddingIndex(path: path, access: access, recipe: try await store.recipe(), isNew: false)
+                index.store = store
+                return index
+            }
+            return EmbeddingIndex(path: path, access: access, recipe: nil, isNew: true)
+        }
+    }
+
+    /// The store to write through (a dry run's writes nothing). An existing index is brought up to date first:
+    /// pending migrations, and the keyword index built or repaired as `upkeep` says. A new index is locked and
+    /// created now; should another run make it meanwhile, its recipe is checked when the pipeline prepares it.
+    /// - Parameter keywordIndexProgress: told how a build of the keyword index goes (it can take minutes).
+    public func writableStore(
+        keywordIndexProgress: KeywordIndexProgress? = nil, upkeep: KeywordIndexUpkeep = .repairIfNeeded
+    ) async throws -> SQLiteIndexStore {
+        precondition(access != .read, "a read-only EmbeddingIndex has no store")
+        if let store = withMutex({ self.store }) {
+            try await store.upgrade(
+                keywordIndexProgress: keywordIndexProgress, upkeep: access == .dryRun ? .none : upkeep)
+            return store
+        }
+        let store: SQLiteIndexStore
+        if access == .dryRun {
+            let empty = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "embed-dry-run-\(getpid())-\(UUID().uuidString).sqlite"
+            ).path
+            withMutex { scratch.append(empty) }
+            store = try SQLiteIndexStore(path: empty, keywordIndexUpkeep: .none)
+        } else {
+            guard case .writeOrCreate(let wait) = access else { throw StoreError.missingIndex(path) }
+            let lock = try IndexLock(indexPath: path, wait: wait)
+            withMutex { self.lock = lock }
+            store = try SQLiteIndexStore(path: path, keywordIndexProgress: keywordIndexProgress, keywordIndexUpkeep: upkeep)
+        }
+        withMutex { self.store = store }
+        return store
+    }
+
+    /// A new, empty index beside this one, for `--reembed`: build it, then ``swapIn(_:)``. It is deleted when
+    /// this index closes, and by the next writer if this process is killed.
+    public func makeRebuild() throws -> SQLiteIndexStore {
+        precondition(lock != nil || access == .dryRun, "a rebuild needs the index's lock")
+        let rebuild = IndexCompanions.temporaryName(for: path, marker: IndexCompanions.rebuildMarker)
+        withMutex { scratch.append(rebuild) }
+        return try SQLiteIndexStore(path: rebuild, keywordIndexUpkeep: .none)
+    }
+
+    /// Replaces everything this index holds with what `rebuild` holds, in one transaction: queries see the old
+    /// vectors until it commits, and the new ones after. Then writes the vector file.
+    /// - Returns: a warning when the vector file could not be written (queries are slower, never wrong).
+    public func swapIn(_ rebuild: SQLiteIndexStore) async throws -> String? {
+        let store = try await writableStore(upkeep: .none)
+        try await store.replaceContents(withIndexAt: rebuild.path)
+        return try await store.refreshVectorFile()
+    }
+
+    /// The files that belong to this index, and to the indexes made for it: never ingested as documents.
+    public var ownFiles: Set<String> {
+        let made = withMutex { scratch }
+        return ([path] + made).reduce(into: Set<String>()) {
+            $0.formUnion(IndexCompanions.all(FileWalker.canonicalPath($1) ?? $1))
+        }
+    }
+
+    /// Runs `body` with the index's reader. One task at a time: a reader holds one snapshot at a time.
+    public func withReader<T>(_ body: (IndexReader) async throws -> T) async throws -> T {
+        let reader: IndexReader = withMutex {
+            precondition(!readerBusy, "an index's reader is used by one task at a time")
+            precondition(self.reader != nil, "EmbeddingIndex.withReader needs access .read")
+            readerBusy = true
+            return self.reader!
+        }
+        defer { withMutex { readerBusy = false } }
+        return try await body(reader)
+    }
+
+    /// Opens the reader again: for a reader that read the file as immutable and saw a writer change it.
+    func reopenReader() throws {
+        let fresh = try IndexReader(path: path)
+        withMutex { reader = fresh }
+    }
+
+    /// Releases the lock and deletes the indexes made for this one. Called when the index is released;
+    /// call it earlier to let another writer in.
+    public func close() {
+        let (made, _) = withMutex { () -> ([String], IndexLock?) in
+            defer { scratch = []; store = nil; lock = nil; reader = nil }
+            return (scratch, lock)
+        }
+        for path in made { IndexCompanions.remove(path) }
+    }
+
+    deinit { close() }
+
+    private func withMutex<T>(_ body: () throws -> T) rethrows -> T {
+        mutex.lock()
+        defer { mutex.unlock() }
+        return try body()
+    }
+}

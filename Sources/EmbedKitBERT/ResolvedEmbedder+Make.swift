@@ -1,0 +1,27 @@
+public import EmbedKit
+import Foundation
+
+extension ResolvedEmbedder {
+    /// Builds the embedder, with the prefixes of `kind` put before every text. The one place where an embedder
+    /// is built from a request: it lives here because this module knows every embedder.
+    /// - Throws: ``UsageError`` when something needed was not given (an openai base URL or model) or a prefix
+    ///   leaves no room; ``BertError`` when the model cannot be loaded; ``EmbeddingError`` when an openai server
+    ///   asked for its dimension fails.
+    public func makeEmbedder(embedding kind: PrefixedEmbedder.TextKind) async throws -> any Embedder {
+        let base: any Embedder
+        switch spec {
+        case .hash(let dimension):
+            base = HashEmbedder(dimension: dimension)
+        case .minilm:
+            base = try BertEmbedder.load(modelDirectory: modelDirectory.map { URL(fileURLWithPath: $0, isDirectory: true) })
+        case .openai(let recipe):
+            let configuration = try recipe.configuration(maxConcurrentRequests: concurrency)
+            if let recordedDimension {
+                base = try OpenAICompatibleEmbedder(configuration, dimension: recordedDimension)
+            } else {
+                base = try await OpenAICompatibleEmbedder.connect(configuration)
+            }
+        }
+        return try prefixing(base, embedding: kind)
+    }
+}
