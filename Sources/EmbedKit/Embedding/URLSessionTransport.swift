@@ -78,6 +78,9 @@ public final class URLSessionTransport: HTTPTransport {
         // URLSession's idle timeout is a backstop only; the deadline below fires first. Whole seconds, at least
         // 1: swift-corelibs-foundation truncates the interval, so 0.5 s would become 0 and fail at once.
         urlRequest.timeoutInterval = max(1, request.timeout.seconds.rounded(.up)) + 1
+        // Uncompressed answers only: a compressed body's size is unknown until it is inflated, and libcurl
+        // inflates far past the cap (a 1 MB gzip body can become 1 GB) before a cancel lands.
+        urlRequest.setValue("identity", forHTTPHeaderField: "Accept-Encoding")
         for (name, value) in request.headers {
             urlRequest.setValue(value, forHTTPHeaderField: name)
         }
@@ -198,10 +201,18 @@ private final class Exchange: Sendable {
         control.async { task.cancel() }  // see URLSessionTransport.control
     }
 
-    /// Checks the declared length against the cap before any body arrives.
+    /// Checks the declared length against the cap, and refuses a compressed body, before any body arrives.
     func received(_ response: URLResponse) {
         if response.expectedContentLength > Int64(maxBytes) {
             finish(.failure(Self.tooLarge(maxBytes, declared: response.expectedContentLength)))
+        } else if let encoding = (response as? HTTPURLResponse)?.value(forHTTPHeaderField: "Content-Encoding"),
+            !["", "identity"].contains(encoding.trimmingCharacters(in: .whitespaces).lowercased())
+        {
+            finish(.failure(HTTPTransportError(
+                .other,
+                "the response is compressed (Content-Encoding: \(encoding.prefix(40))), which embed does not accept "
+                    + "(it asks for Accept-Encoding: identity): its size is unknown until inflated, and a few MB can "
+                    + "inflate to gigabytes")))
         }
     }
 
