@@ -102,4 +102,21 @@ struct IndexFrontDoorCLITests {
             #expect(!FileManager.default.fileExists(atPath: db + ".lock"), "\(command)")
         }
     }
+
+    @Test("ingest --reembed --dry-run changes nothing (it used to swap an empty rebuild in: the index lost everything)")
+    func reembedDryRunKeepsIndex() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try dir.write("docs/a.txt", "The lamp is bright and needs oil.")
+        let db = dir.path + "/index.sqlite"
+        #expect(try await EmbedBinary.run(["ingest", dir.path + "/docs", "--db", db, "--embedder", "hash"]).status == 0)
+        let before = try await EmbedBinary.run(["export", "--db", db, "--vectors"]).stdout
+        let dry = try await EmbedBinary.run(
+            ["ingest", dir.path + "/docs", "--db", db, "--reembed", "--dry-run", "--embedder", "hash", "--chunk-tokens", "50"])
+        #expect(dry.status == 0, "\(dry.stderr)")
+        #expect(dry.stdout.contains("add "), "a rebuild would add every file again: \(dry.stdout)")
+        #expect(try await EmbedBinary.run(["export", "--db", db, "--vectors"]).stdout == before)
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.contains(".reembed-") }
+        #expect(leftovers.isEmpty, "\(leftovers)")
+    }
 }
