@@ -78,6 +78,9 @@ public struct HTTPTransportError: Error, Sendable, CustomStringConvertible {
         case connectionFailed
         /// Anything else (bad URL, TLS failure, a response over the size cap, ...); not worth retrying.
         case other
+        /// An answer in a form the client refuses whatever it holds (compressed though it asked for identity):
+        /// the server will answer the next request the same way.
+        case unacceptable
     }
 
     public var kind: Kind

@@ -111,6 +111,11 @@ extension OpenAICompatibleEmbedder {
                     throw rejection(response, label: label)
                 }
             case .transport(let error):
+                // An answer embed never accepts (compressed against its request) will not change on a retry or
+                // on the next batch: stop the run, as a redirect to another origin does.
+                if error.kind == .unacceptable {
+                    throw EmbeddingError(.rejected, "\(label): the server at \(host) sent \(error.message)", stopsRun: true)
+                }
                 failure = .transport(error.kind)
                 detail = error.message
             }

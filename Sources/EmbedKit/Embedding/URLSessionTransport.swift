@@ -202,18 +202,23 @@ private final class Exchange: Sendable {
     }
 
     /// Checks the declared length against the cap, and refuses a compressed body, before any body arrives.
-    func received(_ response: URLResponse) {
+    /// - Returns: false when the response is refused.
+    @discardableResult
+    func received(_ response: URLResponse) -> Bool {
         if response.expectedContentLength > Int64(maxBytes) {
             finish(.failure(Self.tooLarge(maxBytes, declared: response.expectedContentLength)))
+            return false
         } else if let encoding = (response as? HTTPURLResponse)?.value(forHTTPHeaderField: "Content-Encoding"),
             !["", "identity"].contains(encoding.trimmingCharacters(in: .whitespaces).lowercased())
         {
             finish(.failure(HTTPTransportError(
-                .other,
-                "the response is compressed (Content-Encoding: \(encoding.prefix(40))), which embed does not accept "
-                    + "(it asks for Accept-Encoding: identity): its size is unknown until inflated, and a few MB can "
-                    + "inflate to gigabytes")))
+                .unacceptable,
+                "a compressed answer (Content-Encoding: \(encoding.prefix(40))) though embed asked for an uncompressed "
+                    + "one (Accept-Encoding: identity): its size is unknown until inflated, where a few MB can become "
+                    + "gigabytes. Serve embeddings uncompressed")))
+            return false
         }
+        return true
     }
 
     func received(_ data: Data) {
@@ -326,8 +331,9 @@ private final class SessionDelegate: NSObject, URLSessionDataDelegate, Sendable 
         _ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
         completionHandler: @Sendable @escaping (URLSession.ResponseDisposition) -> Void
     ) {
-        exchange(dataTask)?.received(response)
-        completionHandler(.allow)
+        // A response refused at its headers is cancelled here, before libcurl reads (and inflates) its body.
+        let refused = exchange(dataTask)?.received(response) == false
+        completionHandler(refused ? .cancel : .allow)
     }
 
     func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {

@@ -118,11 +118,12 @@ struct HostileServerTests {
         defer { server.stop() }
         let embedder = try Self.embedder(server.baseURL) { $0.requestTimeout = .seconds(60) }
         let (error, seconds) = await Self.failure { _ = try await embedder.embed(["a", "b"]) }
-        #expect(error?.code == .transport)
         if case .gzipBomb = behaviour {
-            // Refused at its headers: embed asks for uncompressed answers.
+            // Refused at its headers (embed asks for uncompressed answers), and a reason to stop the run.
+            #expect(error?.code == .rejected && error?.stopsRun == true)
             #expect(error?.message.contains("Content-Encoding: gzip") == true, "\(String(describing: error))")
         } else {
+            #expect(error?.code == .transport)
             #expect(error?.message.contains("16 MiB") == true, "\(String(describing: error))")
         }
         // Alone this is well under a second; the bound leaves room for tests beside this one that hold every
