@@ -18,6 +18,11 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        // `embed serve`: the HTTP server, and graceful shutdown on SIGTERM.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // C libraries, each behind a tiny system-library target with a shim header.
@@ -47,14 +52,26 @@ let package = Package(
         .target(
             name: "EmbedKitBERT", dependencies: ["EmbedKit", "CEmbedBLAS"],
             swiftSettings: swiftSettings + [.unsafeFlags(["-O"], .when(configuration: .debug))]),
+        // `embed serve`: embeddings, search and ingest jobs over HTTP, with micro-batching. Apart from EmbedKit, so
+        // that the library does not carry a server.
+        .target(
+            name: "EmbedServe",
+            dependencies: [
+                "EmbedKit", "EmbedKitBERT", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings),
         // Fakes and helpers shared by the test targets.
         .target(name: "EmbedKitTestSupport", dependencies: ["EmbedKit"], swiftSettings: swiftSettings),
         // The thin command-line front end.
         .executableTarget(
             name: "embed",
             dependencies: [
-                "EmbedKit", "EmbedKitBERT",
+                "EmbedKit", "EmbedKitBERT", "EmbedServe",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -98,6 +115,14 @@ let package = Package(
         .testTarget(
             name: "embedTests",
             dependencies: ["EmbedKit", "EmbedKitTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "EmbedServeTests",
+            dependencies: [
+                "EmbedServe", "EmbedKit", "EmbedKitTestSupport",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -29,7 +29,7 @@ struct EmbedCommand: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             IngestCommand.self, ReindexCommand.self, RemoveCommand.self, QueryCommand.self, StatsCommand.self,
-            EncodeCommand.self, ExportCommand.self,
+            EncodeCommand.self, ExportCommand.self, ServeCommand.self,
         ]
     )
 

@@ -1,0 +1,192 @@
+import EmbedKit
+import Foundation
+import Hummingbird
+public import Logging
+import NIOCore
+import ServiceLifecycle
+import UnixSignals
+
+/// `embed serve`: an HTTP service for embeddings and search over the indexes it was started with.
+///
+/// Every request is async; the model sees micro-batches (``MicroBatcher``) of whatever concurrent callers
+/// send. Bounded everywhere: request bodies (413), inputs per request (413), the embedding queue (429 with
+/// `Retry-After`).
+public struct EmbeddingServer: Sendable {
+    public struct Configuration: Sendable {
+        public var host: String
+        /// 0 picks a free port (printed when the server runs).
+        public var port: Int
+        /// The largest request body accepted.
+        public var maxBodyBytes: Int
+        /// The most texts one `/v1/embeddings` request may send.
+        public var maxInputs: Int
+        /// When set, every request but `/healthz` needs `Authorization: Bearer <key>`.
+        public var apiKey: String?
+        /// How long a connection may stay idle (or send nothing: a slow client) before it is closed.
+        public var idleTimeout: Duration
+
+        public init(
+            host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = 8 << 20, maxInputs: Int = 2048,
+            apiKey: String? = nil, idleTimeout: Duration = .seconds(30)
+        ) {
+            self.host = host
+            self.port = port
+            self.maxBodyBytes = maxBodyBytes
+            self.maxInputs = maxInputs
+            self.apiKey = apiKey
+            self.idleTimeout = idleTimeout
+        }
+    }
+
+    public let configuration: Configuration
+    /// Embeds `/v1/embeddings` inputs as given, without prefixes (OpenAI's meaning).
+    public let batcher: MicroBatcher
+    /// The model's name in answers.
+    public let modelName: String
+
+    public init(configuration: Configuration, batcher: MicroBatcher) {
+        self.configuration = configuration
+        self.batcher = batcher
+        self.modelName = batcher.embedder.identity.model
+    }
+
+    /// Runs until SIGTERM or SIGINT, then stops taking connections, finishes the requests in flight, and
+    /// returns. `onRunning` gets the port the server listens on.
+    public func run(logger: Logger, onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        let router = Router(context: BasicRequestContext.self)
+        router.add(middleware: ErrorMiddleware())
+        if let key = configuration.apiKey { router.add(middleware: BearerMiddleware(key: key)) }
+        router.get("healthz") { _, _ in try Self.json(["status": "ok"]) }
+        router.post("v1/embeddings") { request, _ in try await embeddings(request) }
+        let app = Application(
+            router: router,
+            server: .http1(configuration: .init(idleTimeout: .init(configuration.idleTimeout))),
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "embed"),
+            onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) },
+            logger: logger)
+        // Stopped in reverse order: the server first (it drains its requests, which need the batcher), then the
+        // batcher.
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: batcher), .init(service: app)], gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        try await group.run()
+    }
+
+    func embeddings(_ request: Request) async throws -> Response {
+        let body = try await Self.body(of: request, upTo: configuration.maxBodyBytes)
+        let asked: EmbeddingsRequest
+        do {
+            asked = try JSONDecoder().decode(EmbeddingsRequest.self, from: body)
+        } catch let error as ServeError {
+            throw error
+        } catch {
+            throw ServeError.invalid("the body is not the JSON of an embeddings request: \(Self.describe(error))")
+        }
+        guard !asked.input.isEmpty else { throw ServeError.invalid("'input' is empty: give at least one text") }
+        guard asked.input.count <= configuration.maxInputs else {
+            throw ServeError(
+                status: 413, type: "invalid_request_error",
+                "\(asked.input.count) inputs in one request; at most \(configuration.maxInputs)")
+        }
+        if asked.input.contains(where: \.isEmpty) { throw ServeError.invalid("an input is empty: give some text") }
+        let dimension = batcher.embedder.identity.dimension
+        if let dimensions = asked.dimensions, dimensions != dimension {
+            throw ServeError.invalid("this model's vectors have \(dimension) dimensions; 'dimensions' cannot change that")
+        }
+        let vectors = try await batcher.embed(asked.input)
+        let tokens = asked.input.reduce(0) { $0 + batcher.embedder.tokenCounter.tokenCount($1[...]) }
+        let answer = EmbeddingsResponse(
+            data: vectors.enumerated().map { index, vector in
+                .init(index: index, embedding: asked.encodingFormat == .base64 ? .base64(Base64Vector.encode(vector)) : .floats(vector))
+            },
+            model: modelName, usage: .init(prompt_tokens: tokens, total_tokens: tokens))
+        return try Self.json(answer)
+    }
+
+    static func body(of request: Request, upTo limit: Int) async throws -> Data {
+        do {
+            let buffer = try await request.body.collect(upTo: limit)
+            return Data(buffer.readableBytesView)
+        } catch is NIOTooManyBytesError {
+            throw ServeError(status: 413, type: "invalid_request_error", "the body is larger than \(limit >> 20) MiB")
+        }
+    }
+
+    static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        let data = try encoder.encode(value)
+        return Response(
+            status: status, headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    static func describe(_ error: any Error) -> String {
+        switch error {
+        case DecodingError.dataCorrupted(let context): context.debugDescription
+        case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context):
+            "\(context.codingPath.map(\.stringValue).joined(separator: ".")): \(context.debugDescription)"
+        case DecodingError.keyNotFound(let key, _): "'\(key.stringValue)' is missing"
+        default: "\(error)"
+        }
+    }
+}
+
+/// Turns every error into OpenAI's error body with the right status.
+struct ErrorMiddleware: RouterMiddleware {
+    typealias Context = BasicRequestContext
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        do {
+            return try await next(request, context)
+        } catch let error as ServeError {
+            return Self.response(error)
+        } catch let error as HTTPError {
+            let type = error.status.code == 404 ? "not_found_error" : "invalid_request_error"
+            return Self.response(ServeError(status: error.status.code, type: type, error.body ?? error.status.reasonPhrase))
+        } catch let error as EmbeddingError {
+            return Self.response(ServeError(status: 500, type: "server_error", "the embedder failed: \(error.message)"))
+        } catch {
+            return Self.response(ServeError(status: 500, type: "server_error", "\(error)"))
+        }
+    }
+
+    static func response(_ error: ServeError) -> Response {
+        var response =
+            (try? EmbeddingServer.json(
+                ErrorBody(error: .init(message: error.message, type: error.type)),
+                status: .init(code: error.status)))
+            ?? Response(status: .init(code: error.status))
+        if let seconds = error.retryAfter { response.headers[.retryAfter] = String(seconds) }
+        return response
+    }
+}
+
+/// Requires `Authorization: Bearer <key>`, compared in constant time.
+struct BearerMiddleware: RouterMiddleware {
+    typealias Context = BasicRequestContext
+    let key: String
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        guard request.uri.path == "/healthz" || Self.matches(request.headers[.authorization], key: key) else {
+            throw ServeError(status: 401, type: "authentication_error", "a valid 'Authorization: Bearer' key is required")
+        }
+        return try await next(request, context)
+    }
+
+    /// Whether `header` is `Bearer <key>`, in time that depends on the lengths only.
+    static func matches(_ header: String?, key: String) -> Bool {
+        let given = Array((header ?? "").utf8)
+        let expected = Array("Bearer \(key)".utf8)
+        var difference = UInt8(given.count == expected.count ? 0 : 1)
+        for index in expected.indices {
+            difference |= expected[index] ^ (index < given.count ? given[index] : 0)
+        }
+        return difference == 0
+    }
+}

@@ -1,0 +1,163 @@
+public import EmbedKit
+import Foundation
+public import ServiceLifecycle
+
+/// Gathers the texts of concurrent callers into batches for one embedder: texts that arrive while the model is
+/// busy, or within ``Configuration/window`` of an idle model, go through it in one call, up to
+/// ``Configuration/maxBatch`` texts, and each caller gets exactly its own vectors back.
+///
+/// A service of its own (``run()``): one batch is in the model at a time, and the model itself uses every core
+/// on it. The queue is bounded: beyond ``Configuration/maxQueuedTexts`` a caller is refused at once
+/// (``ServeError/overloaded``), never queued without limit.
+public final class MicroBatcher: Service, Sendable {
+    public struct Configuration: Sendable {
+        /// How long an idle model waits for more texts before it starts on what it has.
+        public var window: Duration
+        /// The most texts in one call of the embedder (a caller with more is a batch of its own).
+        public var maxBatch: Int
+        /// The most texts waiting; more are refused.
+        public var maxQueuedTexts: Int
+
+        public init(window: Duration = .milliseconds(2), maxBatch: Int = 64, maxQueuedTexts: Int = 8192) {
+            self.window = window
+            self.maxBatch = maxBatch
+            self.maxQueuedTexts = maxQueuedTexts
+        }
+    }
+
+    /// What the batcher has done, for `/metrics`.
+    public struct Statistics: Sendable, Equatable {
+        public var batches = 0
+        public var texts = 0
+        public var refused = 0
+        public var queuedTexts = 0
+    }
+
+    struct Job: Sendable {
+        var texts: [String]
+        var reply: CheckedContinuation<[[Float]], any Error>
+    }
+
+    public let embedder: any Embedder
+    public let configuration: Configuration
+    private let queue = Locked<(jobs: [Job], statistics: Statistics)>(([], Statistics()))
+    private let signal: AsyncStream<Void>
+    private let wake: AsyncStream<Void>.Continuation
+
+    public init(embedder: any Embedder, configuration: Configuration = .init()) {
+        self.embedder = embedder
+        self.configuration = configuration
+        (signal, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    public var statistics: Statistics { queue.withLock { $0.statistics } }
+
+    /// Embeds `texts` in a batch with whatever else is waiting.
+    /// - Throws: ``ServeError`` `.overloaded` when the queue is full; the embedder's error when its batch fails.
+    public func embed(_ texts: [String]) async throws -> [[Float]] {
+        guard !texts.isEmpty else { return [] }
+        return try await withCheckedThrowingContinuation { reply in
+            let accepted = queue.withLock { state -> Bool in
+                guard state.statistics.queuedTexts + texts.count <= configuration.maxQueuedTexts else {
+                    state.statistics.refused += 1
+                    return false
+                }
+                state.jobs.append(Job(texts: texts, reply: reply))
+                state.statistics.queuedTexts += texts.count
+                return true
+            }
+            if accepted {
+                wake.yield()
+            } else {
+                reply.resume(throwing: ServeError.overloaded(queued: configuration.maxQueuedTexts))
+            }
+        }
+    }
+
+    /// Runs batches until the service group shuts down; what is still queued then is refused.
+    public func run() async throws {
+        await withGracefulShutdownHandler {
+            for await _ in signal {
+                while let batch = await nextBatch() { await process(batch) }
+            }
+        } onGracefulShutdown: {
+            self.wake.finish()
+        }
+        for job in queue.withLock({ state -> [Job] in
+            defer { state.jobs = [] }
+            return state.jobs
+        }) {
+            job.reply.resume(throwing: ServeError.shuttingDown)
+        }
+    }
+
+    /// The next batch: the jobs waiting, up to the batch limit; when they are fewer, what else arrives within the
+    /// window. Nil when nothing waits.
+    private func nextBatch() async -> [Job]? {
+        var batch = take(upTo: configuration.maxBatch, atLeastOne: true)
+        guard !batch.isEmpty else { return nil }
+        var count = batch.reduce(0) { $0 + $1.texts.count }
+        if count < configuration.maxBatch && configuration.window > .zero {
+            try? await Task.sleep(for: configuration.window)
+            let more = take(upTo: configuration.maxBatch - count)
+            count += more.reduce(0) { $0 + $1.texts.count }
+            batch += more
+        }
+        return batch
+    }
+
+    /// Takes waiting jobs, in order, while they fit in `room` texts; with `atLeastOne`, the first job even when it
+    /// is larger (a caller with more texts than a batch holds is a batch of its own).
+    private func take(upTo room: Int, atLeastOne: Bool = false) -> [Job] {
+        queue.withLock { state in
+            var taken: [Job] = []
+            var count = 0
+            while let job = state.jobs.first {
+                let fits = count + job.texts.count <= room || (atLeastOne && taken.isEmpty)
+                guard fits else { break }
+                taken.append(state.jobs.removeFirst())
+                count += job.texts.count
+            }
+            state.statistics.queuedTexts -= count
+            return taken
+        }
+    }
+
+    private func process(_ batch: [Job]) async {
+        let texts = batch.flatMap(\.texts)
+        do {
+            let vectors = try await embedder.embed(texts)
+            try EmbeddingError.validate(
+                vectors, count: texts.count, dimension: embedder.identity.dimension, source: "the embedder")
+            queue.withLock {
+                $0.statistics.batches += 1
+                $0.statistics.texts += texts.count
+            }
+            var start = 0
+            for job in batch {
+                job.reply.resume(returning: Array(vectors[start..<(start + job.texts.count)]))
+                start += job.texts.count
+            }
+        } catch {
+            for job in batch { job.reply.resume(throwing: error) }
+        }
+    }
+}
+
+/// An embedder whose calls go through a ``MicroBatcher``: what search embeds its queries with.
+public struct BatchedEmbedder: Embedder {
+    public let batcher: MicroBatcher
+
+    public init(_ batcher: MicroBatcher) {
+        self.batcher = batcher
+    }
+
+    public var identity: EmbedderIdentity { batcher.embedder.identity }
+    public var maxBatchSize: Int { batcher.configuration.maxBatch }
+    public var tokenCounter: any TokenCounter { batcher.embedder.tokenCounter }
+    public var maxInputTokens: Int? { batcher.embedder.maxInputTokens }
+
+    public func embed(_ texts: [String]) async throws -> [[Float]] {
+        try await batcher.embed(texts)
+    }
+}

@@ -1,0 +1,83 @@
+import EmbedKit
+import EmbedKitTestSupport
+import EmbedServe
+import Foundation
+import ServiceLifecycle
+import Testing
+
+@Suite("MicroBatcher")
+struct MicroBatcherTests {
+    /// Runs `body` with `batcher` running, then stops it.
+    static func running<T: Sendable>(_ batcher: MicroBatcher, _ body: @Sendable () async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask {
+                try await batcher.run()
+                return nil
+            }
+            let result = try await body()
+            group.cancelAll()
+            return result
+        }
+    }
+
+    @Test("200 concurrent callers each get exactly their own vectors, in far fewer model calls")
+    func ownVectors() async throws {
+        let model = CountingEmbedder(dimension: 16, delay: .milliseconds(20))
+        let batcher = MicroBatcher(embedder: model, configuration: .init(window: .milliseconds(5), maxBatch: 32))
+        let reference = HashEmbedder(dimension: 16)
+        try await Self.running(batcher) {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for caller in 0..<200 {
+                    group.addTask {
+                        // Callers send one to three texts, each their own.
+                        let texts = (0...(caller % 3)).map { "caller \(caller) text \($0) \(String(repeating: "x", count: caller % 7))" }
+                        let vectors = try await batcher.embed(texts)
+                        #expect(vectors == (try await reference.embed(texts)), "caller \(caller) got another's vectors")
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+        let statistics = batcher.statistics
+        #expect(statistics.texts == (0..<200).reduce(0) { $0 + $1 % 3 + 1 })
+        #expect(model.snapshot.calls == statistics.batches)
+        #expect(statistics.batches < 60, "\(statistics.batches) model calls for 200 callers: no batching")
+        #expect(model.snapshot.maxInFlight == 1, "one batch in the model at a time")
+    }
+
+    @Test("the queue is bounded: callers beyond it are refused at once with 429, the rest served")
+    func bounded() async throws {
+        let model = CountingEmbedder(dimension: 8, delay: .milliseconds(200))
+        let batcher = MicroBatcher(embedder: model, configuration: .init(window: .zero, maxBatch: 4, maxQueuedTexts: 8))
+        let outcomes = try await Self.running(batcher) {
+            try await withThrowingTaskGroup(of: Bool.self) { group in
+                for caller in 0..<40 {
+                    group.addTask {
+                        do {
+                            _ = try await batcher.embed(["text \(caller)"])
+                            return true
+                        } catch let error as ServeError {
+                            #expect(error.status == 429 && error.retryAfter != nil)
+                            return false
+                        }
+                    }
+                }
+                return try await group.reduce(into: [Bool]()) { $0.append($1) }
+            }
+        }
+        #expect(outcomes.contains(true) && outcomes.contains(false), "\(outcomes)")
+        #expect(batcher.statistics.refused == outcomes.filter { !$0 }.count)
+        #expect(batcher.statistics.queuedTexts == 0)
+    }
+
+    @Test("a failing batch fails its callers, and the next batch is served")
+    func failure() async throws {
+        let model = CountingEmbedder(dimension: 8, failMarker: "FAIL")
+        let batcher = MicroBatcher(embedder: model, configuration: .init(window: .zero, maxBatch: 1))
+        try await Self.running(batcher) {
+            await #expect(throws: (any Error).self) { try await batcher.embed(["FAIL here"]) }
+            let served = try await batcher.embed(["fine"])
+            #expect(served.count == 1)
+        }
+    }
+}
