@@ -1,0 +1,72 @@
+import Foundation
+import Hummingbird
+import Logging
+import Prometheus
+
+/// What `GET /metrics` reports, in Prometheus' text format: requests by route and status, their latencies,
+/// the sizes of the batches the model saw, the texts embedded, and the queue's depth.
+final class ServeMetrics: Sendable {
+    let registry = PrometheusCollectorRegistry()
+    private let batchTexts: ValueHistogram
+    private let textsEmbedded: Counter
+    private let queueDepth: Gauge
+    /// The routes counted by name; any other path is counted as `other`, so a scan cannot grow the labels.
+    static let routes: Set<String> = ["/v1/embeddings", "/v1/search", "/healthz", "/metrics"]
+
+    init() {
+        batchTexts = registry.makeValueHistogram(
+            name: "embed_batch_texts", buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+            help: "Texts in each call of the model (micro-batches)")
+        textsEmbedded = registry.makeCounter(name: "embed_texts_embedded_total", help: "Texts embedded")
+        queueDepth = registry.makeGauge(name: "embed_queue_texts", help: "Texts waiting for the model")
+    }
+
+    func batch(texts: Int) {
+        batchTexts.record(Double(texts))
+        textsEmbedded.increment(by: Int64(texts))
+    }
+
+    func request(route: String, status: Int, duration: Duration) {
+        let route = Self.routes.contains(route) ? route : "other"
+        registry.makeCounter(
+            name: "embed_http_requests_total", labels: [("route", route), ("status", String(status))],
+            help: "HTTP requests answered"
+        ).increment()
+        registry.makeDurationHistogram(
+            name: "embed_http_request_duration_seconds", labels: [("route", route)],
+            buckets: [.milliseconds(1), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
+                      .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(5)],
+            help: "Time from request to response"
+        ).record(duration)
+    }
+
+    /// The text format, with the queue's depth as it is now.
+    func text(queuedTexts: Int) -> String {
+        queueDepth.set(Double(queuedTexts))
+        return registry.emitToString()
+    }
+}
+
+/// Counts and times every request, and writes one access-log line for it (method, path, status, milliseconds).
+struct MetricsMiddleware: RouterMiddleware {
+    typealias Context = BasicRequestContext
+    let metrics: ServeMetrics
+    let logger: Logger
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        let start = ContinuousClock.now
+        let response = try await next(request, context)
+        let elapsed = ContinuousClock.now - start
+        metrics.request(route: request.uri.path, status: response.status.code, duration: elapsed)
+        let milliseconds = Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000
+        logger.info(
+            "request",
+            metadata: [
+                "method": "\(request.method)", "path": "\(request.uri.path)", "status": "\(response.status.code)",
+                "ms": "\(String(format: "%.1f", milliseconds))",
+            ])
+        return response
+    }
+}
