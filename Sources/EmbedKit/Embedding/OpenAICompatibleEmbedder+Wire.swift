@@ -320,10 +320,6 @@ extension OpenAICompatibleEmbedder {
     /// Decodes base64 little-endian float32 values.
     static func decodeBase64(_ text: String) -> [Float]? {
         guard let data = Data(base64Encoded: text), data.count % 4 == 0 else { return nil }
-        return data.withUnsafeBytes { raw in
-            (0..<(raw.count / 4)).map { i in
-                Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self)))
-            }
-        }
+        return data.withUnsafeBytes { VectorCoding.decode($0) }
     }
 }
