@@ -78,7 +78,7 @@ extension OpenAICompatibleEmbedder {
                     model: configuration.model, input: inputs, encoding_format: configuration.encoding.rawValue,
                     dimensions: configuration.dimensions))
         } catch {
-            throw EmbeddingError(.rejected, "\(label): the request could not be encoded as JSON")
+            throw EmbeddingError(.rejected, "\(label): the request could not be encoded as JSON", cause: error)
         }
         var headers = ["Content-Type": "application/json", "Accept": "application/json", "User-Agent": "embed"]
         if let apiKey { headers["Authorization"] = "Bearer \(apiKey.value)" }
@@ -111,7 +111,7 @@ extension OpenAICompatibleEmbedder {
                     throw rejection(response, label: label)
                 }
             case .transport(let error):
-                failure = .transport(error.kind)
+                failure = .transport(error.code)
                 detail = error.message
             }
 
@@ -273,7 +273,7 @@ extension OpenAICompatibleEmbedder {
             response = try JSONDecoder().decode(WireResponse.self, from: body)
         } catch {
             throw EmbeddingError(
-                .badResponse, "\(label): the response is not valid embeddings JSON (\(body.count) bytes)")
+                .badResponse, "\(label): the response is not valid embeddings JSON (\(body.count) bytes)", cause: error)
         }
         guard response.data.count == count else {
             throw EmbeddingError(
