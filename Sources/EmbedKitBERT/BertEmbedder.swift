@@ -128,21 +128,11 @@ public final class BertEmbedder: Embedder {
         let passes = plan(inputs)
         let dimension = identity.dimension
         var vectors = [[Float]](repeating: [], count: texts.count)
-        try await withThrowingTaskGroup(of: [(Int, [Float])].self) { group in
-            var next = 0
-            func addPass() {
-                let pass = passes[next]
-                next += 1
-                group.addTask { self.run(pass) }
-            }
-            while next < passes.count, next < configuration.maxConcurrentPasses { addPass() }
-            while let results = try await group.next() {
-                for (index, vector) in results { vectors[index] = vector }
-                if next < passes.count {
-                    try Task.checkCancellation()
-                    addPass()
-                }
-            }
+        let perPass = try await passes.boundedConcurrentMap(maxConcurrentTasks: configuration.maxConcurrentPasses) {
+            self.run($0)
+        }
+        for results in perPass {
+            for (index, vector) in results { vectors[index] = vector }
         }
         try EmbeddingError.validate(vectors, count: texts.count, dimension: dimension, source: "minilm")
         return vectors

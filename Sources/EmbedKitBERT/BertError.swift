@@ -1,8 +1,10 @@
+public import EmbedKit
+
 /// Why the model files could not be read.
 ///
 /// ``BertEmbedder/load(modelDirectory:configuration:)`` reports every `BertError` as one
 /// `EmbeddingError(.modelUnavailable, …)` that names the fetch command.
-public struct BertError: Error, Sendable, CustomStringConvertible {
+public struct BertError: CodedError, Sendable {
     /// The kind of problem.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private let name: String
@@ -24,11 +26,11 @@ public struct BertError: Error, Sendable, CustomStringConvertible {
     public var code: Code
     /// What is wrong, naming the file or tensor. Never contains input text.
     public var message: String
+    public var cause: (any Error)?
 
-    public init(_ code: Code, _ message: String) {
+    public init(_ code: Code, _ message: String, cause: (any Error)? = nil) {
         self.code = code
         self.message = message
+        self.cause = cause
     }
-
-    public var description: String { message }
 }

@@ -1,4 +1,5 @@
 public import Foundation
+import EmbedKit
 
 /// The vectors the fake embeddings servers return: derived from a hash of each input's text, so a test can
 /// check that every stored vector belongs to its own text.
@@ -27,13 +28,7 @@ public enum DeterministicVectors {
             if i > 0 { json += "," }
             let embedding: String
             if base64 {
-                var bytes: [UInt8] = []
-                bytes.reserveCapacity(vector.count * 4)
-                for x in vector {
-                    let bits = x.bitPattern.littleEndian
-                    withUnsafeBytes(of: bits) { bytes.append(contentsOf: $0) }
-                }
-                embedding = "\"\(Data(bytes).base64EncodedString())\""
+                embedding = "\"\(Data(VectorCoding.encode(vector)).base64EncodedString())\""
             } else {
                 embedding = "[" + vector.map { "\($0)" }.joined(separator: ",") + "]"
             }

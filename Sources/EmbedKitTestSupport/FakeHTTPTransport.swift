@@ -12,7 +12,7 @@ public final class FakeHTTPTransport: HTTPTransport {
         /// Answer this status with these headers and an empty JSON body.
         case status(Int, headers: [String: String] = [:])
         /// Throw a transport error of this kind.
-        case fail(HTTPTransportError.Kind)
+        case fail(HTTPTransportError.Code)
         /// Answer correctly but with vectors of this dimension.
         case wrongDimension(Int)
         /// Answer correctly but drop the last embedding.

@@ -26,7 +26,7 @@ extension Embedder {
 }
 
 /// Why a batch could not be embedded.
-public struct EmbeddingError: Error, Sendable, CustomStringConvertible {
+public struct EmbeddingError: CodedError, Sendable {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private let name: String
         private init(_ name: String) { self.name = name }
@@ -50,14 +50,14 @@ public struct EmbeddingError: Error, Sendable, CustomStringConvertible {
     /// True when the problem lies in the set-up (a refused key, an unknown model or URL, a missing model), so
     /// no other input can succeed either: the run stops instead of failing every document one by one.
     public var stopsRun: Bool
+    public var cause: (any Error)?
 
-    public init(_ code: Code, _ message: String, stopsRun: Bool? = nil) {
+    public init(_ code: Code, _ message: String, stopsRun: Bool? = nil, cause: (any Error)? = nil) {
         self.code = code
         self.message = message
         self.stopsRun = stopsRun ?? (code == .modelUnavailable)
+        self.cause = cause
     }
-
-    public var description: String { message }
 }
 
 extension EmbeddingError {

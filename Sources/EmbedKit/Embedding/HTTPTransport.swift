@@ -70,8 +70,8 @@ public protocol HTTPTransport: Sendable {
 }
 
 /// Why no response arrived. Messages never contain request bodies or header values.
-public struct HTTPTransportError: Error, Sendable, CustomStringConvertible {
-    public enum Kind: Sendable, Hashable {
+public struct HTTPTransportError: CodedError, Sendable {
+    public enum Code: Sendable, Hashable {
         /// No complete response within the request timeout.
         case timedOut
         /// The connection could not be made, or was closed or reset before the response was complete.
@@ -83,13 +83,13 @@ public struct HTTPTransportError: Error, Sendable, CustomStringConvertible {
         case unacceptable
     }
 
-    public var kind: Kind
+    public var code: Code
     public var message: String
+    public var cause: (any Error)?
 
-    public init(_ kind: Kind, _ message: String) {
-        self.kind = kind
+    public init(_ code: Code, _ message: String, cause: (any Error)? = nil) {
+        self.code = code
         self.message = message
+        self.cause = cause
     }
-
-    public var description: String { message }
 }

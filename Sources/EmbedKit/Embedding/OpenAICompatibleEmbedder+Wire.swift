@@ -78,7 +78,7 @@ extension OpenAICompatibleEmbedder {
                     model: configuration.model, input: inputs, encoding_format: configuration.encoding.rawValue,
                     dimensions: configuration.dimensions))
         } catch {
-            throw EmbeddingError(.rejected, "\(label): the request could not be encoded as JSON")
+            throw EmbeddingError(.rejected, "\(label): the request could not be encoded as JSON", cause: error)
         }
         var headers = ["Content-Type": "application/json", "Accept": "application/json", "User-Agent": "embed"]
         if let apiKey { headers["Authorization"] = "Bearer \(apiKey.value)" }
@@ -113,10 +113,10 @@ extension OpenAICompatibleEmbedder {
             case .transport(let error):
                 // An answer embed never accepts (compressed against its request) will not change on a retry or
                 // on the next batch: stop the run, as a redirect to another origin does.
-                if error.kind == .unacceptable {
+                if error.code == .unacceptable {
                     throw EmbeddingError(.rejected, "\(label): the server at \(host) sent \(error.message)", stopsRun: true)
                 }
-                failure = .transport(error.kind)
+                failure = .transport(error.code)
                 detail = error.message
             }
 
@@ -278,7 +278,7 @@ extension OpenAICompatibleEmbedder {
             response = try JSONDecoder().decode(WireResponse.self, from: body)
         } catch {
             throw EmbeddingError(
-                .badResponse, "\(label): the response is not valid embeddings JSON (\(body.count) bytes)")
+                .badResponse, "\(label): the response is not valid embeddings JSON (\(body.count) bytes)", cause: error)
         }
         guard response.data.count == count else {
             throw EmbeddingError(
@@ -325,10 +325,6 @@ extension OpenAICompatibleEmbedder {
     /// Decodes base64 little-endian float32 values.
     static func decodeBase64(_ text: String) -> [Float]? {
         guard let data = Data(base64Encoded: text), data.count % 4 == 0 else { return nil }
-        return data.withUnsafeBytes { raw in
-            (0..<(raw.count / 4)).map { i in
-                Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self)))
-            }
-        }
+        return data.withUnsafeBytes { VectorCoding.decode($0) }
     }
 }

@@ -199,29 +199,14 @@ public struct OpenAICompatibleEmbedder: Embedder {
             tokenCounts: tokenCounts, maxInputs: configuration.maxInputsPerRequest,
             maxTokens: configuration.maxTokensPerRequest)
         let dimension = identity.dimension
-        var results = [[Float]](repeating: [], count: texts.count)
-        try await withThrowingTaskGroup(of: (Range<Int>, [[Float]]).self) { group in
-            var next = 0
-            func addNext() {
-                let number = next + 1
-                let range = batches[next]
-                let slice = Array(inputs[range])
-                group.addTask {
-                    let label = "request \(number) (inputs \(range.lowerBound)..\(range.upperBound - 1))"
-                    return (range, try await send(slice, label: label, expectedDimension: dimension))
-                }
-                next += 1
-            }
-            // Bounded fan-out: the shared limiter bounds requests in flight; this bounds child tasks per call.
-            while next < batches.count, next < configuration.maxConcurrentRequests { addNext() }
-            while let (range, vectors) = try await group.next() {
-                results.replaceSubrange(range, with: vectors)
-                if next < batches.count {
-                    try Task.checkCancellation()
-                    addNext()
-                }
-            }
+        // The shared limiter bounds requests in flight; the bound here bounds child tasks per call.
+        let perBatch = try await Array(batches.enumerated()).boundedConcurrentMap(
+            maxConcurrentTasks: configuration.maxConcurrentRequests
+        ) { number, range in
+            let label = "request \(number + 1) (inputs \(range.lowerBound)..\(range.upperBound - 1))"
+            return try await send(Array(inputs[range]), label: label, expectedDimension: dimension)
         }
+        let results = Array(perBatch.joined())
         try EmbeddingError.validate(results, count: texts.count, dimension: dimension, source: "The embeddings API")
         return results
     }

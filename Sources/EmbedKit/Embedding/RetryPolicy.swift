@@ -49,7 +49,7 @@ public struct RetryPolicy: Sendable, Hashable {
         /// A response with a status outside 2xx; `headers` have lower-cased names.
         case status(Int, headers: [String: String])
         /// No response: timeout, refused or dropped connection, or another transport failure.
-        case transport(HTTPTransportError.Kind)
+        case transport(HTTPTransportError.Code)
         /// A 2xx response whose body is malformed or breaks the contract; `count` is how many such responses
         /// this request has had, this one included.
         case badResponse(count: Int)

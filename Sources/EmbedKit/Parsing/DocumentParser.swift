@@ -8,7 +8,7 @@ public protocol DocumentParser: Sendable {
 }
 
 /// Why a file could not be parsed at all. Recoverable problems are ``ParsedDocument/warnings`` instead.
-public struct ParsingError: Error, Sendable, Equatable, CustomStringConvertible {
+public struct ParsingError: CodedError, Sendable, Equatable {
     public enum Code: String, Sendable, Equatable {
         /// The bytes are not text (NUL bytes, an executable, an image...).
         case binary
@@ -22,11 +22,16 @@ public struct ParsingError: Error, Sendable, Equatable, CustomStringConvertible 
 
     public var code: Code
     public var message: String
+    public var cause: (any Error)?
 
-    public init(_ code: Code, _ message: String) {
+    public init(_ code: Code, _ message: String, cause: (any Error)? = nil) {
         self.code = code
         self.message = message
+        self.cause = cause
     }
 
-    public var description: String { message }
+    /// Equal when the code and the message are: a cause is any error, which cannot be compared.
+    public static func == (a: ParsingError, b: ParsingError) -> Bool {
+        a.code == b.code && a.message == b.message
+    }
 }

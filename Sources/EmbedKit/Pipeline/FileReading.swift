@@ -1,31 +1,57 @@
+import Foundation
+
 #if canImport(Glibc)
     import Glibc
 #endif
 
-/// Reads whole files with POSIX calls, refusing anything that is not a regular file.
-enum FileReading {
-    struct Failure: Error, CustomStringConvertible {
-        var description: String
+/// Why a file could not be read.
+struct FileReadingError: CodedError, Sendable {
+    enum Code: Hashable, Sendable {
+        /// A system call failed (`cause` holds its errno).
+        case systemCall
+        case notRegularFile
+        case largerThanLimit
+        case grewPastLimit
         /// The file decompresses past the size limit: a warning, as for a file over the limit found by the walk.
-        var overLimit = false
+        case decompressesPastLimit
     }
 
+    var code: Code
+    var message: String
+    var cause: (any Error)?
+
+    init(_ code: Code, _ message: String, cause: (any Error)? = nil) {
+        self.code = code
+        self.message = message
+        self.cause = cause
+    }
+
+    /// The failure of the last system call, from `errno`.
+    static func lastSystemCall() -> FileReadingError {
+        let number = errno
+        return FileReadingError(
+            .systemCall, String(cString: strerror(number)), cause: POSIXErrorCode(rawValue: number).map { POSIXError($0) })
+    }
+}
+
+/// Reads whole files with POSIX calls, refusing anything that is not a regular file.
+enum FileReading {
     /// The document in the file at `path`: its bytes, or for `NAME.EXT.gz` its decompressed bytes (at most
     /// `limit` of them, checked while decompressing), with warnings about damaged compressed data.
     static func readDocument(_ path: String, limit: Int64) throws -> (bytes: [UInt8], warnings: [String]) {
         guard isCompressed(path) else { return (try read(path, limit: limit), []) }
         let fd = try openRegularFile(path, limit: limit)
         defer { close(fd) }
-        let outcome = try Gzip.decompress(limit: Int(clamping: limit)) { (buffer) throws(Failure) -> Int in
+        let outcome = try Gzip.decompress(limit: Int(clamping: limit)) { (buffer) throws(FileReadingError) -> Int in
             try readSome(fd, into: buffer)
         }
         switch outcome {
         case .decompressed(let bytes, let warnings):
             return (bytes, warnings)
         case .tooLarge:
-            throw Failure(
-                description: "decompresses to more than the \(limit >> 20) MiB size limit (a gzip bomb?), skipped",
-                overLimit: true)
+            throw FileReadingError(
+                .decompressesPastLimit,
+                "decompresses to more than the \(limit >> 20) MiB size limit (a gzip bomb?), skipped")
         case .notGzip:
             // Saved uncompressed under a .gz name (browsers and some servers do that): the text is still there.
             return (try read(path, limit: limit), ["named .gz but not gzip-compressed; read as it is"])
@@ -52,40 +78,40 @@ enum FileReading {
             if n == 0 { break }
             bytes.append(contentsOf: buffer[0..<n])
             // The file grew while being read: stop at the limit rather than read without bound.
-            guard Int64(bytes.count) <= limit else { throw Failure(description: "grew past the size limit while being read") }
+            guard Int64(bytes.count) <= limit else { throw FileReadingError(.grewPastLimit, "grew past the size limit while being read") }
         }
         return bytes
     }
 
     /// Opens `path` for reading, refusing what is not a regular file or is over `limit` bytes.
-    private static func openRegularFile(_ path: String, limit: Int64) throws(Failure) -> Int32 {
+    private static func openRegularFile(_ path: String, limit: Int64) throws(FileReadingError) -> Int32 {
         // O_NONBLOCK: if the file was swapped for a FIFO since the walk, open must not wait for a writer.
         let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
-        guard fd >= 0 else { throw Failure(description: String(cString: strerror(errno))) }
+        guard fd >= 0 else { throw FileReadingError.lastSystemCall() }
         var info = stat()
         guard fstat(fd, &info) == 0 else {
-            let failure = Failure(description: String(cString: strerror(errno)))
+            let failure = FileReadingError.lastSystemCall()
             close(fd)
             throw failure
         }
         guard (info.st_mode & S_IFMT) == S_IFREG else {
             close(fd)
-            throw Failure(description: "not a regular file")
+            throw FileReadingError(.notRegularFile, "not a regular file")
         }
         guard Int64(info.st_size) <= limit else {
             close(fd)
-            throw Failure(description: "larger than the size limit")
+            throw FileReadingError(.largerThanLimit, "larger than the size limit")
         }
         return fd
     }
 
     /// Reads up to `buffer.count` bytes; 0 at the end of the file.
-    private static func readSome(_ fd: Int32, into buffer: UnsafeMutableBufferPointer<UInt8>) throws(Failure) -> Int {
+    private static func readSome(_ fd: Int32, into buffer: UnsafeMutableBufferPointer<UInt8>) throws(FileReadingError) -> Int {
         while true {
             let n = Glibc.read(fd, buffer.baseAddress, buffer.count)
             if n >= 0 { return n }
             if errno == EINTR || errno == EAGAIN { continue }
-            throw Failure(description: String(cString: strerror(errno)))
+            throw FileReadingError.lastSystemCall()
         }
     }
 }

@@ -203,8 +203,8 @@ extension IngestPipeline {
         let readingWarnings: [String]
         do {
             (bytes, readingWarnings) = try FileReading.readDocument(file.path, limit: configuration.maxFileSize)
-        } catch let failure as FileReading.Failure where failure.overLimit {
-            return .problem(Diagnostic(path: file.path, .warning, failure.description))
+        } catch let error as FileReadingError where error.code == .decompressesPastLimit {
+            return .problem(Diagnostic(path: file.path, .warning, error.message))
         } catch {
             return .problem(Diagnostic(path: file.path, .error, "cannot read: \(error)"))
         }

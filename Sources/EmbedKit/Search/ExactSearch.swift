@@ -157,7 +157,7 @@ public enum ExactSearch {
             (candidate.row, exactScore(query, row: candidate.row, in: matrix))
         }
         if let minScore { exact.removeAll { $0.score < Double(minScore) } }
-        exact.sort { a, b in a.score > b.score || (a.score == b.score && a.row < b.row) }
+        exact.sort { a, b in RankingOrder.ranksBefore(a.score, b.score, tiesBrokenBy: a.row < b.row) }
         return exact.prefix(k).map { ScoredRow(row: $0.row, score: Float($0.score)) }
     }
 

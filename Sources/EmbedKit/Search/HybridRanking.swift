@@ -22,11 +22,11 @@ enum HybridRanking {
         }
         let vector = candidates.indices.filter { candidates[$0].foundByVector }.sorted { a, b in
             let (x, y) = (candidates[a], candidates[b])
-            return x.similarity! > y.similarity! || (x.similarity! == y.similarity! && before(x, y))
+            return RankingOrder.ranksBefore(x.similarity!, y.similarity!, tiesBrokenBy: before(x, y))
         }
         let keyword = candidates.indices.filter { candidates[$0].foundByKeyword }.sorted { a, b in
             let (x, y) = (candidates[a], candidates[b])
-            return x.keywordScore! > y.keywordScore! || (x.keywordScore! == y.keywordScore! && before(x, y))
+            return RankingOrder.ranksBefore(x.keywordScore!, y.keywordScore!, tiesBrokenBy: before(x, y))
         }
         var vectorRank = [Int: Int]()
         for (rank, i) in vector.enumerated() { vectorRank[i] = rank + 1 }
@@ -46,8 +46,9 @@ enum HybridRanking {
             let found = candidates.indices.filter { vectorRank[$0] != nil || keywordRank[$0] != nil }
             score = fused(candidates, found: found, vectorRank: vectorRank, keywordRank: keywordRank, options.fusion)
             order = found.sorted { a, b in
-                score[a] > score[b]
-                    || (score[a] == score[b] && (vectorRank[a] ?? .max, keywordRank[a] ?? .max, a)
+                RankingOrder.ranksBefore(
+                    score[a], score[b],
+                    tiesBrokenBy: (vectorRank[a] ?? .max, keywordRank[a] ?? .max, a)
                         < (vectorRank[b] ?? .max, keywordRank[b] ?? .max, b))
             }
         }

@@ -3,10 +3,10 @@ public struct ScoredRow: Sendable, Equatable {
     public var row: Int
     public var score: Float
 
-    /// The ranking order: higher score first; equal scores by lower row, so results are deterministic.
+    /// The ranking order, equal scores by the lower row.
     @inline(__always)
     static func ranksBefore(_ a: ScoredRow, _ b: ScoredRow) -> Bool {
-        a.score > b.score || (a.score == b.score && a.row < b.row)
+        RankingOrder.ranksBefore(a.score, b.score, tiesBrokenBy: a.row < b.row)
     }
 }
 

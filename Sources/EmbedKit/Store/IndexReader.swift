@@ -4,18 +4,25 @@ import Foundation
     import Glibc
 #endif
 
-/// A stored chunk with its document's path, as search results and exports show it.
+/// A stored chunk with its id and its document's path, format and title, as search results and exports show
+/// it. The chunk's own fields read through (`stored.text`), so they are spelled once, in ``Chunk``.
+@dynamicMemberLookup
 public struct StoredChunk: Sendable, Equatable {
     public var id: Int64
     public var path: String
     public var format: DocumentFormat
     public var title: String?
-    public var ordinal: Int
-    public var text: String
-    public var startOffset: Int
-    public var endOffset: Int
-    public var line: Int
-    public var headingPath: [String]
+    public var chunk: Chunk
+
+    public init(id: Int64, path: String, format: DocumentFormat, title: String?, chunk: Chunk) {
+        self.id = id
+        self.path = path
+        self.format = format
+        self.title = title
+        self.chunk = chunk
+    }
+
+    public subscript<Value>(dynamicMember field: KeyPath<Chunk, Value>) -> Value { chunk[keyPath: field] }
 }
 
 /// Read access to an index, for queries, statistics and export. Opened read-only: it never changes the file.
@@ -357,23 +364,26 @@ public final class IndexReader {
                 + "JOIN vectors v ON v.id = c.vector_id ORDER BY d.path, c.ordinal")
         while try statement.step() {
             // A chunk without words has an empty vector: none.
-            let vector = withVectors ? statement.withBlob(10) { VectorCoding.decode($0) }.nilIfEmpty : nil
+            let vector = withVectors ? statement.withBlob(12) { VectorCoding.decode($0) }.nilIfEmpty : nil
             try body(Self.chunk(statement), vector)
         }
     }
 
-    /// The columns ``chunk(_:)`` reads, in its order.
+    /// The columns ``chunk(_:)`` reads, in its order. A chunk without words has an empty vector.
     private static let chunkColumns =
-        "c.id, d.path, d.format, d.title, c.ordinal, c.text, c.start_offset, c.end_offset, c.line, c.heading_path"
+        "c.id, d.path, d.format, d.title, c.ordinal, c.text, c.start_offset, c.end_offset, c.line, c.heading_path, "
+        + "c.token_count, (SELECT length(embedding) > 0 FROM vectors WHERE id = c.vector_id)"
     private static let chunkTables = "chunks c JOIN documents d ON d.id = c.document_id"
     private static let chunkSelect = "SELECT \(chunkColumns) FROM \(chunkTables)"
 
     private static func chunk(_ s: SQLiteStatement) -> StoredChunk {
         StoredChunk(
             id: s.int(0), path: s.text(1), format: DocumentFormat(rawValue: s.text(2)) ?? .text,
-            title: s.isNull(3) ? nil : s.text(3), ordinal: Int(s.int(4)), text: s.text(5),
-            startOffset: Int(s.int(6)), endOffset: Int(s.int(7)), line: Int(s.int(8)),
-            headingPath: IndexFile.decodeHeadingPath(s.text(9)))
+            title: s.isNull(3) ? nil : s.text(3),
+            chunk: Chunk(
+                ordinal: Int(s.int(4)), text: s.text(5), startOffset: Int(s.int(6)), endOffset: Int(s.int(7)),
+                line: Int(s.int(8)), headingPath: IndexFile.decodeHeadingPath(s.text(9)), tokenCount: Int(s.int(10)),
+                isEmbedded: s.int(11) != 0))
     }
 }
 

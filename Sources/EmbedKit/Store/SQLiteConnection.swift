@@ -193,7 +193,7 @@ final class SQLiteStatement {
 
     /// Binds a float vector as a little-endian float32 BLOB.
     func bindVector(_ vector: [Float], at index: Int32) {
-        vector.withUnsafeBytes {
+        VectorCoding.withBytes(of: vector) {
             CEmbedSQLite_bind_blob_transient(handle, index, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32($0.count))
         }
     }

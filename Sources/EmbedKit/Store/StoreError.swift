@@ -1,5 +1,5 @@
 /// Why the index could not be opened, read or written.
-public struct StoreError: Error, Sendable, CustomStringConvertible {
+public struct StoreError: CodedError, Sendable {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private let name: String
         private init(_ name: String) { self.name = name }
@@ -28,15 +28,17 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
     public var message: String
     public var path: String?
     public var sqliteCode: Int32?
+    public var cause: (any Error)?
 
-    public init(_ code: Code, _ message: String, path: String? = nil, sqliteCode: Int32? = nil) {
+    public init(
+        _ code: Code, _ message: String, path: String? = nil, sqliteCode: Int32? = nil, cause: (any Error)? = nil
+    ) {
         self.code = code
         self.message = message
         self.path = path
         self.sqliteCode = sqliteCode
+        self.cause = cause
     }
-
-    public var description: String { message }
 }
 
 extension StoreError {

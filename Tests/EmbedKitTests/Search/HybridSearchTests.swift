@@ -63,8 +63,10 @@ struct HybridSearchTests {
         Candidate(
             index: "i", indexPosition: 0,
             chunk: StoredChunk(
-                id: id, path: "/\(id)", format: .text, title: nil, ordinal: 0, text: "text \(id)", startOffset: 0,
-                endOffset: 6, line: 1, headingPath: []),
+                id: id, path: "/\(id)", format: .text, title: nil,
+                chunk: Chunk(
+                    ordinal: 0, text: "text \(id)", startOffset: 0, endOffset: 6, line: 1, headingPath: [],
+                    tokenCount: 2)),
             similarity: similarity, keywordScore: keyword, foundByVector: byVector, foundByKeyword: byKeyword)
     }
 

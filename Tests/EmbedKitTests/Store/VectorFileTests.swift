@@ -10,18 +10,17 @@ import Testing
 
 @Suite("VectorFile")
 struct VectorFileTests {
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
+    typealias SplitMix = ExactSearchTests.SplitMix
 
     static let id = [UInt8](0..<16)
+
+    /// A new, empty index of the hash embedder's vectors in `dir`, and its writer.
+    func emptyIndex(in dir: TemporaryDirectory) async throws -> (path: String, store: SQLiteIndexStore) {
+        let path = dir.path + "/index.sqlite"
+        let store = try SQLiteIndexStore(path: path)
+        try await store.prepare(IndexSettings(embedder: HashEmbedder().identity, chunking: .init()), roots: [])
+        return (path, store)
+    }
 
     func matrix(rows: Int, dimension: Int, seed: UInt64 = 1) -> VectorMatrix {
         var rng = SplitMix(state: seed)
@@ -170,10 +169,8 @@ struct VectorFileTests {
     func forgedNorm() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let path = dir.path + "/index.sqlite"
+        let (path, store) = try await emptyIndex(in: dir)
         let embedder = HashEmbedder()
-        let store = try SQLiteIndexStore(path: path)
-        try await store.prepare(IndexSettings(embedder: embedder.identity, chunking: .init()), roots: [])
         let texts = ["lighthouses on the coast", "robins in the garden", "harbour walls", "keepers of lights"]
         let chunks = texts.enumerated().map { i, text in
             Chunk(ordinal: i, text: text, startOffset: 0, endOffset: text.count, line: 1, headingPath: [], tokenCount: 1)
@@ -208,11 +205,11 @@ struct VectorFileTests {
     func olderIndex() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let path = dir.path + "/index.sqlite"
         let embedder = HashEmbedder()
+        let path: String
         do {
-            let store = try SQLiteIndexStore(path: path)
-            try await store.prepare(IndexSettings(embedder: embedder.identity, chunking: .init()), roots: [])
+            let (created, store) = try await emptyIndex(in: dir)
+            path = created
             try await store.write([
                 IndexedDocument(
                     path: "/a.txt", size: 1, modificationTimeNanoseconds: 1, contentHash: [1], format: .text,
@@ -238,10 +235,7 @@ struct VectorFileTests {
     func buildInTransaction() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let path = dir.path + "/index.sqlite"
-        let embedder = HashEmbedder()
-        let store = try SQLiteIndexStore(path: path)
-        try await store.prepare(IndexSettings(embedder: embedder.identity, chunking: .init()), roots: [])
+        let (path, _) = try await emptyIndex(in: dir)
         let connection = try SQLiteConnection(path: path, readOnly: true)
         #expect(!connection.isInTransaction)
         try IndexFile.buildVectorFile(connection, indexPath: path, dimension: 384)

@@ -1,0 +1,134 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+// Writing a vector file: all of it under a temporary name, the header last, then a rename.
+extension VectorFile {
+    /// Writes a new file from `matrix` (rows read from SQLite in one snapshot of `generation`).
+    static func write(path: String, matrix: VectorMatrix, generation: Int64, indexID: [UInt8]) throws {
+        let rowBytes = matrix.dimension * 4
+        let values = UnsafeRawBufferPointer(matrix.values)
+        try write(
+            path: path, dimension: matrix.dimension, count: matrix.count, generation: generation, indexID: indexID
+        ) { emit in
+            for row in 0..<matrix.count {
+                try emit(
+                    matrix.ids[row], matrix.documentIDs[row],
+                    UnsafeRawBufferPointer(rebasing: values[(row * rowBytes)..<((row + 1) * rowBytes)]))
+            }
+        }
+    }
+
+    /// Writes a new file from rows delivered in chunk-id order by `rows`, then renames it into place.
+    ///
+    /// The file is written with `pwrite`, 1 MiB at a time, so a full disk is an error (`ENOSPC`), never a
+    /// fault. The temporary is created with `O_EXCL | O_NOFOLLOW` under an unpredictable name, so nothing
+    /// planted at that name is written through; it keeps `-<pid>-` so leftovers of dead processes can be found.
+    /// It is not fsynced: a file torn by a power cut fails its checksums and is rebuilt.
+    /// - Parameter rows: calls its argument once per row with (chunk id, document id, vector bytes).
+    static func write(
+        path: String, dimension: Int, count: Int, generation: Int64, indexID: [UInt8],
+        rows: ((Int64, Int64, UnsafeRawBufferPointer) throws -> Void) throws -> Void
+    ) throws {
+        guard let layout = Layout(count: count, dimension: dimension), indexID.count == indexIDSize else {
+            throw StoreError(.corrupt, "\(path): \(count) vectors of \(dimension) dimensions do not fit a vector file")
+        }
+        let temporary = IndexCompanions.temporaryName(for: path, marker: IndexCompanions.temporaryMarker)
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw VectorFileError(path: temporary, errno: errno) }
+        var isOpen = true
+        var keep = false
+        defer {
+            if isOpen { close(fd) }
+            if !keep { unlink(temporary) }
+        }
+        var out = BlockWriter(fd: fd, path: temporary)
+        defer { out.buffer.deallocate() }
+        let rowBytes = dimension * 4
+        var ids: [Int64] = []
+        var documents: [Int64] = []
+        ids.reserveCapacity(count)
+        documents.reserveCapacity(count)
+        var largest: Float = 0
+        try rows { id, document, vector in
+            guard ids.count < count, vector.count == rowBytes else {
+                throw StoreError(.corrupt, "\(path): the index changed while its vector file was being built")
+            }
+            try out.append(vector)
+            ids.append(id)
+            documents.append(document)
+            var sum: Float = 0
+            for i in 0..<dimension {
+                let x = vector.loadUnaligned(fromByteOffset: i * 4, as: Float.self)
+                sum += x * x
+            }
+            largest = max(largest, sum)
+        }
+        guard ids.count == count else {
+            throw StoreError(.corrupt, "\(path): the index changed while its vector file was being built")
+        }
+        try [UInt8](repeating: 0, count: layout.valuesBytes - count * rowBytes).withUnsafeBytes { try out.append($0) }
+        try ids.withUnsafeBytes { try out.append($0) }
+        try documents.withUnsafeBytes { try out.append($0) }
+        try out.flush()
+        guard out.checksums.count == layout.blocks else {
+            throw StoreError(.corrupt, "\(path): the vector file came out at the wrong size")
+        }
+        let tableChecksum = try out.checksums.withUnsafeBytes { table in
+            try writeFully(fd, table, at: headerSize + layout.dataBytes, path: temporary)
+            return crc32c(table)
+        }
+        // The header goes last, so a temporary cut short is never mistaken for a whole file.
+        let header = encodeHeader(
+            Header(
+                dimension: dimension, count: count, generation: generation,
+                maxRowNorm: largest.squareRoot() * (1 + 0x1p-20), indexID: indexID, tableChecksum: tableChecksum))
+        try header.withUnsafeBytes { try writeFully(fd, $0, at: 0, path: temporary) }
+        isOpen = false
+        // Some filesystems (NFS) report a failed write only here.
+        guard close(fd) == 0 else { throw VectorFileError(path: temporary, errno: errno) }
+        guard rename(temporary, path) == 0 else { throw VectorFileError(path: path, errno: errno) }
+        keep = true
+    }
+
+    /// Collects the data in 1 MiB blocks, writing each one and its checksum when it is full.
+    private struct BlockWriter {
+        let fd: Int32
+        let path: String
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: VectorFile.blockSize, alignment: 64)
+        var filled = 0
+        var checksums: [UInt32] = []
+
+        mutating func append(_ bytes: UnsafeRawBufferPointer) throws {
+            var offset = 0
+            while offset < bytes.count {
+                let n = min(bytes.count - offset, buffer.count - filled)
+                UnsafeMutableRawBufferPointer(rebasing: buffer[filled..<(filled + n)])
+                    .copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + n)]))
+                filled += n
+                offset += n
+                if filled == buffer.count { try flush() }
+            }
+        }
+
+        mutating func flush() throws {
+            guard filled > 0 else { return }
+            let block = UnsafeRawBufferPointer(rebasing: buffer[0..<filled])
+            try writeFully(fd, block, at: headerSize + checksums.count * VectorFile.blockSize, path: path)
+            checksums.append(crc32c(block))
+            filled = 0
+        }
+    }
+
+    static func writeFully(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, at offset: Int, path: String) throws {
+        var done = 0
+        while done < bytes.count {
+            let n = pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(offset + done))
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { throw VectorFileError(path: path, errno: n < 0 ? errno : ENOSPC) }
+            done += n
+        }
+    }
+}

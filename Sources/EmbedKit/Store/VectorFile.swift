@@ -1,0 +1,103 @@
+import CEmbedCRC32C
+
+/// A copy of an index's vectors, kept beside it as `<index>.vectors`, that a query reads in one go.
+///
+/// SQLite stays the source of truth; this file is derived from it so that a query can start scanning at once
+/// instead of reading a million BLOBs one row at a time. Nothing in it is believed unless it is provably this
+/// index's current vectors: its header records the index's random *id* (so another index's file is refused)
+/// and *generation* (a counter every write transaction increments, so a stale file is refused), and every
+/// 1 MiB block of it has a CRC-32C, checked while the file is read. A file that fails any check is ignored:
+/// the query reads SQLite, and rewrites the file when no writer holds the index.
+///
+/// The file is read with `pread` into memory, never mapped: a mapped file that someone truncates makes the
+/// reader fault (SIGBUS), and a file read into memory cannot change under the scan.
+///
+/// Layout (little-endian): a 64-byte header, then the data (the rows as float32, row-major, padded to 64
+/// bytes; the chunk id of each row as int64; the document id of each row as int64), then one CRC-32C per
+/// 1 MiB block of the data. Header: `EMBEDVEC`, version (u32), dimension (u32), row count (i64), generation
+/// (i64), largest row norm (f32), block size (u32), index id (16 bytes), CRC-32C of the block checksums (u32),
+/// CRC-32C of the 60 bytes before it (u32).
+enum VectorFile {
+    static let magic: [UInt8] = Array("EMBEDVEC".utf8)
+    static let version: UInt32 = 2
+    static let headerSize = 64
+    static let blockSize = 1 << 20
+    static let indexIDSize = 16
+
+    static func path(forIndex indexPath: String) -> String { IndexCompanions.vectorsPath(indexPath) }
+
+    struct Header: Equatable {
+        var dimension: Int
+        var count: Int
+        var generation: Int64
+        var maxRowNorm: Float
+        var indexID: [UInt8]
+        var tableChecksum: UInt32
+    }
+
+    /// Where the parts of a file with `count` rows of `dimension` floats go; nil when the sizes overflow.
+    struct Layout {
+        let count: Int
+        let dimension: Int
+        /// Bytes of the rows, padded so that the ids after them are aligned.
+        let valuesBytes: Int
+        /// Rows, chunk ids and document ids.
+        let dataBytes: Int
+        let blocks: Int
+        var fileSize: Int { headerSize + dataBytes + 4 * blocks }
+
+        init?(count: Int, dimension: Int) {
+            guard count >= 0, dimension > 0, count <= Int(Int32.max) * 64, dimension <= 1 << 20 else { return nil }
+            let (raw, overflow) = count.multipliedReportingOverflow(by: dimension * 4)
+            guard !overflow, raw <= Int.max / 4 else { return nil }
+            self.count = count
+            self.dimension = dimension
+            valuesBytes = (raw + 63) / 64 * 64
+            dataBytes = valuesBytes + 16 * count
+            blocks = (dataBytes + blockSize - 1) / blockSize
+        }
+    }
+
+
+    static func decodeHeader(_ raw: [UInt8]) -> Header? {
+        guard raw.count >= headerSize, Array(raw[0..<8]) == magic else { return nil }
+        return raw.withUnsafeBytes { raw -> Header? in
+            guard raw.loadUnaligned(fromByteOffset: 8, as: UInt32.self) == version,
+                raw.loadUnaligned(fromByteOffset: 60, as: UInt32.self)
+                    == crc32c(UnsafeRawBufferPointer(rebasing: raw[0..<60])),
+                raw.loadUnaligned(fromByteOffset: 36, as: UInt32.self) == UInt32(blockSize)
+            else { return nil }
+            let count = raw.loadUnaligned(fromByteOffset: 16, as: Int64.self)
+            guard count >= 0, count <= Int64(Int32.max) * 64 else { return nil }
+            return Header(
+                dimension: Int(raw.loadUnaligned(fromByteOffset: 12, as: UInt32.self)), count: Int(count),
+                generation: raw.loadUnaligned(fromByteOffset: 24, as: Int64.self),
+                maxRowNorm: raw.loadUnaligned(fromByteOffset: 32, as: Float.self),
+                indexID: Array(raw[40..<56]), tableChecksum: raw.loadUnaligned(fromByteOffset: 56, as: UInt32.self))
+        }
+    }
+
+    static func encodeHeader(_ header: Header) -> [UInt8] {
+        var raw = [UInt8](repeating: 0, count: headerSize)
+        raw.withUnsafeMutableBytes { raw in
+            magic.withUnsafeBytes { raw.copyMemory(from: $0) }
+            raw.storeBytes(of: version.littleEndian, toByteOffset: 8, as: UInt32.self)
+            raw.storeBytes(of: UInt32(header.dimension), toByteOffset: 12, as: UInt32.self)
+            raw.storeBytes(of: Int64(header.count), toByteOffset: 16, as: Int64.self)
+            raw.storeBytes(of: header.generation, toByteOffset: 24, as: Int64.self)
+            raw.storeBytes(of: header.maxRowNorm, toByteOffset: 32, as: Float.self)
+            raw.storeBytes(of: UInt32(blockSize), toByteOffset: 36, as: UInt32.self)
+            header.indexID.withUnsafeBytes {
+                UnsafeMutableRawBufferPointer(rebasing: raw[40..<56]).copyMemory(from: $0)
+            }
+            raw.storeBytes(of: header.tableChecksum, toByteOffset: 56, as: UInt32.self)
+            raw.storeBytes(
+                of: crc32c(UnsafeRawBufferPointer(rebasing: raw[0..<60])), toByteOffset: 60, as: UInt32.self)
+        }
+        return raw
+    }
+
+    static func crc32c(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
+        embed_crc32c(0, bytes.baseAddress, bytes.count)
+    }
+}
