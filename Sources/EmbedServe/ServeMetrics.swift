@@ -15,10 +15,10 @@ final class ServeMetrics: Sendable {
 
     init() {
         batchTexts = registry.makeValueHistogram(
-            name: "embed_batch_texts", buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
-            help: "Texts in each call of the model (micro-batches)")
-        textsEmbedded = registry.makeCounter(name: "embed_texts_embedded_total", help: "Texts embedded")
-        queueDepth = registry.makeGauge(name: "embed_queue_texts", help: "Texts waiting for the model")
+            descriptor: Self.name("batch", "texts", "Texts in each call of the model (micro-batches)"),
+            buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256])
+        textsEmbedded = registry.makeCounter(descriptor: Self.name("texts_embedded", "total", "Texts embedded"))
+        queueDepth = registry.makeGauge(descriptor: Self.name("queue", "texts", "Texts waiting for the model"))
     }
 
     func batch(texts: Int) {
@@ -29,15 +29,20 @@ final class ServeMetrics: Sendable {
     func request(route: String, status: Int, duration: Duration) {
         let route = Self.routes.contains(route) ? route : "other"
         registry.makeCounter(
-            name: "embed_http_requests_total", labels: [("route", route), ("status", String(status))],
-            help: "HTTP requests answered"
+            descriptor: Self.name("http_requests", "total", "HTTP requests answered"),
+            labels: [("route", route), ("status", String(status))]
         ).increment()
         registry.makeDurationHistogram(
-            name: "embed_http_request_duration_seconds", labels: [("route", route)],
+            descriptor: Self.name("http_request_duration", "seconds", "Time from request to response"),
+            labels: [("route", route)],
             buckets: [.milliseconds(1), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
-                      .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(5)],
-            help: "Time from request to response"
+                      .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(5)]
         ).record(duration)
+    }
+
+    /// `embed_<metric>_<unit>`.
+    private static func name(_ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "embed", metricName: metric, unitName: unit, helpText: help)
     }
 
     /// The text format, with the queue's depth as it is now.

@@ -1,11 +1,16 @@
-import EmbedKit
+import Foundation
 
 /// One search result, as `embed query --json` prints it: the query, rank, score and index, which rankings
 /// found it, where the query's words are, the copies of its text, then the chunk's fields (flattened into the
 /// same object). Offsets count Unicode scalars (code points) into the chunk's text.
-struct HitLine: Encodable {
-    var query: String
-    var hit: SearchHit
+public struct HitLine: Encodable, Sendable {
+    public var query: String
+    public var hit: SearchHit
+
+    public init(query: String, hit: SearchHit) {
+        self.query = query
+        self.hit = hit
+    }
 
     private enum CodingKeys: String, CodingKey { case query, rank, score, index, found_by, matches, snippet, copies }
 
@@ -28,7 +33,7 @@ struct HitLine: Encodable {
         var heading_path: [String]
     }
 
-    func encode(to encoder: any Encoder) throws {
+    public func encode(to encoder: any Encoder) throws {
         try ChunkLine(hit.chunk).encode(to: encoder)
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(query, forKey: .query)

@@ -1,8 +1,9 @@
 import Foundation
 
-/// JSON for stdout: one compact object per line.
-enum JSONLines {
-    static func encode(_ value: some Encodable) -> String {
+/// JSON lines: one compact object per line, keys sorted, as `embed query --json`, `embed export` and
+/// `embed serve` write them.
+public enum JSONLines {
+    public static func encode(_ value: some Encodable) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
         encoder.nonConformingFloatEncodingStrategy = .convertToString(

@@ -1,12 +1,11 @@
-import EmbedKit
 
 /// One chunk, as `embed export` prints it (and as every search result line includes it): the fields of the
 /// stored chunk under their JSON names, and its vector when asked for.
-struct ChunkLine: Encodable {
-    var chunk: StoredChunk
-    var vector: [Float]?
+public struct ChunkLine: Encodable, Sendable {
+    public var chunk: StoredChunk
+    public var vector: [Float]?
 
-    init(_ chunk: StoredChunk, vector: [Float]? = nil) {
+    public init(_ chunk: StoredChunk, vector: [Float]? = nil) {
         self.chunk = chunk
         self.vector = vector
     }
@@ -15,7 +14,7 @@ struct ChunkLine: Encodable {
         case chunk_id, path, ordinal, start_offset, end_offset, line, heading_path, title, format, text, vector
     }
 
-    func encode(to encoder: any Encoder) throws {
+    public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(chunk.id, forKey: .chunk_id)
         try container.encode(chunk.path, forKey: .path)
