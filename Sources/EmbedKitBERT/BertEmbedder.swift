@@ -35,6 +35,9 @@ public final class BertEmbedder: Embedder {
         }
     }
 
+    /// The element-wise kernels this CPU runs: "avx512f", "avx2" or "portable" (picked at run time).
+    public static var kernelVariant: String { Kernels.name(of: Kernels.variant) }
+
     /// Model input length, `[CLS]` and `[SEP]` included (sentence-transformers' `max_seq_length`).
     public static let maxSequenceLength = 256
 
