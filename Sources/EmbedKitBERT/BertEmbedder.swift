@@ -22,11 +22,15 @@ public final class BertEmbedder: Embedder {
         public var maxTokensPerPass: Int
         /// The batch size the pipeline should send (``BertEmbedder/maxBatchSize``). Default 64.
         public var maxBatchSize: Int
+        /// The element-wise kernels to run ("portable", "avx2", "avx512f"); nil or one this CPU cannot
+        /// run means the best it can (``BertEmbedder/kernelVariant`` tells which ran). For tests and benchmarks.
+        public var kernels: String?
 
         public init(
             maxConcurrentPasses: Int? = nil, blasThreads: Int = 1, maxTokensPerPass: Int = 2048,
-            maxBatchSize: Int = 64
+            maxBatchSize: Int = 64, kernels: String? = nil
         ) {
+            self.kernels = kernels
             let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
             self.blasThreads = max(1, blasThreads)
             self.maxConcurrentPasses = max(1, min(maxConcurrentPasses ?? cores, cores / self.blasThreads))
@@ -35,8 +39,9 @@ public final class BertEmbedder: Embedder {
         }
     }
 
-    /// The element-wise kernels this CPU runs: "avx512f", "avx2" or "portable" (picked at run time).
-    public static var kernelVariant: String { Kernels.name(of: Kernels.variant) }
+    /// The element-wise kernels this embedder runs: "avx512f", "avx2" or "portable" (by default the best
+    /// the CPU has, checked at run time).
+    public var kernelVariant: String { Kernels.name(of: kernels) }
 
     /// Model input length, `[CLS]` and `[SEP]` included (sentence-transformers' `max_seq_length`).
     public static let maxSequenceLength = 256
@@ -56,6 +61,7 @@ public final class BertEmbedder: Embedder {
     public let modelDirectory: URL
 
     private let model: Bert.Model
+    private let kernels: Int32
     private let workspaces = Locked<[Bert.Workspace]>([])
 
     private init(model: Bert.Model, tokenizer: WordPieceTokenizer, modelDirectory: URL, configuration: Configuration) {
@@ -63,6 +69,7 @@ public final class BertEmbedder: Embedder {
         self.tokenizer = tokenizer
         self.modelDirectory = modelDirectory
         self.configuration = configuration
+        kernels = Kernels.availableVariants.first { Kernels.name(of: $0) == configuration.kernels } ?? Kernels.variant
     }
 
     /// Loads the model from `modelDirectory`, or from the first of
@@ -196,6 +203,6 @@ public final class BertEmbedder: Embedder {
     private func makeWorkspace() -> Bert.Workspace {
         Bert.Workspace(
             tokenCapacity: configuration.maxTokensPerPass, maxSequenceLength: Self.maxSequenceLength,
-            configuration: model.configuration)
+            configuration: model.configuration, kernels: kernels)
     }
 }

@@ -22,7 +22,7 @@ extension Bert {
 
         /// Writes the embedded batch to `output` (`tokens × hidden`). Ids must be in the vocabulary
         /// and sequences no longer than the position table (the tokenizer guarantees both).
-        func callAsFunction(_ batch: PackedBatch, into output: UnsafeMutablePointer<Float>) {
+        func callAsFunction(_ batch: PackedBatch, into output: UnsafeMutablePointer<Float>, kernels: Int32) {
             let h = hiddenSize
             let vocabulary = wordEmbeddings.count / h
             let positions = positionEmbeddings.count / h
@@ -36,7 +36,8 @@ extension Bert {
                     Kernels.embeddings(
                         ids.baseAddress! + sequence.lowerBound, count: sequence.count, word: wordEmbeddings.base,
                         position: positionEmbeddings.base, type: tokenTypeEmbeddings.base, gamma: normWeight.base,
-                        beta: normBias.base, epsilon: epsilon, width: h, into: output + sequence.lowerBound * h)
+                        beta: normBias.base, epsilon: epsilon, width: h, into: output + sequence.lowerBound * h,
+                        variant: kernels)
                 }
             }
         }

@@ -19,7 +19,8 @@ extension Bert {
             Kernels.linearWithoutBias(
                 workspace.attentionOutput, rows: batch.tokenCount, inFeatures: hiddenSize,
                 weight: weight.base, outFeatures: intermediateSize, into: workspace.intermediate)
-            Kernels.biasGELU(workspace.intermediate, bias: bias.base, rows: batch.tokenCount, width: intermediateSize)
+            Kernels.biasGELU(workspace.intermediate, bias: bias.base, rows: batch.tokenCount, width: intermediateSize,
+                variant: workspace.kernels)
         }
     }
 }

@@ -28,7 +28,7 @@ extension Bert {
                 weight: weight.base, outFeatures: hiddenSize, into: workspace.hidden)
             Kernels.addLayerNorm(
                 workspace.hidden, bias: bias.base, residual: workspace.attentionOutput, rows: batch.tokenCount, width: hiddenSize,
-                gamma: normWeight.base, beta: normBias.base, epsilon: epsilon)
+                gamma: normWeight.base, beta: normBias.base, epsilon: epsilon, variant: workspace.kernels)
         }
     }
 }

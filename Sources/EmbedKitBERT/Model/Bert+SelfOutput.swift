@@ -26,7 +26,7 @@ extension Bert {
                 weight: weight.base, outFeatures: hiddenSize, into: workspace.attentionOutput)
             Kernels.addLayerNorm(
                 workspace.attentionOutput, bias: bias.base, residual: workspace.hidden, rows: batch.tokenCount, width: hiddenSize,
-                gamma: normWeight.base, beta: normBias.base, epsilon: epsilon)
+                gamma: normWeight.base, beta: normBias.base, epsilon: epsilon, variant: workspace.kernels)
         }
     }
 }
