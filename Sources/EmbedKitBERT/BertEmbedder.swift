@@ -9,12 +9,12 @@ public import Foundation
 /// sorts its texts by length, packs them into passes of at most
 /// ``Configuration-swift.struct/maxTokensPerPass`` tokens (no padding), and runs up to
 /// ``Configuration-swift.struct/maxConcurrentPasses`` passes at once, each on one core with
-/// single-threaded BLAS, reusing pooled scratch buffers.
+/// single-threaded BLAS, reusing pooled scratch buffers. That bound holds across concurrent calls too.
 public final class BertEmbedder: Embedder {
     /// Performance settings.
     public struct Configuration: Sendable, Hashable {
-        /// Forward passes run at once per call. Default: the number of active cores divided by
-        /// `blasThreads`, so BLAS threads × passes never exceed the cores.
+        /// Forward passes run at once, across all concurrent calls. Default: the number of active cores
+        /// divided by `blasThreads`, so BLAS threads × passes never exceed the cores.
         public var maxConcurrentPasses: Int
         /// OpenBLAS threads per pass (a process-wide OpenBLAS setting, applied at load). Default 1.
         public var blasThreads: Int
@@ -63,12 +63,16 @@ public final class BertEmbedder: Embedder {
     private let model: Bert.Model
     private let kernels: Int32
     private let workspaces = Locked<[Bert.Workspace]>([])
+    /// Bounds passes across concurrent calls (the pipeline makes several), keeping BLAS threads × passes
+    /// within the cores.
+    private let limiter: PassLimiter
 
     private init(model: Bert.Model, tokenizer: WordPieceTokenizer, modelDirectory: URL, configuration: Configuration) {
         self.model = model
         self.tokenizer = tokenizer
         self.modelDirectory = modelDirectory
         self.configuration = configuration
+        limiter = PassLimiter(limit: configuration.maxConcurrentPasses)
         kernels = Kernels.availableVariants.first { Kernels.name(of: $0) == configuration.kernels } ?? Kernels.variant
     }
 
@@ -143,7 +147,7 @@ public final class BertEmbedder: Embedder {
             func addPass() {
                 let pass = passes[next]
                 next += 1
-                group.addTask { self.run(pass) }
+                group.addTask { await self.limiter.run { self.run(pass) } }
             }
             while next < passes.count, next < configuration.maxConcurrentPasses { addPass() }
             while let results = try await group.next() {
