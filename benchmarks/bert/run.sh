@@ -37,6 +37,10 @@ for workload in chunks sentences; do
         BENCH_THREADS="$threads" "$python" benchmarks/bert/bench.py reference "$work/$workload.json" 2>/dev/null >>"$results"
         # One forward pass per thread with single-threaded BLAS (the default) ...
         "$bench" "$work/$workload.json" "${model[@]}" --passes "$threads" --blas-threads 1 >>"$results"
+        if [ "$threads" -eq 1 ]; then
+            # The portable element-wise kernels, for what the per-CPU variants gain.
+            "$bench" "$work/$workload.json" "${model[@]}" --passes 1 --blas-threads 1 --kernels portable >>"$results"
+        fi
         if [ "$threads" -gt 1 ]; then
             # ... then one pass with multi-threaded BLAS, to show which is faster here ...
             "$bench" "$work/$workload.json" "${model[@]}" --passes 1 --blas-threads "$threads" >>"$results"

@@ -1,6 +1,7 @@
 // bert-bench: times the native all-MiniLM-L6-v2 embedder on a workload file and prints one JSON line.
 //
 // Usage: bert-bench WORKLOAD.json [--model DIR] [--blas-threads N] [--passes N] [--batch N] [--queries N]
+//        [--kernels portable|avx2|avx512f]
 // WORKLOAD.json: {"name": ..., "texts": [...], "queries": [...]}. Run by benchmarks/bert/run.sh.
 //
 // Besides throughput and latency it reports the forward pass's achieved GFLOP/s and, measured in the same
@@ -83,6 +84,7 @@ struct BertBench {
         let passes = option("--passes").flatMap { Int($0) }
         let batchSize = Int(option("--batch") ?? "0") ?? 0
         let queryCount = Int(option("--queries") ?? "50") ?? 50
+        let kernels = option("--kernels")
         guard let workloadPath = arguments.first else { fail("usage: bert-bench WORKLOAD.json [options]") }
 
         let workload: Workload
@@ -97,7 +99,7 @@ struct BertBench {
         do {
             embedder = try BertEmbedder.load(
                 modelDirectory: modelPath.map { URL(fileURLWithPath: $0) },
-                configuration: .init(maxConcurrentPasses: passes, blasThreads: blasThreads))
+                configuration: .init(maxConcurrentPasses: passes, blasThreads: blasThreads, kernels: kernels))
         } catch {
             fail("\(error)")
         }
