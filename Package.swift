@@ -33,7 +33,9 @@ let package = Package(
         .target(name: "CEmbedCRC32C"),
         // The model's element-wise kernels: portable, AVX2+FMA and AVX-512F variants, picked at run time.
         // Optimised in debug builds too, for the same reason as EmbedKitBERT below.
-        .target(name: "CEmbedKernels", cSettings: [.unsafeFlags(["-O2"], .when(configuration: .debug))]),
+        .target(
+            name: "CEmbedKernels", cSettings: [.unsafeFlags(["-O2"], .when(configuration: .debug))],
+            linkerSettings: [.linkedLibrary("m")]),
 
         // The pipeline: parse, chunk, embed, store, search.
         .target(
