@@ -37,6 +37,11 @@ let package = Package(
         .systemLibrary(name: "CEmbedZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // CRC-32C for the vector file's block checksums: SSE4.2 when the CPU has it (checked at run time).
         .target(name: "CEmbedCRC32C"),
+        // The model's element-wise kernels: portable, AVX2+FMA and AVX-512F variants, picked at run time.
+        // Optimised in debug builds too, for the same reason as EmbedKitBERT below.
+        .target(
+            name: "CEmbedKernels", cSettings: [.unsafeFlags(["-O2"], .when(configuration: .debug))],
+            linkerSettings: [.linkedLibrary("m")]),
 
         // The pipeline: parse, chunk, embed, store, search.
         .target(
@@ -51,7 +56,7 @@ let package = Package(
         // Optimized in debug builds too: unoptimized numeric loops are ~50x slower, which would make the model's
         // parity tests and any debug run of `embed` with the default embedder crawl.
         .target(
-            name: "EmbedKitBERT", dependencies: ["EmbedKit", "CEmbedBLAS"],
+            name: "EmbedKitBERT", dependencies: ["EmbedKit", "CEmbedBLAS", "CEmbedKernels"],
             swiftSettings: swiftSettings + [.unsafeFlags(["-O"], .when(configuration: .debug))]),
         // `embed serve`: embeddings, search and ingest jobs over HTTP, with micro-batching. Apart from EmbedKit, so
         // that the library does not carry a server.
@@ -93,7 +98,7 @@ let package = Package(
         // Benchmark harness for the native BERT embedder (benchmarks/bert/run.sh).
         .executableTarget(
             name: "bert-bench",
-            dependencies: ["EmbedKit", "EmbedKitBERT"],
+            dependencies: ["EmbedKit", "EmbedKitBERT", "CEmbedBLAS"],
             path: "benchmarks/bert/Sources/bert-bench",
             swiftSettings: swiftSettings
         ),
@@ -110,7 +115,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EmbedKitBERTTests",
-            dependencies: ["EmbedKitBERT", "EmbedKit", "EmbedKitTestSupport"],
+            dependencies: ["EmbedKitBERT", "EmbedKit", "EmbedKitTestSupport", "CEmbedKernels"],
             resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),

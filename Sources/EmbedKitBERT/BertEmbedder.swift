@@ -9,12 +9,12 @@ public import Foundation
 /// sorts its texts by length, packs them into passes of at most
 /// ``Configuration-swift.struct/maxTokensPerPass`` tokens (no padding), and runs up to
 /// ``Configuration-swift.struct/maxConcurrentPasses`` passes at once, each on one core with
-/// single-threaded BLAS, reusing pooled scratch buffers.
+/// single-threaded BLAS, reusing pooled scratch buffers. That bound holds across concurrent calls too.
 public final class BertEmbedder: Embedder {
     /// Performance settings.
     public struct Configuration: Sendable, Hashable {
-        /// Forward passes run at once per call. Default: the number of active cores divided by
-        /// `blasThreads`, so BLAS threads × passes never exceed the cores.
+        /// Forward passes run at once, across all concurrent calls. Default: the number of active cores
+        /// divided by `blasThreads`, so BLAS threads × passes never exceed the cores.
         public var maxConcurrentPasses: Int
         /// OpenBLAS threads per pass (a process-wide OpenBLAS setting, applied at load). Default 1.
         public var blasThreads: Int
@@ -22,11 +22,15 @@ public final class BertEmbedder: Embedder {
         public var maxTokensPerPass: Int
         /// The batch size the pipeline should send (``BertEmbedder/maxBatchSize``). Default 64.
         public var maxBatchSize: Int
+        /// The element-wise kernels to run ("portable", "avx2", "avx512f"); nil or one this CPU cannot
+        /// run means the best it can (``BertEmbedder/kernelVariant`` tells which ran). For tests and benchmarks.
+        public var kernels: String?
 
         public init(
             maxConcurrentPasses: Int? = nil, blasThreads: Int = 1, maxTokensPerPass: Int = 2048,
-            maxBatchSize: Int = 64
+            maxBatchSize: Int = 64, kernels: String? = nil
         ) {
+            self.kernels = kernels
             let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
             self.blasThreads = max(1, blasThreads)
             self.maxConcurrentPasses = max(1, min(maxConcurrentPasses ?? cores, cores / self.blasThreads))
@@ -34,6 +38,10 @@ public final class BertEmbedder: Embedder {
             self.maxBatchSize = max(1, maxBatchSize)
         }
     }
+
+    /// The element-wise kernels this embedder runs: "avx512f", "avx2" or "portable" (by default the best
+    /// the CPU has, checked at run time).
+    public var kernelVariant: String { Kernels.name(of: kernels) }
 
     /// Model input length, `[CLS]` and `[SEP]` included (sentence-transformers' `max_seq_length`).
     public static let maxSequenceLength = 256
@@ -53,13 +61,19 @@ public final class BertEmbedder: Embedder {
     public let modelDirectory: URL
 
     private let model: Bert.Model
+    private let kernels: Int32
     private let workspaces = Locked<[Bert.Workspace]>([])
+    /// Bounds passes across concurrent calls (the pipeline makes several), keeping BLAS threads × passes
+    /// within the cores.
+    private let limiter: PassLimiter
 
     private init(model: Bert.Model, tokenizer: WordPieceTokenizer, modelDirectory: URL, configuration: Configuration) {
         self.model = model
         self.tokenizer = tokenizer
         self.modelDirectory = modelDirectory
         self.configuration = configuration
+        limiter = PassLimiter(limit: configuration.maxConcurrentPasses)
+        kernels = Kernels.availableVariants.first { Kernels.name(of: $0) == configuration.kernels } ?? Kernels.variant
     }
 
     /// Loads the model from `modelDirectory`, or from the first of
@@ -128,8 +142,8 @@ public final class BertEmbedder: Embedder {
         let passes = plan(inputs)
         let dimension = identity.dimension
         var vectors = [[Float]](repeating: [], count: texts.count)
-        let perPass = try await passes.boundedConcurrentMap(maxConcurrentTasks: configuration.maxConcurrentPasses) {
-            self.run($0)
+        let perPass = try await passes.boundedConcurrentMap(maxConcurrentTasks: configuration.maxConcurrentPasses) { pass in
+            await self.limiter.run { self.run(pass) }
         }
         for results in perPass {
             for (index, vector) in results { vectors[index] = vector }
@@ -183,6 +197,6 @@ public final class BertEmbedder: Embedder {
     private func makeWorkspace() -> Bert.Workspace {
         Bert.Workspace(
             tokenCapacity: configuration.maxTokensPerPass, maxSequenceLength: Self.maxSequenceLength,
-            configuration: model.configuration)
+            configuration: model.configuration, kernels: kernels)
     }
 }

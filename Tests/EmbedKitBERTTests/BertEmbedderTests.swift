@@ -17,11 +17,13 @@ struct BertEmbedderTests {
     }
 
     @Test(
-        "embeddings match sentence-transformers with cosine ≥ 0.9999 for every reference text",
-        .enabled(if: ReferenceFixture.isModelAvailable, "model not fetched: run scripts/fetch-model.sh")
+        "embeddings match sentence-transformers with cosine ≥ 0.9999 for every reference text, with every kernel variant the CPU can run",
+        .enabled(if: ReferenceFixture.isModelAvailable, "model not fetched: run scripts/fetch-model.sh"),
+        arguments: KernelsTests.variants
     )
-    func parity() async throws {
-        let embedder = try BertEmbedder.load()
+    func parity(_ kernels: String) async throws {
+        let embedder = try BertEmbedder.load(configuration: .init(kernels: kernels))
+        #expect(embedder.kernelVariant == kernels)
         let cases = try ReferenceFixture.cases()
         #expect(cases.count >= 30)
         // One call over all texts: exercises sorting, packing and concurrent passes.
@@ -38,7 +40,7 @@ struct BertEmbedderTests {
             let single = try await embedder.embed([text])
             #expect(Self.cosine(single[0], vectors[index]) > 0.999999)
         }
-        print("minilm parity: \(cases.count) texts, worst cosine \(worst)")
+        print("minilm parity (\(kernels) kernels): \(cases.count) texts, worst cosine \(worst)")
     }
 
     @Test(

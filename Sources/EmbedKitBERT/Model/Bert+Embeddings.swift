@@ -22,22 +22,24 @@ extension Bert {
 
         /// Writes the embedded batch to `output` (`tokens × hidden`). Ids must be in the vocabulary
         /// and sequences no longer than the position table (the tokenizer guarantees both).
-        func callAsFunction(_ batch: PackedBatch, into output: UnsafeMutablePointer<Float>) {
+        func callAsFunction(_ batch: PackedBatch, into output: UnsafeMutablePointer<Float>, kernels: Int32) {
             let h = hiddenSize
-            for sequence in batch.sequences {
-                for (position, row) in sequence.enumerated() {
-                    let id = Int(batch.ids[row])
-                    precondition(id >= 0 && id * h < wordEmbeddings.count, "token id outside the vocabulary")
-                    let word = wordEmbeddings.base + id * h
-                    let place = positionEmbeddings.base + position * h
-                    let type = tokenTypeEmbeddings.base
-                    let destination = output + row * h
-                    for i in 0..<h { destination[i] = word[i] + place[i] + type[i] }
+            let vocabulary = wordEmbeddings.count / h
+            let positions = positionEmbeddings.count / h
+            batch.ids.withUnsafeBufferPointer { ids in
+                for sequence in batch.sequences {
+                    // The kernel indexes the tables unchecked, so check here.
+                    precondition(sequence.count <= positions, "sequence longer than the position table")
+                    for row in sequence {
+                        precondition(ids[row] >= 0 && Int(ids[row]) < vocabulary, "token id outside the vocabulary")
+                    }
+                    Kernels.embeddings(
+                        ids.baseAddress! + sequence.lowerBound, count: sequence.count, word: wordEmbeddings.base,
+                        position: positionEmbeddings.base, type: tokenTypeEmbeddings.base, gamma: normWeight.base,
+                        beta: normBias.base, epsilon: epsilon, width: h, into: output + sequence.lowerBound * h,
+                        variant: kernels)
                 }
             }
-            Kernels.addLayerNorm(
-                output, residual: nil, rows: batch.tokenCount, width: h,
-                gamma: normWeight.base, beta: normBias.base, epsilon: epsilon)
         }
     }
 }

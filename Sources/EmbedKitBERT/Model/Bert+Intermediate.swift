@@ -15,10 +15,12 @@ extension Bert {
 
         /// `workspace.intermediate = GELU(dense(attentionOutput))`.
         func callAsFunction(_ batch: PackedBatch, workspace: Workspace) {
-            Kernels.linear(
+            // Bias and GELU in one pass over the product.
+            Kernels.linearWithoutBias(
                 workspace.attentionOutput, rows: batch.tokenCount, inFeatures: hiddenSize,
-                weight: weight.base, bias: bias.base, outFeatures: intermediateSize, into: workspace.intermediate)
-            Kernels.gelu(workspace.intermediate, count: batch.tokenCount * intermediateSize)
+                weight: weight.base, outFeatures: intermediateSize, into: workspace.intermediate)
+            Kernels.biasGELU(workspace.intermediate, bias: bias.base, rows: batch.tokenCount, width: intermediateSize,
+                variant: workspace.kernels)
         }
     }
 }

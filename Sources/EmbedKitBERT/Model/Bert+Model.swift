@@ -19,13 +19,13 @@ extension Bert {
         /// Embeds every sequence of `batch` into consecutive rows of `output` (`sequences × hidden`).
         func callAsFunction(_ batch: PackedBatch, workspace: Workspace, into output: UnsafeMutablePointer<Float>) {
             precondition(batch.tokenCount <= workspace.tokenCapacity, "batch larger than the workspace")
-            embeddings(batch, into: workspace.hidden)
+            embeddings(batch, into: workspace.hidden, kernels: workspace.kernels)
             encoder(batch, workspace: workspace)
             let h = configuration.hiddenSize
             for (index, sequence) in batch.sequences.enumerated() {
                 Kernels.meanPoolNormalized(
                     workspace.hidden + sequence.lowerBound * h, rows: sequence.count, width: h,
-                    into: output + index * h)
+                    into: output + index * h, variant: workspace.kernels)
             }
         }
     }

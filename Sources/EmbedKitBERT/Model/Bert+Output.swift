@@ -22,12 +22,13 @@ extension Bert {
 
         /// `workspace.hidden = LayerNorm(dense(intermediate) + attentionOutput)`.
         func callAsFunction(_ batch: PackedBatch, workspace: Workspace) {
-            Kernels.linear(
+            // Bias, residual and LayerNorm in one pass over the product.
+            Kernels.linearWithoutBias(
                 workspace.intermediate, rows: batch.tokenCount, inFeatures: intermediateSize,
-                weight: weight.base, bias: bias.base, outFeatures: hiddenSize, into: workspace.hidden)
+                weight: weight.base, outFeatures: hiddenSize, into: workspace.hidden)
             Kernels.addLayerNorm(
-                workspace.hidden, residual: workspace.attentionOutput, rows: batch.tokenCount, width: hiddenSize,
-                gamma: normWeight.base, beta: normBias.base, epsilon: epsilon)
+                workspace.hidden, bias: bias.base, residual: workspace.attentionOutput, rows: batch.tokenCount, width: hiddenSize,
+                gamma: normWeight.base, beta: normBias.base, epsilon: epsilon, variant: workspace.kernels)
         }
     }
 }

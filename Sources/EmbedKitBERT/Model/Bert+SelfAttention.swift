@@ -45,7 +45,7 @@ extension Bert {
                     Kernels.multiplyTransposed(
                         query, lda: stride, key, ldb: stride, m: n, n: n, k: headSize, alpha: scale,
                         into: scores, ldc: n)
-                    Kernels.softmaxRows(scores, rows: n, columns: n, stride: n)
+                    Kernels.softmaxRows(scores, rows: n, columns: n, stride: n, variant: workspace.kernels)
                     Kernels.multiply(
                         scores, lda: n, value, ldb: stride, m: n, n: headSize, k: n,
                         into: workspace.context + sequence.lowerBound * h + head * headSize, ldc: h)

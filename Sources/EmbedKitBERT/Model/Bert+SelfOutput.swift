@@ -20,12 +20,13 @@ extension Bert {
 
         /// `workspace.attentionOutput = LayerNorm(dense(context) + hidden)`.
         func callAsFunction(_ batch: PackedBatch, workspace: Workspace) {
-            Kernels.linear(
+            // Bias, residual and LayerNorm in one pass over the product.
+            Kernels.linearWithoutBias(
                 workspace.context, rows: batch.tokenCount, inFeatures: hiddenSize,
-                weight: weight.base, bias: bias.base, outFeatures: hiddenSize, into: workspace.attentionOutput)
+                weight: weight.base, outFeatures: hiddenSize, into: workspace.attentionOutput)
             Kernels.addLayerNorm(
-                workspace.attentionOutput, residual: workspace.hidden, rows: batch.tokenCount, width: hiddenSize,
-                gamma: normWeight.base, beta: normBias.base, epsilon: epsilon)
+                workspace.attentionOutput, bias: bias.base, residual: workspace.hidden, rows: batch.tokenCount, width: hiddenSize,
+                gamma: normWeight.base, beta: normBias.base, epsilon: epsilon, variant: workspace.kernels)
         }
     }
 }

@@ -6,6 +6,8 @@ extension Bert {
     final class Workspace: @unchecked Sendable {
         let tokenCapacity: Int
         let maxSequenceLength: Int
+        /// The element-wise kernel variant (a `CEmbedKernels` constant) this pass runs.
+        let kernels: Int32
         /// Hidden states, `tokens × hidden`.
         let hidden: UnsafeMutablePointer<Float>
         /// Fused query/key/value projections, `tokens × 3·hidden`.
@@ -21,8 +23,9 @@ extension Bert {
 
         private let storage: UnsafeMutablePointer<Float>
 
-        init(tokenCapacity: Int, maxSequenceLength: Int, configuration: BertConfiguration) {
+        init(tokenCapacity: Int, maxSequenceLength: Int, configuration: BertConfiguration, kernels: Int32) {
             self.tokenCapacity = tokenCapacity
+            self.kernels = kernels
             self.maxSequenceLength = maxSequenceLength
             let h = configuration.hiddenSize
             let sizes = [

@@ -30,7 +30,7 @@ public struct BertConfiguration: Decodable, Sendable, Hashable {
     /// Rejects configurations this implementation does not compute correctly.
     func validate() throws(BertError) {
         guard hiddenSize > 0, layerCount > 0, attentionHeadCount > 0, intermediateSize > 0,
-            hiddenSize % attentionHeadCount == 0, hiddenSize % 8 == 0, intermediateSize % 8 == 0,
+            hiddenSize % attentionHeadCount == 0, hiddenSize % 32 == 0, intermediateSize % 32 == 0,
             maxPositionEmbeddings > 0, typeVocabularySize > 0, vocabularySize > 0
         else { throw BertError(.invalidConfiguration, "config.json has inconsistent sizes.") }
         guard hiddenActivation == "gelu" else {

@@ -1,75 +1,100 @@
+import CEmbedKernels
 @testable import EmbedKitBERT
 import Foundation
 import Testing
 
-@Suite("Kernels on tiny hand-made tensors")
+/// A fixed pseudo-random sequence in [−scale, scale), so failures repeat.
+private func noise(_ count: Int, seed: UInt64, scale: Float = 4) -> [Float] {
+    var state = seed
+    return (0..<count).map { _ in
+        state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+        return (Float(state >> 40) / Float(1 << 24) * 2 - 1) * scale
+    }
+}
+
+@Suite("Kernels on tiny hand-made tensors, every variant this CPU can run")
 struct KernelsTests {
-    @Test("GELU is the exact erf form to 1e-6")
-    func gelu() {
+    /// Every variant the dispatcher could pick here; the portable one always.
+    static let variants = Kernels.availableVariants.map { Kernels.name(of: $0) }
+
+    private func variant(_ name: String) -> Int32 {
+        Kernels.availableVariants.first { Kernels.name(of: $0) == name }!
+    }
+
+    @Test("the dispatcher picks the widest variant the CPU has; AVX2 is available where /proc/cpuinfo lists it")
+    func dispatch() throws {
+        let available = Kernels.availableVariants
+        #expect(available.first == Int32(EMBED_KERNELS_PORTABLE))
+        #expect(Kernels.variant == available.max())
+        #if arch(x86_64) && os(Linux)
+            let cpuinfo = try String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)
+            let flags = Set(cpuinfo.split(separator: "\n").first { $0.hasPrefix("flags") }?.split(separator: " ") ?? [])
+            #expect(available.contains(Int32(EMBED_KERNELS_AVX2)) == (flags.contains("avx2") && flags.contains("fma")))
+            #expect(available.contains(Int32(EMBED_KERNELS_AVX512)) == flags.contains("avx512f"))
+        #endif
+    }
+
+    @Test("bias + GELU is the exact erf form to 1e-6", arguments: variants)
+    func gelu(_ name: String) {
         var values = (0..<96).map { Float($0 - 48) / 8 }  // −6 … 5.875
         values += [-20, -9, 0, 9, 20, -0.001, 0.001, 3e-5]
-        values += [Float](repeating: 0, count: (8 - values.count % 8) % 8)
+        values += [Float](repeating: 0, count: (32 - values.count % 32) % 32)
+        let bias = (0..<32).map { Float($0 % 3) - 1 }
         var output = values
-        output.withUnsafeMutableBufferPointer { Kernels.gelu($0.baseAddress!, count: $0.count) }
-        for (x, y) in zip(values, output) {
-            let expected = 0.5 * Double(x) * (1 + Foundation.erf(Double(x) / 2.0.squareRoot()))
-            #expect(abs(Double(y) - expected) <= 1e-6 * max(1, abs(expected)), "gelu(\(x))")
+        output.withUnsafeMutableBufferPointer {
+            Kernels.biasGELU($0.baseAddress!, bias: bias, rows: $0.count / 32, width: 32, variant: variant(name))
+        }
+        for (index, (x, y)) in zip(values, output).enumerated() {
+            let v = Double(x + bias[index % 32])
+            let expected = 0.5 * v * (1 + Foundation.erf(v / 2.0.squareRoot()))
+            #expect(abs(Double(y) - expected) <= 1e-6 * max(1, abs(expected)), "gelu(\(v))")
         }
     }
 
-    @Test("exp has relative error below 1e-6 and underflows to 0")
-    func exp() {
-        for start in stride(from: -90.0, to: 88.0, by: 0.37 * 8) {
-            let x = Kernels.Vector((0..<8).map { Float(start + 0.37 * Double($0)) })
-            let y = Kernels.exp(x)
-            for lane in 0..<8 where x[lane] > -87 && x[lane] < 88 {
-                let expected = Foundation.exp(Double(x[lane]))
-                #expect(abs(Double(y[lane]) - expected) <= 1e-6 * expected, "exp(\(x[lane]))")
-            }
+    @Test("exp for non-positive inputs has relative error below 1e-6 and stays finite", arguments: variants)
+    func expNonPositive(_ name: String) {
+        let x = stride(from: -90.0, to: 0, by: 0.23).map { Float($0) } + [0, -0.0, 1e-30]
+        let inputs = x.map { min(0, $0) }
+        let y = Kernels.expNonPositive(inputs, variant: variant(name))
+        for (input, output) in zip(inputs, y) where input > -87 {
+            let expected = Foundation.exp(Double(input))
+            #expect(abs(Double(output) - expected) <= 1e-6 * expected, "exp(\(input))")
         }
-        #expect(Kernels.exp(Kernels.Vector(repeating: -.infinity)) == Kernels.Vector(repeating: 0))
+        let tiny = Kernels.expNonPositive([-.infinity, -1000], variant: variant(name))
+        #expect(tiny.max()! < 1e-37 && tiny.min()! >= 0)
     }
 
-    @Test("exp for non-positive inputs has relative error below 1e-6 and stays finite")
-    func expNonPositive() {
-        for start in stride(from: -90.0, to: 0, by: 0.23 * 8) {
-            let x = Kernels.Vector((0..<8).map { Float(min(0, start + 0.23 * Double($0))) })
-            let y = Kernels.expNonPositive(x)
-            for lane in 0..<8 where x[lane] > -87 {
-                let expected = Foundation.exp(Double(x[lane]))
-                #expect(abs(Double(y[lane]) - expected) <= 1e-6 * expected, "exp(\(x[lane]))")
-            }
-        }
-        let tiny = Kernels.expNonPositive(Kernels.Vector(repeating: -.infinity))
-        #expect(tiny.max() < 1e-37 && tiny.min() >= 0)
-    }
-
-    @Test("LayerNorm with residual matches a hand computation")
-    func layerNorm() {
-        var x: [Float] = [1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0, 0, 0, 0, 0, 10]
-        let residual: [Float] = [1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 6]
-        let gamma: [Float] = [1, 1, 1, 1, 2, 2, 2, 2]
-        let beta: [Float] = [0, 0, 0, 0, 0, 0, 0, 1]
+    @Test("LayerNorm with bias and residual matches a hand computation", arguments: variants)
+    func layerNorm(_ name: String) {
+        // Two rows of 32: row 0 is 1…32 plus bias 1 (mean 17.5), row 1 is 31 zeros and one 32.
+        var x = (0..<32).map { Float($0) } + [Float](repeating: 0, count: 32)
+        let bias = [Float](repeating: 1, count: 32)
+        let residual = [Float](repeating: 0, count: 32) + [Float](repeating: -1, count: 31) + [31]
+        let gamma = (0..<32).map { Float($0 < 16 ? 1 : 2) }
+        let beta = (0..<32).map { Float($0 == 31 ? 1 : 0) }
         x.withUnsafeMutableBufferPointer { buffer in
             Kernels.addLayerNorm(
-                buffer.baseAddress!, residual: residual, rows: 2, width: 8, gamma: gamma, beta: beta, epsilon: 1e-12)
+                buffer.baseAddress!, bias: bias, residual: residual, rows: 2, width: 32, gamma: gamma, beta: beta,
+                epsilon: 1e-12, variant: variant(name))
         }
-        // Row 0: 2…9, mean 5.5, variance 5.25. Row 1: seven 0 and one 16, mean 2, variance 28.
-        let s0 = 1 / 5.25.squareRoot(), s1 = 1 / 28.0.squareRoot()
-        let expected: [Double] = (0..<8).map { Double($0 + 2) - 5.5 }.enumerated().map { i, d in
-            d * s0 * Double(gamma[i]) + Double(beta[i])
-        } + (0..<8).map { i in (i == 7 ? 14.0 : -2.0) * s1 * Double(gamma[i]) + Double(beta[i]) }
+        // Row 0: 1…32, mean 16.5, variance (32² − 1) / 12. Row 1: 31 zeros and 32, mean 1, variance 31.
+        let s0 = 1 / ((32.0 * 32 - 1) / 12).squareRoot(), s1 = 1 / 31.0.squareRoot()
+        let row0 = (0..<32).map { (Double($0 + 1) - 16.5) * s0 }
+        let row1 = (0..<32).map { ($0 == 31 ? 31.0 : -1.0) * s1 }
+        let expected = zip(row0 + row1, 0..<64).map { value, index in
+            value * Double(gamma[index % 32]) + Double(beta[index % 32])
+        }
         for (value, wanted) in zip(x, expected) { #expect(abs(Double(value) - wanted) < 1e-5) }
     }
 
-    @Test("softmax rows sum to 1 and match a hand computation, for widths not a multiple of 8")
-    func softmax() {
-        for width in [1, 3, 8, 11, 17] {
+    @Test("softmax rows sum to 1 and match a hand computation, for any width", arguments: variants)
+    func softmax(_ name: String) {
+        for width in [1, 3, 8, 11, 16, 17, 37] {
             let rows = 2
             var values = (0..<(rows * width)).map { Float(($0 * 7) % 5) - 2.5 }
             let original = values
             values.withUnsafeMutableBufferPointer {
-                Kernels.softmaxRows($0.baseAddress!, rows: rows, columns: width, stride: width)
+                Kernels.softmaxRows($0.baseAddress!, rows: rows, columns: width, stride: width, variant: variant(name))
             }
             for row in 0..<rows {
                 let slice = original[(row * width)..<((row + 1) * width)].map(Double.init)
@@ -82,14 +107,70 @@ struct KernelsTests {
         }
     }
 
-    @Test("mean pooling over the given rows, then unit L2 norm")
-    func pooling() {
-        let x: [Float] = [3, 0, 0, 4, 1, 0, 0, 0]  // two rows of four
-        var output = [Float](repeating: 9, count: 4)
-        output.withUnsafeMutableBufferPointer { Kernels.meanPoolNormalized(x, rows: 2, width: 4, into: $0.baseAddress!) }
-        // Mean (2, 0, 0, 2) → normalized (1/√2, 0, 0, 1/√2).
+    @Test("mean pooling over the given rows, then unit L2 norm", arguments: variants)
+    func pooling(_ name: String) {
+        var x = [Float](repeating: 0, count: 32)  // two rows of 16
+        x[0] = 3; x[3] = 4; x[16] = 1
+        var output = [Float](repeating: 9, count: 16)
+        output.withUnsafeMutableBufferPointer {
+            Kernels.meanPoolNormalized(x, rows: 2, width: 16, into: $0.baseAddress!, variant: variant(name))
+        }
+        // Mean (2, 0, 0, 2, 0…) → normalized (1/√2, 0, 0, 1/√2, 0…).
         let r = Float(0.5).squareRoot()
-        #expect(output.enumerated().allSatisfy { abs($0.element - [r, 0, 0, r][$0.offset]) < 1e-6 })
+        #expect(output.enumerated().allSatisfy { abs($0.element - ($0.offset == 0 || $0.offset == 3 ? r : 0)) < 1e-6 })
+    }
+
+    @Test("every variant agrees with the portable one on model-sized random tensors", arguments: variants)
+    func agreesWithPortable(_ name: String) {
+        let portable = Int32(EMBED_KERNELS_PORTABLE)
+        let chosen = variant(name)
+        let rows = 5, width = 384, wide = 1536
+        func close(_ a: [Float], _ b: [Float], _ tolerance: Float, _ what: String) {
+            let worst = zip(a, b).map { abs($0 - $1) / max(1, abs($1)) }.max() ?? 0
+            #expect(worst <= tolerance, "\(what): \(name) differs from portable by \(worst)")
+        }
+        func run(_ input: [Float], _ body: (UnsafeMutablePointer<Float>, Int32) -> Void) -> ([Float], [Float]) {
+            var a = input, b = input
+            a.withUnsafeMutableBufferPointer { body($0.baseAddress!, chosen) }
+            b.withUnsafeMutableBufferPointer { body($0.baseAddress!, portable) }
+            return (a, b)
+        }
+        let bias = noise(wide, seed: 1, scale: 1)
+        var (a, b) = run(noise(rows * wide, seed: 2)) {
+            Kernels.biasGELU($0, bias: bias, rows: rows, width: wide, variant: $1)
+        }
+        close(a, b, 1e-6, "bias + GELU")
+
+        let residual = noise(rows * width, seed: 3)
+        let gamma = noise(width, seed: 4, scale: 2), beta = noise(width, seed: 5, scale: 1)
+        (a, b) = run(noise(rows * width, seed: 6, scale: 20)) {
+            Kernels.addLayerNorm(
+                $0, bias: bias, residual: residual, rows: rows, width: width, gamma: gamma, beta: beta,
+                epsilon: 1e-12, variant: $1)
+        }
+        close(a, b, 1e-5, "LayerNorm")
+
+        for columns in [7, 100, 256] {
+            (a, b) = run(noise(rows * columns, seed: 7, scale: 30)) {
+                Kernels.softmaxRows($0, rows: rows, columns: columns, stride: columns, variant: $1)
+            }
+            close(a, b, 1e-6, "softmax over \(columns)")
+        }
+
+        let hidden = noise(rows * width, seed: 8)
+        (a, b) = run([Float](repeating: 0, count: width)) {
+            Kernels.meanPoolNormalized(hidden, rows: rows, width: width, into: $0, variant: $1)
+        }
+        close(a, b, 1e-6, "pooling")
+
+        let ids: [Int32] = [3, 0, 7, 7, 1]
+        let word = noise(8 * width, seed: 9), position = noise(rows * width, seed: 10), type = noise(width, seed: 11)
+        (a, b) = run([Float](repeating: 0, count: rows * width)) {
+            Kernels.embeddings(
+                ids, count: rows, word: word, position: position, type: type, gamma: gamma, beta: beta,
+                epsilon: 1e-12, width: width, into: $0, variant: $1)
+        }
+        close(a, b, 1e-5, "embeddings")
     }
 
     @Test("linear computes input · weightᵀ + bias with PyTorch weight layout")
@@ -102,5 +183,9 @@ struct KernelsTests {
             Kernels.linear(input, rows: 2, inFeatures: 3, weight: weight, bias: bias, outFeatures: 2, into: $0.baseAddress!)
         }
         #expect(output == [11, 25, 14, 31])
+        output.withUnsafeMutableBufferPointer {
+            Kernels.linearWithoutBias(input, rows: 2, inFeatures: 3, weight: weight, outFeatures: 2, into: $0.baseAddress!)
+        }
+        #expect(output == [1, 5, 4, 11])
     }
 }

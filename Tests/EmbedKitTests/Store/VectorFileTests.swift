@@ -102,6 +102,31 @@ struct VectorFileTests {
         }
     }
 
+    @Test("a file cut short anywhere, or grown by a byte, is refused: never read past its end, never believed")
+    func truncated() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let path = dir.path + "/x.vectors"
+        try VectorFile.write(path: path, matrix: matrix(rows: 700, dimension: 384), generation: 5, indexID: Self.id)
+        let whole = try Data(contentsOf: URL(fileURLWithPath: path))
+        guard case .current = VectorFile.load(path: path, dimension: 384, generation: 5, indexID: Self.id) else {
+            Issue.record("the whole file was refused")
+            return
+        }
+        var cuts = [0, 1, 63, 64, 65, whole.count / 2, whole.count - 4, whole.count - 1]
+        cuts += stride(from: 0, to: whole.count, by: whole.count / 37).map { $0 }
+        for length in Set(cuts) {
+            try whole.prefix(length).write(to: URL(fileURLWithPath: path))
+            if case .current = VectorFile.load(path: path, dimension: 384, generation: 5, indexID: Self.id) {
+                Issue.record("a file cut to \(length) of \(whole.count) bytes was believed")
+            }
+        }
+        try (whole + Data([0])).write(to: URL(fileURLWithPath: path))
+        if case .current = VectorFile.load(path: path, dimension: 384, generation: 5, indexID: Self.id) {
+            Issue.record("a file with a byte too many was believed")
+        }
+    }
+
     /// Every bit of the header and of the block table, and bits spread over the data: each flip is caught.
     @Test("every flipped bit is caught: header, rows, ids, document ids, checksums")
     func bitFlips() throws {

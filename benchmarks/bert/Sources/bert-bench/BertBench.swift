@@ -1,8 +1,14 @@
 // bert-bench: times the native all-MiniLM-L6-v2 embedder on a workload file and prints one JSON line.
 //
 // Usage: bert-bench WORKLOAD.json [--model DIR] [--blas-threads N] [--passes N] [--batch N] [--queries N]
+//        [--kernels portable|avx2|avx512f]
 // WORKLOAD.json: {"name": ..., "texts": [...], "queries": [...]}. Run by benchmarks/bert/run.sh.
+//
+// Besides throughput and latency it reports the forward pass's achieved GFLOP/s and, measured in the same
+// process right after with the same threads (passes × BLAS threads), OpenBLAS sgemm's GFLOP/s: the ceiling.
 
+import CEmbedBLAS
+import Dispatch
 import EmbedKit
 import EmbedKitBERT
 import Foundation
@@ -34,6 +40,35 @@ func peakRSS() -> Double {
     return 0
 }
 
+/// Floating-point operations of one all-MiniLM-L6-v2 forward pass over a sequence of `n` tokens: per layer,
+/// the projections 2n·(3h·h + h·h + 2·h·i) and attention's two n × n products 4n²h (element-wise work not counted).
+func forwardFLOPs(tokens n: Int, layers: Int = 6, hidden h: Int = 384, intermediate i: Int = 1536) -> Double {
+    let n = Double(n), h = Double(h), i = Double(i)
+    return Double(layers) * (2 * n * (4 * h * h + 2 * h * i) + 4 * n * n * h)
+}
+
+/// sgemm GFLOP/s with `passes` threads each multiplying the feed-forward shape (2048 × 384 by 384 × 1536, the
+/// largest product of a pass) for about `seconds`, BLAS threads as already set.
+func measureSGEMM(passes: Int, seconds: Double = 1.5) -> Double {
+    let m = 2048, k = 384, n = 1536
+    let start = now()
+    let counts = Locked<[Int]>([Int](repeating: 0, count: passes))
+    DispatchQueue.concurrentPerform(iterations: passes) { worker in
+        let a = [Float](repeating: 0.5, count: m * k), b = [Float](repeating: 0.25, count: n * k)
+        var c = [Float](repeating: 0, count: m * n)
+        var done = 0
+        repeat {
+            cblas_sgemm(
+                CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k), 1, a, Int32(k), b, Int32(k),
+                0, &c, Int32(n))
+            done += 1
+        } while now() - start < seconds
+        counts.withLock { $0[worker] = done }
+    }
+    let elapsed = now() - start
+    return Double(counts.withLock { $0.reduce(0, +) }) * 2 * Double(m * n * k) / elapsed / 1e9
+}
+
 @main
 struct BertBench {
     static func main() async throws {
@@ -49,6 +84,7 @@ struct BertBench {
         let passes = option("--passes").flatMap { Int($0) }
         let batchSize = Int(option("--batch") ?? "0") ?? 0
         let queryCount = Int(option("--queries") ?? "50") ?? 50
+        let kernels = option("--kernels")
         guard let workloadPath = arguments.first else { fail("usage: bert-bench WORKLOAD.json [options]") }
 
         let workload: Workload
@@ -63,13 +99,15 @@ struct BertBench {
         do {
             embedder = try BertEmbedder.load(
                 modelDirectory: modelPath.map { URL(fileURLWithPath: $0) },
-                configuration: .init(maxConcurrentPasses: passes, blasThreads: blasThreads))
+                configuration: .init(maxConcurrentPasses: passes, blasThreads: blasThreads, kernels: kernels))
         } catch {
             fail("\(error)")
         }
         let loadSeconds = now() - loadStart
 
-        let tokens = workload.texts.reduce(0) { $0 + embedder.inputIDs($1).count }
+        let lengths = workload.texts.map { embedder.inputIDs($0).count }
+        let tokens = lengths.reduce(0, +)
+        let flops = lengths.reduce(0) { $0 + forwardFLOPs(tokens: $1) }
 
         // Warm-up (page in the weights, size the scratch buffers), not timed.
         _ = try await embedder.embed(Array(workload.texts.prefix(8)))
@@ -98,6 +136,8 @@ struct BertBench {
             latencies.append(now() - t0)
         }
         latencies.sort()
+        let sgemm = measureSGEMM(passes: embedder.configuration.maxConcurrentPasses)
+        let threads = embedder.configuration.maxConcurrentPasses * embedder.configuration.blasThreads
         func percentile(_ p: Double) -> Double {
             latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))]
         }
@@ -106,7 +146,10 @@ struct BertBench {
             "implementation": "swift",
             "workload": workload.name,
             "config": "passes=\(embedder.configuration.maxConcurrentPasses) blas_threads=\(embedder.configuration.blasThreads)"
-                + (batchSize > 0 ? " batch=\(batchSize)" : " batch=all"),
+                + (batchSize > 0 ? " batch=\(batchSize)" : " batch=all") + " kernels=\(embedder.kernelVariant)",
+            "threads": threads,
+            "gflops": flops / seconds / 1e9,
+            "sgemm_gflops": sgemm,
             "texts": workload.texts.count,
             "tokens": tokens,
             "seconds": seconds,
