@@ -1,4 +1,4 @@
-import EmbedKit
+public import EmbedKit
 import Foundation
 import Hummingbird
 public import Logging
@@ -41,23 +41,46 @@ public struct EmbeddingServer: Sendable {
     public let configuration: Configuration
     /// Embeds `/v1/embeddings` inputs as given, without prefixes (OpenAI's meaning).
     public let batcher: MicroBatcher
+    /// The indexes `/v1/search` searches, opened once; nil when none was given.
+    public let search: IndexSearch?
+    /// Embeds queries through the batcher, with the indexes' query prefix.
+    let queryEmbedder: any Embedder
     /// The model's name in answers.
     public let modelName: String
+    let metrics: ServeMetrics
 
-    public init(configuration: Configuration, batcher: MicroBatcher) {
+    /// - Parameters:
+    ///   - queryPrefix: put before every query of `/v1/search` (the indexes' own).
+    ///   - makeBatcher: the batcher, given the hook that counts its batches for `/metrics`.
+    public init(
+        configuration: Configuration, search: IndexSearch?, queryPrefix: String,
+        makeBatcher: (@escaping @Sendable (Int) -> Void) -> MicroBatcher
+    ) {
+        let metrics = ServeMetrics()
+        let batcher = makeBatcher { metrics.batch(texts: $0) }
         self.configuration = configuration
         self.batcher = batcher
+        self.search = search
+        self.metrics = metrics
         self.modelName = batcher.embedder.identity.model
+        queryEmbedder = BatchedEmbedder(batcher).prefixing(query: queryPrefix, document: "", embedding: .query)
     }
 
     /// Runs until SIGTERM or SIGINT, then stops taking connections, finishes the requests in flight, and
     /// returns. `onRunning` gets the port the server listens on.
     public func run(logger: Logger, onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
         let router = Router(context: BasicRequestContext.self)
+        router.add(middleware: MetricsMiddleware(metrics: metrics, logger: logger))
         router.add(middleware: ErrorMiddleware())
         if let key = configuration.apiKey { router.add(middleware: BearerMiddleware(key: key)) }
         router.get("healthz") { _, _ in try Self.json(["status": "ok"]) }
+        router.get("metrics") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                body: .init(byteBuffer: ByteBuffer(string: metrics.text(queuedTexts: batcher.statistics.queuedTexts))))
+        }
         router.post("v1/embeddings") { request, _ in try await embeddings(request) }
+        router.post("v1/search") { request, _ in try await searching(request, logger: logger) }
         let app = Application(
             router: router,
             server: .http1(configuration: .init(idleTimeout: .init(configuration.idleTimeout))),
@@ -102,6 +125,38 @@ public struct EmbeddingServer: Sendable {
             },
             model: modelName, usage: .init(prompt_tokens: tokens, total_tokens: tokens))
         return try Self.json(answer)
+    }
+
+    /// `POST /v1/search`: one JSON line per result, as `embed query --json` prints them.
+    func searching(_ request: Request, logger: Logger) async throws -> Response {
+        guard let search else {
+            throw ServeError(status: 404, type: "not_found_error", "no index is served: start embed serve with --db")
+        }
+        let body = try await Self.body(of: request, upTo: configuration.maxBodyBytes)
+        let asked: SearchRequest
+        do {
+            asked = try JSONDecoder().decode(SearchRequest.self, from: body)
+        } catch let error as ServeError {
+            throw error
+        } catch {
+            throw ServeError.invalid("the body is not the JSON of a search request: \(Self.describe(error))")
+        }
+        let options = asked.options
+        let outcome = try await search.search(
+            asked.queries, embedder: options.mode.usesVectors ? queryEmbedder : nil, options: options)
+        guard outcome.problems.count < search.indexes.count else {
+            let problems = outcome.problems.map { $0.error.namingPath($0.path) }.joined(separator: "; ")
+            throw ServeError(status: 500, type: "server_error", "no index could be searched: \(problems)")
+        }
+        for problem in outcome.problems + outcome.keywordProblems {
+            logger.warning("index left out of a search", metadata: ["problem": "\(problem.error.namingPath(problem.path))"])
+        }
+        var lines = ""
+        for result in outcome.results {
+            for hit in result.hits { lines += JSONLines.encode(HitLine(query: result.query, hit: hit)) + "\n" }
+        }
+        return Response(
+            status: .ok, headers: [.contentType: "application/x-ndjson"], body: .init(byteBuffer: ByteBuffer(string: lines)))
     }
 
     static func body(of request: Request, upTo limit: Int) async throws -> Data {

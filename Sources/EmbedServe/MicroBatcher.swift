@@ -40,13 +40,18 @@ public final class MicroBatcher: Service, Sendable {
 
     public let embedder: any Embedder
     public let configuration: Configuration
+    /// Told the size of every batch the model ran (for metrics).
+    private let onBatch: @Sendable (Int) -> Void
     private let queue = Locked<(jobs: [Job], statistics: Statistics)>(([], Statistics()))
     private let signal: AsyncStream<Void>
     private let wake: AsyncStream<Void>.Continuation
 
-    public init(embedder: any Embedder, configuration: Configuration = .init()) {
+    public init(
+        embedder: any Embedder, configuration: Configuration = .init(), onBatch: @escaping @Sendable (Int) -> Void = { _ in }
+    ) {
         self.embedder = embedder
         self.configuration = configuration
+        self.onBatch = onBatch
         (signal, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
@@ -133,6 +138,7 @@ public final class MicroBatcher: Service, Sendable {
                 $0.statistics.batches += 1
                 $0.statistics.texts += texts.count
             }
+            onBatch(texts.count)
             var start = 0
             for job in batch {
                 job.reply.resume(returning: Array(vectors[start..<(start + job.texts.count)]))

@@ -198,19 +198,76 @@ struct ServeCLITests {
 
     @Test("SIGTERM: requests in flight finish, then the server exits 0")
     func drains() async throws {
-        let server = try await ServedEmbed.start(Self.hash + ["--batch-window-ms", "50"])
+        // A long batch window holds the requests in the queue, where /metrics sees them.
+        let server = try await ServedEmbed.start(Self.hash + ["--batch-window-ms", "800"])
         async let answers: [Int] = withThrowingTaskGroup(of: Int.self) { group in
             for caller in 0..<16 {
                 group.addTask { (try? await server.embeddings(["input": "caller \(caller)"]).status) ?? -1 }
             }
             return try await group.reduce(into: []) { $0.append($1) }
         }
-        try await Task.sleep(for: .milliseconds(20))
+        let deadline = ContinuousClock.now + .seconds(20)
+        while ContinuousClock.now < deadline {
+            let metrics = String(decoding: try await server.request("GET", "/metrics").body, as: UTF8.self)
+            if metrics.contains("embed_queue_texts "), !metrics.contains("embed_queue_texts 0\n") { break }
+            try await Task.sleep(for: .milliseconds(5))
+        }
         let status = await server.stop()
         let statuses = try await answers
         #expect(status == 0, "\(server.stderr)")
         // Each request either finished (200) or never got in (no connection): none was cut off half-answered.
         #expect(statuses.allSatisfy { $0 == 200 || $0 == -1 }, "\(statuses)")
         #expect(statuses.contains(200))
+    }
+}
+
+@Suite("embed serve: search and metrics", .serialized)
+struct ServeSearchCLITests {
+    @Test("/v1/search answers what embed query --json prints, and /metrics counts requests and batches")
+    func searchAndMetrics() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try dir.write("docs/lamps.txt", "The lamp is bright and needs oil every week.")
+        try dir.write("docs/rivers.md", "# Rivers\n\nRivers flow to the sea through deltas.")
+        try dir.write("docs/bees.txt", "Queen bees lay eggs in the hive.")
+        let db = dir.path + "/index.sqlite"
+        #expect(try await EmbedBinary.run(["ingest", dir.path + "/docs", "--db", db, "--embedder", "hash"]).status == 0)
+        let server = try await ServedEmbed.start(["--db", db])
+        defer { _ = server.process.isRunning ? kill(server.process.processIdentifier, SIGKILL) : 0 }
+
+        for mode in ["hybrid", "vector", "keyword"] {
+            let cli = try await EmbedBinary.run(["query", "lamp oil", "bees", "--db", db, "--json", "-k", "2", "--mode", mode])
+            let answer = try await server.request(
+                "POST", "/v1/search",
+                body: try JSONSerialization.data(withJSONObject: ["queries": ["lamp oil", "bees"], "k": 2, "mode": mode]))
+            #expect(answer.status == 200, "\(mode): \(String(decoding: answer.body, as: UTF8.self))")
+            #expect(String(decoding: answer.body, as: UTF8.self) == cli.stdout, "\(mode): the server's lines differ from embed query --json")
+        }
+        let filtered = try await server.request(
+            "POST", "/v1/search",
+            body: try JSONSerialization.data(withJSONObject: ["query": "water", "format": ["markdown"], "k": 5]))
+        let paths = String(decoding: filtered.body, as: UTF8.self).split(separator: "\n").compactMap {
+            (try? EmbedBinary.json(String($0)))?["path"] as? String
+        }
+        #expect(!paths.isEmpty && paths.allSatisfy { $0.hasSuffix(".md") }, "\(paths)")
+        for (name, body, status) in [
+            ("no query", #"{"k": 3}"#, 400), ("k 0", #"{"query": "a", "k": 0}"#, 400),
+            ("bad mode", #"{"query": "a", "mode": "fuzzy"}"#, 400), ("bad format", #"{"query": "a", "format": ["pdf"]}"#, 400),
+            ("not JSON", "query=a", 400),
+        ] {
+            let answer = try await server.request("POST", "/v1/search", body: Data(body.utf8))
+            #expect(answer.status == status, "\(name)")
+            #expect(answer.errorType != nil, "\(name)")
+        }
+
+        _ = try await server.embeddings(["input": ["one", "two"]])
+        let metrics = String(decoding: try await server.request("GET", "/metrics").body, as: UTF8.self)
+        #expect(metrics.contains(#"embed_http_requests_total{route="/v1/search",status="200"}"#), "\(metrics)")
+        #expect(metrics.contains(#"embed_http_requests_total{route="/v1/search",status="400"} 5"#), "\(metrics)")
+        #expect(metrics.contains("embed_batch_texts_count"), "\(metrics)")
+        #expect(metrics.contains("embed_texts_embedded_total"), "\(metrics)")
+        #expect(metrics.contains("embed_queue_texts 0"), "\(metrics)")
+        #expect(server.stderr.contains("path=/v1/search"), "no access log line: \(server.stderr.suffix(500))")
+        #expect(await server.stop() == 0)
     }
 }

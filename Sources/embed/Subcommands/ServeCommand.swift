@@ -45,6 +45,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "The largest request body, in MiB (413 beyond).")
     var maxBodyMib: Int = 8
 
+    @Option(help: "Log level: trace, debug, info (one access-log line per request), notice, warning, error.")
+    var logLevel: String = "info"
+
     @OptionGroup var embedderOptions: EmbedderOptions
 
     func validate() throws {
@@ -61,7 +64,8 @@ struct ServeCommand: AsyncParsableCommand {
             // Open the indexes once, resolve the embedder against the first one's recipe.
             let search = try await IndexSearch(opening: db)
             var resolved = embedderOptions.request().resolved(against: try search.sharedRecipe())
-            // /v1/embeddings embeds what it is given: no prefixes.
+            let queryPrefix = resolved.queryPrefix
+            // The batcher embeds what it is given: /v1/embeddings gets no prefix, /v1/search adds the query's.
             (resolved.queryPrefix, resolved.documentPrefix) = ("", "")
             let embedder = try await resolved.makeEmbedder(embedding: .document)
             var apiKey: String?
@@ -71,17 +75,17 @@ struct ServeCommand: AsyncParsableCommand {
                 }
                 apiKey = key
             }
-            let batcher = MicroBatcher(
-                embedder: embedder,
-                configuration: .init(window: .milliseconds(batchWindowMs), maxBatch: maxBatch, maxQueuedTexts: queueLimit))
+            let batching = MicroBatcher.Configuration(
+                window: .milliseconds(batchWindowMs), maxBatch: maxBatch, maxQueuedTexts: queueLimit)
             server = EmbeddingServer(
                 configuration: .init(host: host, port: port, maxBodyBytes: maxBodyMib << 20, apiKey: apiKey),
-                batcher: batcher)
+                search: db.isEmpty ? nil : search, queryPrefix: queryPrefix
+            ) { onBatch in MicroBatcher(embedder: embedder, configuration: batching, onBatch: onBatch) }
         } catch {
             throw Terminal.fail(error)
         }
         var logger = Logger(label: "embed.serve")
-        logger.logLevel = .notice
+        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         let host = self.host
         do {
             try await server.run(logger: logger) { port in
