@@ -20,76 +20,51 @@ struct IngestRunner {
         // Installed first: once this run holds the lock, SIGINT and SIGTERM always stop it cleanly.
         let stop = StopSignal()
         let keywordIndex = KeywordIndexReporter(db: db, quiet: output.quiet, live: output.showsProgress)
-        let index: EmbeddingIndex
-        let roots: [IngestRoot]
-        let pipeline: IngestPipeline
-        let reembedding: Bool
-        let store: SQLiteIndexStore
-        do {
-            // Open: an existing index is locked before its recipe is read; a new one only once the embedder and
-            // the options are known to be good (`writableStore`), so that a refused run leaves no file behind.
-            let access: EmbeddingIndex.Access =
-                ingest.dryRun ? .dryRun : self.roots == nil ? .write(wait: ingest.wait) : .writeOrCreate(wait: ingest.wait)
-            index = try await EmbeddingIndex.open(db, for: access)
-            reembedding = ingest.reembed && !index.isNew
-            roots = try Self.roots(self.roots, of: index, reembedding: reembedding)
-            // Resolve: what is asked, else the index's own (nothing of it when rebuilding), else the default.
-            let recipe = reembedding ? nil : index.recipe
-            let resolved = embedderOptions.request(concurrency: ingest.concurrency).resolved(against: recipe)
-            // Making an embedder may ask the server for its dimension: a stop must not wait for that answer.
-            let embedder = try await stop.cancelling { try await resolved.makeEmbedder(embedding: .document) }
-            let chunking = try ingest.chunking.resolved(against: recipe, embedder: embedder)
-            for warning in chunking.warnings { Terminal.error("warning: \(warning)") }
-            store = reembedding
-                ? try index.makeRebuild()
-                : try await index.writableStore(
-                    keywordIndexProgress: keywordIndex.progress, upkeep: rebuildKeywordIndex ? .rebuild : .repairIfNeeded)
-            var configured = IngestPipeline(
-                embedder: embedder,
-                parser: ParserRegistry(configuration: .init(maximumFileSize: ingest.maxFileMib << 20)),
-                chunker: TextChunker(configuration: chunking.configuration, tokenCounter: embedder.tokenCounter),
-                store: store,
-                configuration: .init(
-                    embeddingConcurrency: ingest.concurrency, batchSize: ingest.batchSize, checksum: ingest.checksum,
-                    maxFileSize: Int64(ingest.maxFileMib) << 20, dryRun: ingest.dryRun, skipRules: Self.skipRules))
-            configured.chunkContext = chunking.context
-            configured.openaiRecipe = resolved.recordedOpenAI
-            pipeline = configured
-        } catch _ where stop.isRequested {
-            // Stopped while setting up (say, during the embedder's first request): a stop, not a failure.
-            throw Terminal.fail("stopped before anything was written", status: ExitStatus.interrupted)
-        } catch {
-            throw Terminal.fail(error)
-        }
-        defer { index.close() }
+        let job = IngestJob(
+            db: db, roots: roots, embedder: embedderOptions.request(concurrency: ingest.concurrency),
+            chunking: ingest.chunking,
+            pipeline: .init(
+                embeddingConcurrency: ingest.concurrency, batchSize: ingest.batchSize, checksum: ingest.checksum,
+                maxFileSize: Int64(ingest.maxFileMib) << 20, dryRun: ingest.dryRun, skipRules: Self.skipRules),
+            reembed: ingest.reembed, wait: ingest.wait, keywordIndexUpkeep: rebuildKeywordIndex ? .rebuild : .repairIfNeeded)
 
         let progress = ProgressPrinter(enabled: output.showsProgress)
         let out = OutputBuffer()
         let (dryRun, json) = (ingest.dryRun, output.json)
         let record = ReportRecord()
-        let observer = IngestPipeline.Observer(
-            diagnostic: { diagnostic in
-                progress.clear()
-                var shown = diagnostic
-                shown.path = DisplayPath.of(diagnostic.path)
-                Terminal.error(shown.description)
-                if json { record.add(diagnostic) }
-            },
-            progress: progress.update,
-            change: { change, path in
-                guard dryRun else { return }
-                let action = change == .added ? "add" : change == .updated ? "update" : "remove"
-                if json { record.add(FileActionLine(path: path, action: action)) } else { out.line("\(action) \(DisplayPath.of(path))") }
-            },
-            shouldStop: { stop.isRequested })
+        let started = Locked(false)
+        let events = IngestJob.Events(
+            warning: { Terminal.error("warning: \($0)") }, started: { started.withLock { $0 = true } },
+            keywordIndexProgress: keywordIndex.progress,
+            pipeline: IngestPipeline.Observer(
+                diagnostic: { diagnostic in
+                    progress.clear()
+                    var shown = diagnostic
+                    shown.path = DisplayPath.of(diagnostic.path)
+                    Terminal.error(shown.description)
+                    if json { record.add(diagnostic) }
+                },
+                progress: progress.update,
+                change: { change, path in
+                    guard dryRun else { return }
+                    let action = change == .added ? "add" : change == .updated ? "update" : "remove"
+                    if json {
+                        record.add(FileActionLine(path: path, action: action))
+                    } else {
+                        out.line("\(action) \(DisplayPath.of(path))")
+                    }
+                },
+                shouldStop: { stop.isRequested }))
 
         let report: IngestReport
         do {
-            report = try await pipeline.run(roots: roots, ignoredPaths: index.ownFiles, observer: observer)
-            if reembedding && !report.interrupted && !ingest.dryRun {
-                // The swap: queries saw the old vectors until this transaction commits, and the new ones after.
-                if let warning = try await index.swapIn(store) { Terminal.error("warning: \(warning)") }
+            // Making an embedder may ask the server for its dimension: a stop must not wait for that answer.
+            report = try await job.run(events: events) { resolved in
+                try await stop.cancelling { try await resolved.makeEmbedder(embedding: .document) }
             }
+        } catch _ where stop.isRequested && !started.withLock({ $0 }) {
+            // Stopped while setting up (say, during the embedder's first request): a stop, not a failure.
+            throw Terminal.fail("stopped before anything was written", status: ExitStatus.interrupted)
         } catch {
             progress.clear()
             out.flush()
@@ -106,21 +81,6 @@ struct IngestRunner {
         }
         if report.interrupted { return ExitStatus.interrupted }
         return report.failed > 0 ? ExitStatus.someFilesFailed : ExitStatus.success
-    }
-
-    /// The roots to walk: those given, with every recorded one when rebuilding the whole index; for `reindex`,
-    /// the recorded ones.
-    static func roots(_ given: [IngestRoot]?, of index: EmbeddingIndex, reembedding: Bool) throws -> [IngestRoot] {
-        let recorded = index.recipe?.roots ?? []
-        guard var roots = given else {
-            guard !recorded.isEmpty else { throw StoreError.noRoots(index.path, isNew: index.isNew) }
-            return recorded
-        }
-        // Everything the index holds is built again, with the embedder and chunking asked for now.
-        if reembedding {
-            for root in recorded where !roots.contains(where: { $0.path == root.path }) { roots.append(root) }
-        }
-        return roots
     }
 
     /// Names this build of embed for remembered skips: the version and the executable's size and modification
