@@ -24,11 +24,14 @@ public struct EmbeddingServer: Sendable {
         public var apiKey: String?
         /// How long a connection may stay idle (or send nothing: a slow client) before it is closed.
         public var idleTimeout: Duration
+        /// The folders (absolute, symlink-free) under which `/v1/ingest` may read; none: it reads nothing.
+        public var allowedRoots: [String]
 
         public init(
             host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = 8 << 20, maxInputs: Int = 2048,
-            apiKey: String? = nil, idleTimeout: Duration = .seconds(30)
+            apiKey: String? = nil, idleTimeout: Duration = .seconds(30), allowedRoots: [String] = []
         ) {
+            self.allowedRoots = allowedRoots
             self.host = host
             self.port = port
             self.maxBodyBytes = maxBodyBytes
@@ -48,6 +51,8 @@ public struct EmbeddingServer: Sendable {
     /// The model's name in answers.
     public let modelName: String
     let metrics: ServeMetrics
+    /// Ingest and reindex jobs on the served indexes; nil when none is served.
+    let jobs: IngestJobs?
 
     /// - Parameters:
     ///   - queryPrefix: put before every query of `/v1/search` (the indexes' own).
@@ -64,6 +69,12 @@ public struct EmbeddingServer: Sendable {
         self.metrics = metrics
         self.modelName = batcher.embedder.identity.model
         queryEmbedder = BatchedEmbedder(batcher).prefixing(query: queryPrefix, document: "", embedding: .query)
+        // Jobs embed through the same model and queue as the requests, with the index's document prefix.
+        jobs = search.map { _ in
+            IngestJobs { resolved in
+                BatchedEmbedder(batcher).prefixing(query: "", document: resolved.documentPrefix, embedding: .document)
+            }
+        }
     }
 
     /// Runs until SIGTERM or SIGINT, then stops taking connections, finishes the requests in flight, and
@@ -81,6 +92,10 @@ public struct EmbeddingServer: Sendable {
         }
         router.post("v1/embeddings") { request, _ in try await embeddings(request) }
         router.post("v1/search") { request, _ in try await searching(request, logger: logger) }
+        router.post("v1/ingest") { request, _ in try await startJob(request, reindex: false) }
+        router.post("v1/reindex") { request, _ in try await startJob(request, reindex: true) }
+        router.get("v1/jobs/:id") { _, context in try jobStatus(try context.parameters.require("id")) }
+        router.delete("v1/jobs/:id") { _, context in try cancelJob(try context.parameters.require("id")) }
         let app = Application(
             router: router,
             server: .http1(configuration: .init(idleTimeout: .init(configuration.idleTimeout))),
@@ -91,7 +106,8 @@ public struct EmbeddingServer: Sendable {
         // batcher.
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: batcher), .init(service: app)], gracefulShutdownSignals: [.sigterm, .sigint],
+                services: [.init(service: batcher)] + (jobs.map { [.init(service: $0)] } ?? []) + [.init(service: app)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         try await group.run()
     }

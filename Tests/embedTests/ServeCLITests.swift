@@ -271,3 +271,71 @@ struct ServeSearchCLITests {
         #expect(await server.stop() == 0)
     }
 }
+
+@Suite("embed serve: ingest jobs", .serialized)
+struct ServeJobsCLITests {
+    @Test("POST /v1/ingest streams a job's progress and summary; 409 for a second writer, 403 outside the roots, GET and DELETE")
+    func jobs() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try dir.write("docs/a.txt", "The lamp is bright and needs oil.")
+        let db = dir.path + "/index.sqlite"
+        #expect(try await EmbedBinary.run(["ingest", dir.path + "/docs", "--db", db, "--embedder", "hash"]).status == 0)
+        for n in 0..<40 { try dir.write("more/\(n).txt", "Document \(n) about rivers, lamps and bees, number \(n).") }
+        try dir.write("outside/secret.txt", "not to be read")
+        let docs = try #require(FileWalker.canonicalPath(dir.path + "/more"))
+        try FileManager.default.createSymbolicLink(atPath: dir.path + "/more/escape", withDestinationPath: dir.path + "/outside")
+        let server = try await ServedEmbed.start(["--db", db, "--allow-root", dir.path + "/more", "--batch-window-ms", "0"])
+        defer { _ = server.process.isRunning ? kill(server.process.processIdentifier, SIGKILL) : 0 }
+
+        // Outside the allowed root, by path, by `..` and by a symlink: 403; missing: 400.
+        for (path, status) in [
+            (dir.path + "/outside", 403), (dir.path + "/more/../outside", 403), (dir.path + "/more/escape", 403),
+            (dir.path + "/more/none", 400), ("relative/path", 400),
+        ] {
+            let answer = try await server.request(
+                "POST", "/v1/ingest", body: try JSONSerialization.data(withJSONObject: ["paths": [path]]))
+            #expect(answer.status == status, "\(path): \(String(decoding: answer.body, as: UTF8.self))")
+        }
+        let other = try await server.request(
+            "POST", "/v1/ingest", body: try JSONSerialization.data(withJSONObject: ["paths": [docs], "db": dir.path + "/other.sqlite"]))
+        #expect(other.status == 403)
+
+        let answer = try await server.request(
+            "POST", "/v1/ingest", body: try JSONSerialization.data(withJSONObject: ["paths": [docs]]))
+        #expect(answer.status == 200)
+        let lines = String(decoding: answer.body, as: UTF8.self).split(separator: "\n").map { try? EmbedBinary.json(String($0)) }
+        let events = lines.compactMap { $0?["event"] as? String }
+        #expect(events.first == "started" && events.last == "done", "\(events)")
+        let id = try #require(lines.first??["job"] as? String)
+        let report = try #require(lines.last??["report"] as? [String: Any])
+        #expect(report["added"] as? Int == 40, "\(report)")
+
+        let status = try await server.request("GET", "/v1/jobs/\(id)")
+        #expect(status.json["state"] as? String == "succeeded")
+        #expect((status.json["events"] as? [Any])?.count == events.count - 1)
+        #expect(try await server.request("GET", "/v1/jobs/nope").status == 404)
+        #expect(try await server.request("DELETE", "/v1/jobs/nope").status == 404)
+
+        // The new documents are searchable at once.
+        let found = try await server.request(
+            "POST", "/v1/search", body: try JSONSerialization.data(withJSONObject: ["query": "Document 7 rivers", "k": 1]))
+        #expect(String(decoding: found.body, as: UTF8.self).contains("/7.txt"))
+
+        #expect(await server.stop() == 0, "\(server.stderr)")
+
+        // A second writer while one runs: 409 naming the running job. A long batch window keeps the first
+        // job's one new chunk waiting, so the two requests always overlap.
+        try dir.write("more/new.txt", "A new document for the reindex.")
+        let slow = try await ServedEmbed.start(["--db", db, "--allow-root", dir.path + "/more", "--batch-window-ms", "1500"])
+        defer { _ = slow.process.isRunning ? kill(slow.process.processIdentifier, SIGKILL) : 0 }
+        async let one = slow.request("POST", "/v1/reindex", body: Data("{}".utf8))
+        async let two = slow.request("POST", "/v1/reindex", body: Data("{}".utf8))
+        let answers = try await [one, two]
+        #expect(answers.map(\.status).sorted() == [200, 409], "\(answers.map(\.status))")
+        let conflict = try #require(answers.first { $0.status == 409 })
+        #expect(conflict.errorType == "conflict_error")
+        #expect(String(decoding: conflict.body, as: UTF8.self).contains("/v1/jobs/"))
+        #expect(await slow.stop() == 0, "\(slow.stderr)")
+    }
+}

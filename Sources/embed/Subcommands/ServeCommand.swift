@@ -45,6 +45,11 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "The largest request body, in MiB (413 beyond).")
     var maxBodyMib: Int = 8
 
+    @Option(
+        help: "A folder under which POST /v1/ingest may read (repeatable); without one, ingest jobs are refused.",
+        completion: .directory)
+    var allowRoot: [String] = []
+
     @Option(help: "Log level: trace, debug, info (one access-log line per request), notice, warning, error.")
     var logLevel: String = "info"
 
@@ -75,10 +80,16 @@ struct ServeCommand: AsyncParsableCommand {
                 }
                 apiKey = key
             }
+            var allowedRoots: [String] = []
+            for root in allowRoot {
+                guard let real = FileWalker.canonicalPath(root) else { throw UsageError("--allow-root \(root): no such folder") }
+                allowedRoots.append(real)
+            }
             let batching = MicroBatcher.Configuration(
                 window: .milliseconds(batchWindowMs), maxBatch: maxBatch, maxQueuedTexts: queueLimit)
             server = EmbeddingServer(
-                configuration: .init(host: host, port: port, maxBodyBytes: maxBodyMib << 20, apiKey: apiKey),
+                configuration: .init(
+                    host: host, port: port, maxBodyBytes: maxBodyMib << 20, apiKey: apiKey, allowedRoots: allowedRoots),
                 search: db.isEmpty ? nil : search, queryPrefix: queryPrefix
             ) { onBatch in MicroBatcher(embedder: embedder, configuration: batching, onBatch: onBatch) }
         } catch {

@@ -1,0 +1,110 @@
+import EmbedKit
+import Foundation
+import Hummingbird
+import NIOCore
+
+/// The body of `POST /v1/ingest` and `POST /v1/reindex`.
+struct JobRequest: Decodable {
+    /// Folders and files to ingest (ingest only).
+    var paths: [String]
+    /// Which served index to write; the first when absent.
+    var db: String?
+
+    private enum CodingKeys: String, CodingKey { case paths, db }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        if container.contains(.paths) {
+            guard let paths = try? container.decode([String].self, forKey: .paths) else {
+                throw ServeError.invalid("'paths' must be an array of folders and files")
+            }
+            self.paths = paths
+        } else {
+            paths = []
+        }
+        if container.contains(.db) {
+            guard let db = try? container.decode(String.self, forKey: .db) else { throw ServeError.invalid("'db' must be a string") }
+            self.db = db
+        }
+    }
+}
+
+extension EmbeddingServer {
+    /// `POST /v1/ingest` (`reindex` false) or `POST /v1/reindex`: starts a job and streams its events, one JSON
+    /// line each (or server-sent events when the client accepts `text/event-stream`), until it ends. The job
+    /// goes on if the client goes away.
+    func startJob(_ request: Request, reindex: Bool) async throws -> Response {
+        guard let jobs, let search else {
+            throw ServeError(status: 404, type: "not_found_error", "no index is served: start embed serve with --db")
+        }
+        let body = try await Self.body(of: request, upTo: configuration.maxBodyBytes)
+        let asked: JobRequest
+        do {
+            asked = try JSONDecoder().decode(JobRequest.self, from: body.isEmpty ? Data("{}".utf8) : body)
+        } catch let error as ServeError {
+            throw error
+        } catch {
+            throw ServeError.invalid("the body is not the JSON of a job request: \(Self.describe(error))")
+        }
+        let db = asked.db ?? search.indexes[0].path
+        guard search.indexPaths.contains(db) else {
+            throw ServeError(
+                status: 403, type: "permission_error",
+                "\(db) is not served; this server writes only \(search.indexPaths.joined(separator: ", "))")
+        }
+        var roots: [IngestRoot]?
+        if !reindex {
+            guard !asked.paths.isEmpty else { throw ServeError.invalid("'paths' is empty: give folders or files to ingest") }
+            roots = try asked.paths.map { try IngestRoot(path: allowedPath($0)) }
+        }
+        let job = IngestJob(db: db, roots: roots, pipeline: .init(embeddingConcurrency: 2, batchSize: 64))
+        let (id, events) = try jobs.start(job, kind: reindex ? "reindex" : "ingest")
+        let serverSent = request.headers[.accept]?.contains("text/event-stream") == true
+        let first = JSONLines.encode(["event": "started", "job": id])
+        return Response(
+            status: .ok,
+            headers: [.contentType: serverSent ? "text/event-stream" : "application/x-ndjson"],
+            body: ResponseBody { writer in
+                func send(_ line: String) async throws {
+                    try await writer.write(ByteBuffer(string: serverSent ? "data: \(line)\n\n" : line + "\n"))
+                }
+                try await send(first)
+                for await line in events { try await send(line) }
+                try await writer.finish(nil)
+            })
+    }
+
+    /// `path` made absolute and free of symlinks and `..`, when it lies under an allowed root.
+    /// - Throws: 400 when it does not exist, 403 when it lies outside every allowed root.
+    func allowedPath(_ path: String) throws -> String {
+        guard path.hasPrefix("/"), let real = FileWalker.canonicalPath(path) else {
+            throw ServeError.invalid("\(path): no such file or folder (give an absolute path on the server)")
+        }
+        guard configuration.allowedRoots.contains(where: { IngestRoot(path: $0).contains(real) }) else {
+            let roots = configuration.allowedRoots
+            throw ServeError(
+                status: 403, type: "permission_error",
+                roots.isEmpty
+                    ? "this server ingests nothing: start it with --allow-root FOLDER"
+                    : "\(path) is outside the folders this server may ingest (\(roots.joined(separator: ", ")))")
+        }
+        return real
+    }
+
+    /// `GET /v1/jobs/{id}`: the job's state and every event so far.
+    func jobStatus(_ id: String) throws -> Response {
+        guard let status = jobs?.status(id) else {
+            throw ServeError(status: 404, type: "not_found_error", "no job \(id)")
+        }
+        let head = JSONLines.encode(["id": id, "kind": status.kind, "db": status.db, "state": status.state.rawValue])
+        let json = String(head.dropLast()) + ",\"events\":[" + status.events.joined(separator: ",") + "]}"
+        return Response(
+            status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: json)))
+    }
+
+    /// `DELETE /v1/jobs/{id}`: the job stops after the batches in flight (what it finished is kept).
+    func cancelJob(_ id: String) throws -> Response {
+        guard jobs?.cancel(id) == true else { throw ServeError(status: 404, type: "not_found_error", "no job \(id)") }
+        return try Self.json(["id": id, "state": "cancelling"], status: .accepted)
+    }
+}
