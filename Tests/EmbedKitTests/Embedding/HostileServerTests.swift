@@ -51,7 +51,9 @@ struct HostileServerTests {
         let target = elsewhere.baseURL.appendingPathComponent("embeddings").absoluteString
         let redirecting = try HostileHTTPServer(.redirect(status: status, location: target))
         defer { redirecting.stop() }
-        let embedder = try Self.embedder(redirecting.baseURL)
+        // A long request timeout: the redirect answers at once, but under a sanitizer, with the tests beside this
+        // one holding every thread, its callback came after the 5 s default and the timeout's retry was counted.
+        let embedder = try Self.embedder(redirecting.baseURL) { $0.requestTimeout = .seconds(60) }
         let (error, _) = await Self.failure { _ = try await embedder.embed(["a", "b"]) }
         #expect(elsewhere.requests.allSatisfy { $0.headers["authorization"] == nil }, "the key went to another origin")
         #expect(elsewhere.requests.isEmpty)
@@ -69,7 +71,7 @@ struct HostileServerTests {
         for location in ["https://127.0.0.1:1/v1/embeddings", "http://localhost:1/v1/embeddings"] {
             let redirecting = try HostileHTTPServer(.redirect(status: 308, location: location))
             defer { redirecting.stop() }
-            let embedder = try Self.embedder(redirecting.baseURL)
+            let embedder = try Self.embedder(redirecting.baseURL) { $0.requestTimeout = .seconds(60) }
             let (error, _) = await Self.failure { _ = try await embedder.embed(["a"]) }
             #expect(error?.stopsRun == true)
             #expect(error?.message.contains("a redirect to \(location), another origin") == true, "\(String(describing: error))")

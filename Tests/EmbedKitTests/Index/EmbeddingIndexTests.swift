@@ -173,6 +173,38 @@ struct EmbeddingIndexTests {
         #expect(try await EmbeddingIndex.open(path, for: .read).withReader { try $0.statistics().documents } == 1)
     }
 
+    @Test("a swap that fails half-way (as one killed in its transaction) leaves the index as it was")
+    func swapFailsHalfWay() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let path = try await Self.makeIndex(in: dir)
+        let before = try await EmbeddingIndex.open(path, for: .read).withReader { reader in
+            var texts: [String] = []
+            try reader.forEachChunk(withVectors: true) { chunk, _ in texts.append(chunk.text) }
+            return texts
+        }
+        let index = try await EmbeddingIndex.open(path, for: .write(wait: false))
+        let rebuild = try index.makeRebuild()
+        try await rebuild.prepare(Self.settings, roots: [IngestRoot(path: dir.path + "/docs")])
+        try await rebuild.write(try await Self.documents(["charlie lamp oil", "delta"], under: dir.path + "/docs"))
+        // Chunks whose vectors are gone: the swap's transaction deletes the old contents, then fails on the
+        // first chunk it copies, after the deletes, as a kill at that moment would stop it.
+        do {
+            let connection = try SQLiteConnection(path: rebuild.path, create: false)
+            try connection.execute("PRAGMA foreign_keys = OFF")
+            try connection.execute("DELETE FROM vectors")
+        }
+        await #expect(throws: (any Error).self) { _ = try await index.swapIn(rebuild) }
+        index.close()
+        let after = try await EmbeddingIndex.open(path, for: .read).withReader { reader in
+            var texts: [String] = []
+            try reader.forEachChunk(withVectors: true) { chunk, _ in texts.append(chunk.text) }
+            return texts
+        }
+        #expect(after == before)
+        #expect(try await IndexSearch(opening: [path]).search(["lamp"], embedder: HashEmbedder(dimension: 8), k: 1)[0].hits.count == 1)
+    }
+
     @Test("a dry run of a new index compares with an empty index in the temporary folder, deleted at close")
     func dryRunScratch() async throws {
         let dir = try TemporaryDirectory()
