@@ -24,6 +24,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // C libraries, each behind a tiny system-library target with a shim header.
@@ -60,14 +62,18 @@ let package = Package(
             swiftSettings: swiftSettings + [.unsafeFlags(["-O"], .when(configuration: .debug))]),
         // `embed serve`: embeddings, search and ingest jobs over HTTP, with micro-batching. Apart from EmbedKit, so
         // that the library does not carry a server.
+        // What embed serve's clients send, decoded and checked: no HTTP server, so the fuzzer can reach it.
+        .target(name: "EmbedServeAPI", dependencies: ["EmbedKit"], swiftSettings: swiftSettings),
         .target(
             name: "EmbedServe",
             dependencies: [
-                "EmbedKit", "EmbedKitBERT", .product(name: "Hummingbird", package: "hummingbird"),
+                "EmbedKit", "EmbedKitBERT", "EmbedServeAPI", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
             swiftSettings: swiftSettings),
         // Fakes and helpers shared by the test targets.
@@ -105,7 +111,7 @@ let package = Package(
 
         // What every untrusted input must keep, checked by the fuzzer (scripts/fuzz.sh) and the regression tests.
         .target(
-            name: "EmbedFuzzChecks", dependencies: ["EmbedKit", "EmbedKitBERT"], swiftSettings: swiftSettings),
+            name: "EmbedFuzzChecks", dependencies: ["EmbedKit", "EmbedKitBERT", "EmbedServeAPI"], swiftSettings: swiftSettings),
 
         .testTarget(
             name: "EmbedKitTests",
@@ -127,7 +133,7 @@ let package = Package(
         .testTarget(
             name: "EmbedServeTests",
             dependencies: [
-                "EmbedServe", "EmbedKit", "EmbedKitTestSupport",
+                "EmbedServe", "EmbedServeAPI", "EmbedKit", "EmbedKitTestSupport",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings

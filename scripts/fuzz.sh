@@ -3,7 +3,7 @@
 #
 #   scripts/fuzz.sh [--seconds N] [TARGET...]      (default: 60 s for each of every target)
 #
-# Targets: decode html xml markdown chunker tokenizer safetensors response gzip (Sources/EmbedFuzzChecks).
+# Targets: decode html xml markdown chunker tokenizer safetensors response gzip request (Sources/EmbedFuzzChecks).
 # Each starts from its seeds (fuzz/seeds/TARGET) and the inputs it found before (.build-fuzz/corpus/TARGET,
 # not committed). A crash, a failed check, a hang (one input over 10 s), a leak, or more than 2 GiB of memory
 # stops the target; the input is saved under .build-fuzz/artifacts/TARGET/ and the script exits 1. Replay one
@@ -23,7 +23,7 @@ while [ $# -gt 0 ]; do
         *) targets+=("$1"); shift ;;
     esac
 done
-[ ${#targets[@]} -gt 0 ] || targets=(decode html xml markdown chunker tokenizer safetensors response gzip)
+[ ${#targets[@]} -gt 0 ] || targets=(decode html xml markdown chunker tokenizer safetensors response gzip request)
 
 scratch=.build-fuzz
 [ -f models/all-MiniLM-L6-v2/vocab.txt ] || scripts/fetch-model.sh   # the tokenizer target needs its vocabulary

@@ -1,5 +1,6 @@
 import EmbedKit
 import EmbedKitBERT
+import EmbedServeAPI
 import Foundation
 
 /// Runs one ``FuzzTarget`` on one input and checks what its output promises.
@@ -33,6 +34,7 @@ public struct FuzzChecks: Sendable {
         case .safetensors: try checkSafetensors(bytes)
         case .response: try checkResponse(bytes)
         case .gzip: try checkGzip(bytes)
+        case .request: try checkRequest(bytes)
         }
     }
 
@@ -266,5 +268,37 @@ public struct FuzzChecks: Sendable {
         try expect(dimension > 0, "vectors of dimension 0")
         try expect(vectors.allSatisfy { $0.count == dimension }, "vectors of different dimensions")
         try expect(vectors.allSatisfy { $0.allSatisfy(\.isFinite) }, "a vector holds a non-finite value")
+    }
+
+    /// The first byte picks the request (embeddings, search, job), the rest is its body. A body is either refused
+    /// with a ``ServeError`` the server answers as 400 or 413 (or a `DecodingError` for JSON that is not an object,
+    /// answered 400 too), or decoded into a request that keeps the limits the handlers rely on.
+    private func checkRequest(_ bytes: [UInt8]) throws(FuzzFailure) {
+        guard let kind = bytes.first else { return }
+        let body = Data(bytes.dropFirst())
+        do {
+            switch kind % 3 {
+            case 0:
+                let request = try JSONDecoder().decode(EmbeddingsRequest.self, from: body)
+                try expect(!request.input.isEmpty, "an empty 'input' decoded")
+                try expect(!request.input.contains(where: \.isEmpty), "an empty text decoded")
+            case 1:
+                let request = try JSONDecoder().decode(SearchRequest.self, from: body)
+                try expect(!request.queries.isEmpty, "a search request without a query")
+                try expect(request.queries.count <= SearchRequest.maxQueries, "\(request.queries.count) queries decoded")
+                try expect((1...SearchRequest.maxK).contains(request.k), "k = \(request.k) decoded")
+                try expect(
+                    !request.queries.contains { $0.allSatisfy(\.isWhitespace) }, "an empty query decoded")
+            default:
+                _ = try JSONDecoder().decode(JobRequest.self, from: body)
+            }
+        } catch let error as ServeError {
+            try expect([400, 413].contains(error.status), "a request refused with status \(error.status)")
+            try expect(!error.message.isEmpty, "a refusal without a message")
+        } catch is DecodingError {
+            return
+        } catch {
+            throw FuzzFailure("a request decoder threw \(type(of: error)), neither a ServeError nor a DecodingError")
+        }
     }
 }

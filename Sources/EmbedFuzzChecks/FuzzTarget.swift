@@ -25,6 +25,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case response
     /// The gzip decompressor of `NAME.EXT.gz` documents, under its output limit.
     case gzip
+    /// The decoders of `embed serve`'s request bodies: embeddings, search and job requests.
+    case request
 
     /// Whether the target needs the model directory (for the tokenizer's vocabulary).
     public var needsModel: Bool { self == .tokenizer }

@@ -106,6 +106,7 @@ public final class LoopbackEmbeddingServer: Sendable {
         var connectionCount = 0
         var random: UInt64
         var stopping = false
+        var held = false
     }
 
     public let configuration: Configuration
@@ -130,6 +131,22 @@ public final class LoopbackEmbeddingServer: Sendable {
 
     /// `http://127.0.0.1:<port>/v1`.
     public var baseURL: URL { URL(string: "http://127.0.0.1:\(port)/v1")! }
+
+    /// Holds every embeddings request, received but unanswered, until ``release()`` (or two minutes pass): a
+    /// test can then look at what its client does while the model is busy.
+    public func hold() {
+        state.withLock { $0.held = true }
+    }
+
+    /// Answers the held requests and every one after.
+    public func release() {
+        state.withLock { $0.held = false }
+    }
+
+    private func waitWhileHeld() {
+        let deadline = ContinuousClock.now + .seconds(120)
+        while state.withLock({ $0.held }), !isStopping, ContinuousClock.now < deadline { sleep(.milliseconds(10)) }
+    }
 
     /// Queues faults; each embeddings request takes the next one, in arrival order.
     public func script(_ faults: [Fault]) {
@@ -271,6 +288,7 @@ public final class LoopbackEmbeddingServer: Sendable {
         state.withLock { $0.requests.append(record) }
         defer { state.withLock { $0.inFlight -= 1 } }
 
+        waitWhileHeld()
         sleep(configuration.latency)
         if let key = configuration.requiredAPIKey, request.headers["authorization"] != "Bearer \(key)" {
             write(

@@ -1,5 +1,6 @@
 public import EmbedKit
 import Foundation
+import EmbedServeAPI
 import Hummingbird
 public import Logging
 import NIOCore
@@ -22,22 +23,27 @@ public struct EmbeddingServer: Sendable {
         public var maxInputs: Int
         /// When set, every request but `/healthz` needs `Authorization: Bearer <key>`.
         public var apiKey: String?
-        /// How long a connection may stay idle (or send nothing: a slow client) before it is closed.
-        public var idleTimeout: Duration
+        /// How long a connection may stay idle, and how long a request may take to arrive whole (its head,
+        /// then its body): a client slower than that (slowloris) gets 408 and is disconnected.
+        public var clientTimeout: Duration
         /// The folders (absolute, symlink-free) under which `/v1/ingest` may read; none: it reads nothing.
         public var allowedRoots: [String]
+        /// How ingest and reindex jobs batch and overlap their texts on their way to the served model.
+        public var jobPipeline: IngestPipeline.Configuration
 
         public init(
             host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = 8 << 20, maxInputs: Int = 2048,
-            apiKey: String? = nil, idleTimeout: Duration = .seconds(30), allowedRoots: [String] = []
+            apiKey: String? = nil, clientTimeout: Duration = .seconds(30), allowedRoots: [String] = [],
+            jobPipeline: IngestPipeline.Configuration = .init(embeddingConcurrency: 2, batchSize: 64)
         ) {
+            self.jobPipeline = jobPipeline
             self.allowedRoots = allowedRoots
             self.host = host
             self.port = port
             self.maxBodyBytes = maxBodyBytes
             self.maxInputs = maxInputs
             self.apiKey = apiKey
-            self.idleTimeout = idleTimeout
+            self.clientTimeout = clientTimeout
         }
     }
 
@@ -98,7 +104,10 @@ public struct EmbeddingServer: Sendable {
         router.delete("v1/jobs/:id") { _, context in try cancelJob(try context.parameters.require("id")) }
         let app = Application(
             router: router,
-            server: .http1(configuration: .init(idleTimeout: .init(configuration.idleTimeout))),
+            server: .http1(
+                configuration: .init(
+                    additionalChannelHandlers: [ClientDeadline(timeout: .init(configuration.clientTimeout))],
+                    idleTimeout: .init(configuration.clientTimeout))),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "embed"),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) },
             logger: logger)
@@ -122,13 +131,11 @@ public struct EmbeddingServer: Sendable {
         } catch {
             throw ServeError.invalid("the body is not the JSON of an embeddings request: \(Self.describe(error))")
         }
-        guard !asked.input.isEmpty else { throw ServeError.invalid("'input' is empty: give at least one text") }
         guard asked.input.count <= configuration.maxInputs else {
             throw ServeError(
                 status: 413, type: "invalid_request_error",
                 "\(asked.input.count) inputs in one request; at most \(configuration.maxInputs)")
         }
-        if asked.input.contains(where: \.isEmpty) { throw ServeError.invalid("an input is empty: give some text") }
         let dimension = batcher.embedder.identity.dimension
         if let dimensions = asked.dimensions, dimensions != dimension {
             throw ServeError.invalid("this model's vectors have \(dimension) dimensions; 'dimensions' cannot change that")
@@ -137,7 +144,7 @@ public struct EmbeddingServer: Sendable {
         let tokens = asked.input.reduce(0) { $0 + batcher.embedder.tokenCounter.tokenCount($1[...]) }
         let answer = EmbeddingsResponse(
             data: vectors.enumerated().map { index, vector in
-                .init(index: index, embedding: asked.encodingFormat == .base64 ? .base64(Base64Vector.encode(vector)) : .floats(vector))
+                .init(index: index, embedding: asked.encodingFormat == .base64 ? .base64(Data(VectorCoding.encode(vector)).base64EncodedString()) : .floats(vector))
             },
             model: modelName, usage: .init(prompt_tokens: tokens, total_tokens: tokens))
         return try Self.json(answer)
@@ -176,6 +183,10 @@ public struct EmbeddingServer: Sendable {
     }
 
     static func body(of request: Request, upTo limit: Int) async throws -> Data {
+        // A declared length over the limit is refused before a byte of the body is read.
+        if let declared = request.headers[.contentLength].flatMap(Int.init), declared > limit {
+            throw ServeError(status: 413, type: "invalid_request_error", "the body is larger than \(limit >> 20) MiB")
+        }
         do {
             let buffer = try await request.body.collect(upTo: limit)
             return Data(buffer.readableBytesView)

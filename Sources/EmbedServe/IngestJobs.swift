@@ -1,4 +1,5 @@
 public import EmbedKit
+import EmbedServeAPI
 import Foundation
 public import ServiceLifecycle
 
@@ -24,6 +25,31 @@ public final class IngestJobs: Service, Sendable {
         var events: [String] = []
         var followers: [AsyncStream<String>.Continuation] = []
         var cancelled = false
+        var finished: ContinuousClock.Instant?
+        var lastWasProgress = false
+
+        /// Keeps an event for `GET /v1/jobs/{id}`, in bounded memory however long the job runs: a progress
+        /// event replaces the one before it when nothing came between, and beyond ``maxKeptEvents`` the oldest
+        /// events after the first are dropped (followers of the stream still get every one).
+        mutating func keep(_ line: String, isProgress: Bool) {
+            if isProgress, lastWasProgress {
+                events[events.count - 1] = line
+            } else {
+                events.append(line)
+            }
+            lastWasProgress = isProgress
+            if events.count > IngestJobs.maxKeptEvents { events.remove(at: 1) }
+        }
+    }
+
+    /// The most events kept per job, and the most finished jobs remembered.
+    static let maxKeptEvents = 1000
+    static let maxFinishedJobs = 100
+
+    /// Forgets the longest-finished jobs beyond ``maxFinishedJobs``.
+    private static func forgetOldJobs(_ records: inout [String: Record]) {
+        let finished = records.values.filter { $0.finished != nil }.sorted { $0.finished! < $1.finished! }
+        for record in finished.dropLast(maxFinishedJobs) { records[record.id] = nil }
     }
 
     struct Submission: Sendable {
@@ -128,8 +154,12 @@ public final class IngestJobs: Service, Sendable {
     private func emit(_ id: String, _ event: JobEvent, state: State? = nil) {
         let line = JSONLines.encode(event)
         let followers = records.withLock { records -> [AsyncStream<String>.Continuation] in
-            records[id]?.events.append(line)
-            if let state { records[id]?.state = state }
+            records[id]?.keep(line, isProgress: event.event == "progress")
+            if let state {
+                records[id]?.state = state
+                records[id]?.finished = ContinuousClock.now
+                Self.forgetOldJobs(&records)
+            }
             return records[id]?.followers ?? []
         }
         for follower in followers {

@@ -1,33 +1,8 @@
 import EmbedKit
+import EmbedServeAPI
 import Foundation
 import Hummingbird
 import NIOCore
-
-/// The body of `POST /v1/ingest` and `POST /v1/reindex`.
-struct JobRequest: Decodable {
-    /// Folders and files to ingest (ingest only).
-    var paths: [String]
-    /// Which served index to write; the first when absent.
-    var db: String?
-
-    private enum CodingKeys: String, CodingKey { case paths, db }
-
-    init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        if container.contains(.paths) {
-            guard let paths = try? container.decode([String].self, forKey: .paths) else {
-                throw ServeError.invalid("'paths' must be an array of folders and files")
-            }
-            self.paths = paths
-        } else {
-            paths = []
-        }
-        if container.contains(.db) {
-            guard let db = try? container.decode(String.self, forKey: .db) else { throw ServeError.invalid("'db' must be a string") }
-            self.db = db
-        }
-    }
-}
 
 extension EmbeddingServer {
     /// `POST /v1/ingest` (`reindex` false) or `POST /v1/reindex`: starts a job and streams its events, one JSON
@@ -57,7 +32,7 @@ extension EmbeddingServer {
             guard !asked.paths.isEmpty else { throw ServeError.invalid("'paths' is empty: give folders or files to ingest") }
             roots = try asked.paths.map { try IngestRoot(path: allowedPath($0)) }
         }
-        let job = IngestJob(db: db, roots: roots, pipeline: .init(embeddingConcurrency: 2, batchSize: 64))
+        let job = IngestJob(db: db, roots: roots, pipeline: configuration.jobPipeline)
         let (id, events) = try jobs.start(job, kind: reindex ? "reindex" : "ingest")
         let serverSent = request.headers[.accept]?.contains("text/event-stream") == true
         let first = JSONLines.encode(["event": "started", "job": id])

@@ -1,4 +1,5 @@
 public import EmbedKit
+import EmbedServeAPI
 import Foundation
 public import ServiceLifecycle
 

@@ -1,6 +1,7 @@
 import EmbedKit
 import EmbedKitTestSupport
 import EmbedServe
+import EmbedServeAPI
 import Foundation
 import ServiceLifecycle
 import Testing

@@ -50,6 +50,15 @@ struct ServeCommand: AsyncParsableCommand {
         completion: .directory)
     var allowRoot: [String] = []
 
+    @Option(help: "Seconds a connection may idle, and a request may take to arrive whole (408 beyond).")
+    var clientTimeout: Int = 30
+
+    @Option(help: "Batches of an ingest or reindex job in flight at once (the model sees them through the batcher).")
+    var jobConcurrency: Int = 2
+
+    @Option(help: "Texts an ingest or reindex job hands to the model at a time.")
+    var jobBatchSize: Int = 64
+
     @Option(help: "Log level: trace, debug, info (one access-log line per request), notice, warning, error.")
     var logLevel: String = "info"
 
@@ -61,6 +70,9 @@ struct ServeCommand: AsyncParsableCommand {
         guard maxBatch >= 1 else { throw ValidationError("--max-batch must be at least 1.") }
         guard queueLimit >= maxBatch else { throw ValidationError("--queue-limit must be at least --max-batch.") }
         guard maxBodyMib >= 1 else { throw ValidationError("--max-body-mib must be at least 1.") }
+        guard clientTimeout >= 1 else { throw ValidationError("--client-timeout must be at least 1 second.") }
+        guard jobConcurrency >= 1 else { throw ValidationError("--job-concurrency must be at least 1.") }
+        guard jobBatchSize >= 1 else { throw ValidationError("--job-batch-size must be at least 1.") }
     }
 
     func run() async throws {
@@ -89,7 +101,9 @@ struct ServeCommand: AsyncParsableCommand {
                 window: .milliseconds(batchWindowMs), maxBatch: maxBatch, maxQueuedTexts: queueLimit)
             server = EmbeddingServer(
                 configuration: .init(
-                    host: host, port: port, maxBodyBytes: maxBodyMib << 20, apiKey: apiKey, allowedRoots: allowedRoots),
+                    host: host, port: port, maxBodyBytes: maxBodyMib << 20, apiKey: apiKey,
+                    clientTimeout: .seconds(clientTimeout), allowedRoots: allowedRoots,
+                    jobPipeline: .init(embeddingConcurrency: jobConcurrency, batchSize: jobBatchSize)),
                 search: db.isEmpty ? nil : search, queryPrefix: queryPrefix
             ) { onBatch in MicroBatcher(embedder: embedder, configuration: batching, onBatch: onBatch) }
         } catch {

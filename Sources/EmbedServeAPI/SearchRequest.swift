@@ -1,28 +1,28 @@
-import EmbedKit
+package import EmbedKit
 import Foundation
 
 /// The body of `POST /v1/search`: what `embed query` takes on its command line.
-struct SearchRequest: Decodable {
-    var queries: [String]
-    var k: Int
-    var mode: SearchMode
-    var group: ResultGrouping
-    var all: Bool
-    var under: [String]
-    var path: [String]
-    var format: Set<DocumentFormat>
-    var minScore: Float?
+package struct SearchRequest: Decodable {
+    package var queries: [String]
+    package var k: Int
+    package var mode: SearchMode
+    package var group: ResultGrouping
+    package var all: Bool
+    package var under: [String]
+    package var path: [String]
+    package var format: Set<DocumentFormat>
+    package var minScore: Float?
 
     /// The most queries in one request, and the largest k: beyond them a request is refused (413, 400).
-    static let maxQueries = 1024
-    static let maxK = 1000
+    package static let maxQueries = 1024
+    package static let maxK = 1000
 
     private enum CodingKeys: String, CodingKey {
         case query, queries, k, mode, group, all, under, path, format
         case minScore = "min_score"
     }
 
-    init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         func field<T: Decodable>(_ type: T.Type, _ key: CodingKeys, _ what: String) throws -> T? {
             guard container.contains(key) else { return nil }
@@ -69,7 +69,7 @@ struct SearchRequest: Decodable {
         minScore = try field(Float.self, .minScore, "a number")
     }
 
-    var options: SearchOptions {
+    package var options: SearchOptions {
         SearchOptions(
             mode: mode, k: k,
             filter: SearchFilter(pathPrefixes: under, pathGlobs: path, formats: format, minScore: minScore),

@@ -15,16 +15,16 @@ public struct ServeError: Error, Sendable, Equatable, CustomStringConvertible {
 
     public var description: String { message }
 
-    static func invalid(_ message: String) -> ServeError {
+    package static func invalid(_ message: String) -> ServeError {
         ServeError(status: 400, type: "invalid_request_error", message)
     }
 
-    static func overloaded(queued: Int) -> ServeError {
+    package static func overloaded(queued: Int) -> ServeError {
         ServeError(
             status: 429, type: "rate_limit_error",
             "the embedding queue is full (\(queued) texts waiting); try again shortly", retryAfter: 1)
     }
 
-    static let shuttingDown = ServeError(
+    package static let shuttingDown = ServeError(
         status: 503, type: "server_error", "the server is shutting down", retryAfter: 1)
 }

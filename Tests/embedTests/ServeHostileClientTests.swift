@@ -1,0 +1,156 @@
+@testable import EmbedKit
+import EmbedKitTestSupport
+import Foundation
+import Testing
+
+/// `embed serve` against the clients no HTTP library would be: slow, huge, and gone mid-stream.
+@Suite("embed serve: hostile clients and streamed jobs", .serialized)
+struct ServeHostileClientTests {
+    static func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }
+
+    @Test("a body trickled a byte at a time gets 408 and is cut off, a trickled head is closed, and everyone else is served meanwhile")
+    func slowloris() async throws {
+        let server = try await ServedEmbed.start(ServeCLITests.hash + ["--client-timeout", "2"])
+        defer { _ = server.process.isRunning ? kill(server.process.processIdentifier, SIGKILL) : 0 }
+        let port = server.port
+        let started = ContinuousClock.now
+
+        // Each sends one byte every 300 ms for at most 20 s, and stops when the server answers or closes.
+        func trickle(_ head: String, then byte: UInt8) async throws -> (answer: String, closed: Bool) {
+            try await EmbedBinary.onOwnThread {
+                let connection = try RawConnection(port: port)
+                defer { connection.close() }
+                connection.send(head)
+                var answer: [UInt8] = []
+                for _ in 0..<66 {
+                    guard connection.send([byte]) else { return (Self.text(answer), true) }
+                    let (bytes, closed) = connection.receive(timeout: .milliseconds(300))
+                    answer += bytes
+                    if closed { return (Self.text(answer), true) }
+                }
+                return (Self.text(answer), false)
+            }
+        }
+        async let body = trickle(
+            "POST /v1/embeddings HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n",
+            then: UInt8(ascii: " "))
+        async let head = trickle("POST /v1/embeddings HTTP/1.1\r\nHost: x\r\nX-Slow: ", then: UInt8(ascii: "a"))
+        for n in 0..<8 {
+            #expect(try await server.embeddings(["input": "served while others trickle \(n)"]).status == 200)
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        let (bodyAnswer, bodyClosed) = try await body
+        let (_, headClosed) = try await head
+        #expect(bodyAnswer.hasPrefix("HTTP/1.1 408"), "\(bodyAnswer)")
+        #expect(bodyAnswer.contains(#""type":"invalid_request_error""#), "\(bodyAnswer)")
+        #expect(bodyClosed, "the trickling client was answered but not disconnected")
+        #expect(headClosed, "a head trickled a byte at a time kept its connection")
+        #expect(ContinuousClock.now - started < .seconds(15))
+        #expect(try await server.embeddings(["input": "still serving"]).status == 200)
+        #expect(await server.stop() == 0, "\(server.stderr)")
+    }
+
+    @Test("a 1 GB body, declared or chunked, is refused with 413 long before it is read, in bounded memory")
+    func gigabyteBody() async throws {
+        let server = try await ServedEmbed.start(ServeCLITests.hash)
+        defer { _ = server.process.isRunning ? kill(server.process.processIdentifier, SIGKILL) : 0 }
+        let port = server.port
+        let gigabyte = 1 << 30
+        let megabyte = [UInt8](repeating: UInt8(ascii: "a"), count: 1 << 20)
+
+        // Sends the head, then the body a MiB at a time until the server answers; returns the answer and how
+        // much of the body went out.
+        func send(head: String, chunked: Bool) async throws -> (answer: String, sent: Int) {
+            try await EmbedBinary.onOwnThread {
+                let connection = try RawConnection(port: port)
+                defer { connection.close() }
+                connection.send(head)
+                var sent = 0
+                var answer: [UInt8] = []
+                while sent < gigabyte {
+                    let piece = chunked ? Array("100000\r\n".utf8) + megabyte + Array("\r\n".utf8) : megabyte
+                    guard connection.send(piece) else { break }
+                    sent += megabyte.count
+                    let (bytes, closed) = connection.receive(timeout: .zero)
+                    answer += bytes
+                    if closed || !answer.isEmpty { break }
+                }
+                let sofar = answer
+                answer += connection.read(for: .seconds(10)) { Self.text(sofar + $0).contains("}}") }.bytes
+                return (Self.text(answer), sent)
+            }
+        }
+        let declared = try await send(
+            head: "POST /v1/embeddings HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: \(gigabyte)\r\n\r\n",
+            chunked: false)
+        #expect(declared.answer.hasPrefix("HTTP/1.1 413"), "\(declared.answer.prefix(300))")
+        #expect(declared.answer.contains("invalid_request_error"))
+        #expect(declared.sent < 256 << 20, "\(declared.sent >> 20) MiB went out before the answer")
+
+        let chunked = try await send(
+            head: "POST /v1/embeddings HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n",
+            chunked: true)
+        #expect(chunked.answer.hasPrefix("HTTP/1.1 413"), "\(chunked.answer.prefix(300))")
+        #expect(chunked.sent < 256 << 20, "\(chunked.sent >> 20) MiB went out before the answer")
+
+        let status = try String(contentsOfFile: "/proc/\(server.process.processIdentifier)/status", encoding: .utf8)
+        let rss = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") }.flatMap { Int($0.split(separator: " ")[1]) } ?? 0
+        #expect(rss < 600 << 10, "the server's peak RSS reached \(rss >> 10) MiB")
+        #expect(try await server.embeddings(["input": "still serving"]).status == 200)
+        #expect(await server.stop() == 0, "\(server.stderr)")
+    }
+
+    @Test("a job's progress streams (as server-sent events) before it ends, and a client that hangs up does not stop it")
+    func streamedJob() async throws {
+        // The served model is an OpenAI-compatible server the test holds: the job cannot end until it is released.
+        let upstream = try LoopbackEmbeddingServer()
+        defer { upstream.stop() }
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try dir.write("docs/a.txt", "The first document.")
+        let db = dir.path + "/index.sqlite"
+        let ingest = try await EmbedBinary.run(
+            ["ingest", dir.path + "/docs", "--db", db, "--embedder", "openai", "--base-url", upstream.baseURL.absoluteString,
+             "--model", "held"])
+        #expect(ingest.status == 0, "\(ingest.stderr)")
+        for n in 0..<30 { try dir.write("more/\(n).txt", "Document \(n) is about rivers number \(n).") }
+        let more = try #require(FileWalker.canonicalPath(dir.path + "/more"))
+        let server = try await ServedEmbed.start(["--db", db, "--allow-root", more, "--job-batch-size", "4"])
+        defer { _ = server.process.isRunning ? kill(server.process.processIdentifier, SIGKILL) : 0 }
+
+        upstream.hold()
+        let body = #"{"paths": ["\#(more)"]}"#
+        let port = server.port
+        // Reads the stream until a progress event; the job is still waiting on the model then. Then hangs up.
+        let streamed = try await EmbedBinary.onOwnThread {
+            let connection = try RawConnection(port: port)
+            defer { connection.close() }
+            connection.send(
+                "POST /v1/ingest HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\nContent-Type: application/json\r\n"
+                    + "Content-Length: \(body.utf8.count)\r\n\r\n\(body)")
+            return Self.text(connection.read(for: .seconds(30)) { Self.text($0).contains(#""event":"progress""#) }.bytes)
+        }
+        #expect(streamed.contains("text/event-stream"), "\(streamed)")
+        #expect(streamed.contains(#"data: {"event":"started""#), "\(streamed)")
+        #expect(streamed.contains(#""event":"progress""#), "no progress before the job could end: \(streamed)")
+        let id = try #require(streamed.firstMatch(of: /"job":"([0-9a-f-]+)"/)?.1).description
+        #expect(try await server.request("GET", "/v1/jobs/\(id)").json["state"] as? String == "running")
+
+        upstream.release()
+        var state = "running"
+        let deadline = ContinuousClock.now + .seconds(60)
+        var last: ServedEmbed.Answer?
+        while state == "running" && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(100))
+            last = try await server.request("GET", "/v1/jobs/\(id)")
+            state = last?.json["state"] as? String ?? "?"
+        }
+        #expect(state == "succeeded", "\(String(decoding: last?.body ?? Data(), as: UTF8.self))")
+        let events = try #require(last?.json["events"] as? [[String: Any]])
+        #expect((events.last?["report"] as? [String: Any])?["added"] as? Int == 30, "\(events.last ?? [:])")
+        let found = try await server.request(
+            "POST", "/v1/search", body: Data(#"{"query": "Document 7 is about rivers number 7.", "k": 1, "mode": "keyword"}"#.utf8))
+        #expect(String(decoding: found.body, as: UTF8.self).contains("/7.txt"))
+        #expect(await server.stop() == 0, "\(server.stderr)")
+    }
+}

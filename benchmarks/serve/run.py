@@ -1,0 +1,221 @@
+"""Issue 16's figures: `embed serve` under load from `hey`, beside its ceilings and references, in one run.
+
+    python3 benchmarks/serve/run.py EMBED_BINARY INDEX MODEL_DIR PYTHON_WITH_TORCH OUT_MD
+
+1. /v1/embeddings, one sentence per request, at 1, 8, 32 and 128 clients: requests/s, p50, p99, the mean batch
+   the model saw (from /metrics); beside it `embed encode` of the same sentences in one process (the ceiling) and
+   a FastAPI + sentence-transformers server under the same load (the reference).
+2. /v1/search, one query per request, at 1 and 32 clients, against `embed query` run as a process per query.
+3. Memory under sustained load: the server's RSS sampled every second over SERVE_SOAK_SECONDS (default 300) of
+   32 clients mixing embeddings and searches.
+
+Every figure comes from this one run, so the ratios hold even on a noisy machine.
+"""
+
+import json
+import os
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+
+embed, index, model_dir, python, out_md = sys.argv[1:6]
+seconds = int(os.environ.get("SERVE_SECONDS", "20"))
+soak_seconds = int(os.environ.get("SERVE_SOAK_SECONDS", "300"))
+sentence = "How do I create an index without locking writes on the table?"
+queries = [
+    "How do I create an index without locking writes on the table?",
+    "vacuum full versus autovacuum",
+    "set up streaming replication to a standby server",
+    "what does the work_mem setting control",
+]
+lines = []
+
+
+def say(line=""):
+    print(line, flush=True)
+    lines.append(line)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_healthy(port, process, timeout=180):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"the server on port {port} exited with status {process.returncode}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as answer:
+                if answer.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"the server on port {port} did not answer /healthz within {timeout} s")
+
+
+def hey(url, body, clients, duration, extra=()):
+    """Runs hey; returns (requests/s, p50 ms, p99 ms, non-200 answers)."""
+    with open("/tmp/embed-serve-bench-body.json", "w") as f:
+        json.dump(body, f)
+    output = subprocess.run(
+        ["hey", "-z", f"{duration}s", "-c", str(clients), "-m", "POST", "-T", "application/json",
+         "-D", "/tmp/embed-serve-bench-body.json", *extra, url],
+        capture_output=True, text=True, check=True).stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    p50 = float(re.search(r"50%+ in ([\d.]+) secs", output).group(1)) * 1000
+    p99 = float(re.search(r"99%+ in ([\d.]+) secs", output).group(1)) * 1000
+    codes = dict(re.findall(r"\[(\d+)\]\s+(\d+) responses", output))
+    refused = sum(int(n) for code, n in codes.items() if code != "200")
+    return rate, p50, p99, refused
+
+
+def batch_totals(port):
+    """(texts, batches) the model has seen so far, from /metrics."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as answer:
+        text = answer.read().decode()
+    total = float(re.search(r"^embed_batch_texts_sum\S*\s+([\d.e+]+)", text, re.M).group(1))
+    count = float(re.search(r"^embed_batch_texts_count\S*\s+([\d.e+]+)", text, re.M).group(1))
+    return total, count
+
+
+def start_embed(port):
+    process = subprocess.Popen(
+        [embed, "serve", "--db", index, "--port", str(port), "--log-level", "warning"],
+        stderr=subprocess.DEVNULL)
+    wait_healthy(port, process)
+    return process
+
+
+def stop(process):
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def rss_mb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+say(f"CPU: {subprocess.run(['sh', '-c', 'grep -m1 \"model name\" /proc/cpuinfo | cut -d: -f2'], capture_output=True, text=True).stdout.strip()}, "
+    f"{os.cpu_count()} cores; {seconds} s per load level")
+say()
+
+# --- The ceiling: the same sentences through `embed encode`, one process, batched as the CLI batches.
+count = 4000
+stdin = "".join(json.dumps(sentence) + "\n" for _ in range(count))
+start = time.perf_counter()
+subprocess.run([embed, "encode"], input=stdin, capture_output=True, text=True, check=True)
+ceiling = count / (time.perf_counter() - start)
+
+# --- /v1/embeddings on embed serve and on the FastAPI reference.
+rows = {}
+embed_port = free_port()
+server = start_embed(embed_port)
+url = f"http://127.0.0.1:{embed_port}/v1/embeddings"
+hey(url, {"input": sentence}, 8, 3)  # warm-up
+for clients in (1, 8, 32, 128):
+    before = batch_totals(embed_port)
+    rate, p50, p99, refused = hey(url, {"input": sentence}, clients, seconds)
+    after = batch_totals(embed_port)
+    mean_batch = (after[0] - before[0]) / max(after[1] - before[1], 1)
+    rows[clients] = [rate, p50, p99, refused, mean_batch]
+
+# /v1/search against a process per query.
+search_url = f"http://127.0.0.1:{embed_port}/v1/search"
+search_rows = {}
+for clients in (1, 32):
+    search_rows[clients] = hey(search_url, {"query": queries[0], "k": 10}, clients, seconds)
+stop(server)
+
+per_process = []
+for i in range(20):
+    start = time.perf_counter()
+    subprocess.run([embed, "query", "--db", index, "-k", "10", queries[i % len(queries)]],
+                   capture_output=True, check=True)
+    per_process.append((time.perf_counter() - start) * 1000)
+per_process.sort()
+
+reference_port = free_port()
+reference = subprocess.Popen(
+    [python, os.path.join(os.path.dirname(__file__), "reference_server.py"), model_dir, str(reference_port)],
+    stderr=subprocess.DEVNULL)
+wait_healthy(reference_port, reference)
+reference_url = f"http://127.0.0.1:{reference_port}/v1/embeddings"
+hey(reference_url, {"input": sentence}, 8, 3)
+for clients in (1, 8, 32, 128):
+    rate, p50, p99, refused = hey(reference_url, {"input": sentence}, clients, seconds)
+    rows[clients] += [rate, p50, p99]
+stop(reference)
+
+say(f"Ceiling: `embed encode` of {count} copies of the sentence in one process: {ceiling:.0f} texts/s.")
+say()
+say("| clients | embed serve req/s | p50 ms | p99 ms | p99/p50 | mean batch | vs ceiling | non-200 | "
+    "FastAPI+s-t req/s | p50 ms | p99 ms | embed serve / FastAPI |")
+say("|---|---|---|---|---|---|---|---|---|---|---|---|")
+for clients, (rate, p50, p99, refused, batch, r_rate, r_p50, r_p99) in rows.items():
+    say(f"| {clients} | {rate:.0f} | {p50:.1f} | {p99:.1f} | {p99 / p50:.1f} | {batch:.1f} | {rate / ceiling:.0%} | "
+        f"{refused} | {r_rate:.0f} | {r_p50:.1f} | {r_p99:.1f} | {rate / r_rate:.2f}x |")
+say()
+process_p50 = statistics.median(per_process)
+process_p99 = per_process[min(len(per_process) - 1, int(len(per_process) * 0.99))]
+say(f"`embed query` as a process per query ({len(per_process)} runs): p50 {process_p50:.0f} ms, "
+    f"p99 {process_p99:.0f} ms, {1000 / statistics.mean(per_process):.1f} queries/s.")
+say()
+say("| /v1/search clients | req/s | p50 ms | p99 ms | non-200 | p50: process / serve |")
+say("|---|---|---|---|---|---|")
+for clients, (rate, p50, p99, refused) in search_rows.items():
+    say(f"| {clients} | {rate:.0f} | {p50:.1f} | {p99:.1f} | {refused} | {process_p50 / p50:.0f}x |")
+say()
+
+# --- Memory under sustained load: 24 clients embedding, 8 searching, RSS sampled each second.
+server = start_embed(embed_port)
+samples = []
+done = threading.Event()
+
+
+def sample():
+    while not done.is_set():
+        samples.append((time.time(), rss_mb(server.pid)))
+        time.sleep(1)
+
+
+sampler = threading.Thread(target=sample)
+sampler.start()
+start = time.time()
+loads = [threading.Thread(target=hey, args=(url, {"input": sentence}, 24, soak_seconds)),
+         threading.Thread(target=hey, args=(search_url, {"query": queries[1], "k": 10}, 8, soak_seconds))]
+for load in loads:
+    load.start()
+for load in loads:
+    load.join()
+done.set()
+sampler.join()
+stop(server)
+
+
+def rss_at(offset):
+    return max((mb for t, mb in samples if t - start <= offset), default=0.0)
+
+
+peak = max(mb for _, mb in samples)
+say(f"Sustained load, {soak_seconds} s of 24 clients embedding and 8 searching: RSS after 10 s {rss_at(10):.0f} MB, "
+    f"after 60 s {rss_at(60):.0f} MB, peak {peak:.0f} MB, at the end {samples[-1][1]:.0f} MB.")
+
+with open(out_md, "w") as f:
+    f.write("\n".join(lines) + "\n")
