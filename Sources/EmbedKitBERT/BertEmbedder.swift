@@ -65,14 +65,16 @@ public final class BertEmbedder: Embedder {
     private let workspaces = Locked<[Bert.Workspace]>([])
     /// Bounds passes across concurrent calls (the pipeline makes several), keeping BLAS threads × passes
     /// within the cores.
-    private let limiter: PassLimiter
+    /// At most `maxConcurrentPasses` forward passes across all `embed` calls: the ingest pipeline runs several
+    /// calls at once, and calls × passes × BLAS threads must not exceed the cores.
+    private let limiter: AsyncLimiter
 
     private init(model: Bert.Model, tokenizer: WordPieceTokenizer, modelDirectory: URL, configuration: Configuration) {
         self.model = model
         self.tokenizer = tokenizer
         self.modelDirectory = modelDirectory
         self.configuration = configuration
-        limiter = PassLimiter(limit: configuration.maxConcurrentPasses)
+        limiter = AsyncLimiter(limit: configuration.maxConcurrentPasses)
         kernels = Kernels.availableVariants.first { Kernels.name(of: $0) == configuration.kernels } ?? Kernels.variant
     }
 

@@ -243,6 +243,19 @@ struct ServeSearchCLITests {
             #expect(answer.status == 200, "\(mode): \(String(decoding: answer.body, as: UTF8.self))")
             #expect(String(decoding: answer.body, as: UTF8.self) == cli.stdout, "\(mode): the server's lines differ from embed query --json")
         }
+        // 32 callers at once get the same lines, each search with a reader of its own.
+        let expected = try await server.request("POST", "/v1/search", body: Data(#"{"query": "lamp oil", "k": 3}"#.utf8))
+        try await withThrowingTaskGroup(of: ServedEmbed.Answer.self) { group in
+            for _ in 0..<32 {
+                group.addTask { try await server.request("POST", "/v1/search", body: Data(#"{"query": "lamp oil", "k": 3}"#.utf8)) }
+            }
+            for try await answer in group {
+                #expect(answer.status == 200)
+                #expect(answer.body == expected.body)
+            }
+        }
+        #expect(server.process.isRunning)
+
         let filtered = try await server.request(
             "POST", "/v1/search",
             body: try JSONSerialization.data(withJSONObject: ["query": "water", "format": ["markdown"], "k": 5]))

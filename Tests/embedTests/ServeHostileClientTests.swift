@@ -140,11 +140,21 @@ struct ServeHostileClientTests {
         var state = "running"
         let deadline = ContinuousClock.now + .seconds(60)
         var last: ServedEmbed.Answer?
+        var searches = 0
         while state == "running" && ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(100))
+            // Searches while the job writes see a consistent index: every answer whole, every hit a stored file.
+            let answer = try await server.request(
+                "POST", "/v1/search", body: Data(#"{"query": "rivers", "k": 50, "mode": "vector"}"#.utf8))
+            #expect(answer.status == 200, "\(String(decoding: answer.body, as: UTF8.self))")
+            for line in String(decoding: answer.body, as: UTF8.self).split(separator: "\n") {
+                let path = try #require(try EmbedBinary.json(String(line))["path"] as? String)
+                #expect(FileManager.default.fileExists(atPath: path), "\(path)")
+            }
+            searches += 1
             last = try await server.request("GET", "/v1/jobs/\(id)")
             state = last?.json["state"] as? String ?? "?"
         }
+        #expect(searches > 0)
         #expect(state == "succeeded", "\(String(decoding: last?.body ?? Data(), as: UTF8.self))")
         let events = try #require(last?.json["events"] as? [[String: Any]])
         #expect((events.last?["report"] as? [String: Any])?["added"] as? Int == 30, "\(events.last ?? [:])")

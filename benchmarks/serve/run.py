@@ -112,8 +112,8 @@ def rss_mb(pid):
     return 0.0
 
 
-say(f"CPU: {subprocess.run(['sh', '-c', 'grep -m1 \"model name\" /proc/cpuinfo | cut -d: -f2'], capture_output=True, text=True).stdout.strip()}, "
-    f"{os.cpu_count()} cores; {seconds} s per load level")
+cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
+say(f"CPU: {cpu}, {os.cpu_count()} cores; {seconds} s per load level")
 say()
 
 # --- The ceiling: the same sentences through `embed encode`, one process, batched as the CLI batches.

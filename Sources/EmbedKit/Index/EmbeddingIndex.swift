@@ -8,8 +8,8 @@ import Foundation
 /// let store = try await index.writableStore()   // a new index is locked and created only now
 /// ```
 ///
-/// A reader is used by one task at a time (``withReader(_:)`` checks it); queries open one `EmbeddingIndex`
-/// per index and search them in parallel.
+/// Searches read through a small pool of readers (``withReader(_:)``): each reader is used by one task at a
+/// time, so concurrent searches of one index (`embed serve`) each get their own connection and snapshot.
 public final class EmbeddingIndex: @unchecked Sendable {
     /// What a command does with the index.
     public enum Access: Sendable, Equatable {
@@ -33,14 +33,18 @@ public final class EmbeddingIndex: @unchecked Sendable {
     /// True when there was no index at `path` when it was opened.
     public let isNew: Bool
 
-    // Guarded by `mutex`. The reader itself is used outside the mutex, by the one task that marked it busy.
+    // Guarded by `mutex`. A reader is used outside the mutex, by the one task that took it from the pool.
     private let mutex = NSLock()
     private var lock: IndexLock?
     private var store: SQLiteIndexStore?
-    private var reader: IndexReader?
-    private var readerBusy = false
+    /// Readers not in use; a reader opened before ``reopenReader()`` (an older generation) is not put back.
+    private var idleReaders: [IndexReader] = []
+    private var readerGeneration = 0
+    /// How many searches read the index at once (each with its own reader); more wait their turn.
+    private let readers = AsyncLimiter(limit: max(4, 2 * ProcessInfo.processInfo.activeProcessorCount))
     /// Indexes made beside (or for) this one that go when it closes: a dry run's empty index, a rebuild.
     private var scratch: [String] = []
+    private var closed = false
 
     private init(path: String, access: Access, recipe: IndexRecipe?, isNew: Bool) {
         self.path = path
@@ -58,7 +62,7 @@ public final class EmbeddingIndex: @unchecked Sendable {
         case .read:
             let reader = try IndexReader(path: path)
             let index = EmbeddingIndex(path: path, access: access, recipe: try reader.recipe(), isNew: false)
-            index.reader = reader
+            index.idleReaders = [reader]
             return index
         case .write(let wait), .writeOrCreate(let wait):
             guard exists else {
@@ -139,29 +143,34 @@ public final class EmbeddingIndex: @unchecked Sendable {
         }
     }
 
-    /// Runs `body` with the index's reader. One task at a time: a reader holds one snapshot at a time.
+    /// Runs `body` with a reader of its own: one from the pool, or a new one when every pooled reader is in
+    /// use (a reader holds one snapshot at a time). At most ``readers``' limit run at once; the rest wait.
     public func withReader<T>(_ body: (IndexReader) async throws -> T) async throws -> T {
-        let reader: IndexReader = withMutex {
-            precondition(!readerBusy, "an index's reader is used by one task at a time")
-            precondition(self.reader != nil, "EmbeddingIndex.withReader needs access .read")
-            readerBusy = true
-            return self.reader!
+        precondition(access == .read, "EmbeddingIndex.withReader needs access .read")
+        return try await readers.run {
+            let (pooled, generation) = withMutex { (idleReaders.popLast(), readerGeneration) }
+            let reader = try pooled ?? IndexReader(path: path)
+            defer {
+                withMutex { if generation == readerGeneration && !closed { idleReaders.append(reader) } }
+            }
+            return try await body(reader)
         }
-        defer { withMutex { readerBusy = false } }
-        return try await body(reader)
     }
 
-    /// Opens the reader again: for a reader that read the file as immutable and saw a writer change it.
+    /// Opens the readers again: for readers that read the file as immutable and saw a writer change it.
     func reopenReader() throws {
         let fresh = try IndexReader(path: path)
-        withMutex { reader = fresh }
+        withMutex {
+            readerGeneration += 1
+            idleReaders = [fresh]
+        }
     }
 
     /// Releases the lock and deletes the indexes made for this one. Called when the index is released;
     /// call it earlier to let another writer in.
     public func close() {
         let (made, _) = withMutex { () -> ([String], IndexLock?) in
-            defer { scratch = []; store = nil; lock = nil; reader = nil }
+            defer { scratch = []; store = nil; lock = nil; idleReaders = []; closed = true }
             return (scratch, lock)
         }
         for path in made { IndexCompanions.remove(path) }

@@ -115,6 +115,10 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             try await server.run(logger: logger) { port in
                 Terminal.error("embed serve: listening on http://\(host):\(port) (model \(server.modelName))")
+                if server.configuration.apiKey == nil, !["127.0.0.1", "localhost", "::1"].contains(host) {
+                    Terminal.error(
+                        "embed serve: warning: no --client-key-env, so anyone who can reach \(host):\(port) can use this server")
+                }
             }
         } catch {
             throw Terminal.fail(error)

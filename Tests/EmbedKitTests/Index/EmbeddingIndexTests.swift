@@ -54,6 +54,29 @@ struct EmbeddingIndexTests {
         #expect(SQLiteOpenCounter.count(of: path) - before == 1)
     }
 
+    @Test("concurrent searches of one opened index each read with a reader of their own, and get the same answer")
+    func concurrentSearches() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let path = try await Self.makeIndex(in: dir, texts: (0..<50).map { "document \($0) about lamps and rivers" })
+        let search = try await IndexSearch(opening: [path])
+        let embedder = HashEmbedder(dimension: 8)
+        let expected = try await search.search(["lamps"], embedder: embedder, k: 10)[0].hits.map(\.chunk.id)
+        #expect(expected.count == 10)
+        let before = SQLiteOpenCounter.count(of: path)
+        try await withThrowingTaskGroup(of: [Int64].self) { group in
+            for _ in 0..<64 {
+                group.addTask { try await search.search(["lamps"], embedder: embedder, k: 10)[0].hits.map(\.chunk.id) }
+            }
+            for try await found in group { #expect(found == expected) }
+        }
+        // Readers are opened as the load needs them, at most the limiter's bound, and pooled after.
+        let opened = SQLiteOpenCounter.count(of: path) - before
+        #expect(opened >= 1 && opened <= max(4, 2 * ProcessInfo.processInfo.activeProcessorCount), "\(opened) readers")
+        _ = try await search.search(["lamps"], embedder: embedder, k: 10)
+        #expect(SQLiteOpenCounter.count(of: path) - before == opened, "a pooled reader was not reused")
+    }
+
     @Test("a writer holds the lock from open to close, and a second writer is refused meanwhile")
     func lockHeldAndReleased() async throws {
         let dir = try TemporaryDirectory()

@@ -1,11 +1,7 @@
-internal import EmbedKit
-
-/// At most `limit` forward passes of one embedder at a time, across all its `embed` calls.
-///
-/// Each call already bounds its own passes, but the ingest pipeline runs several calls at once; without a
-/// shared bound, calls × passes × BLAS threads could exceed the cores. Waiters suspend (no thread is
-/// blocked) and are served in arrival order.
-final class PassLimiter: Sendable {
+/// At most `limit` bodies at a time, across every task that calls ``run(_:)``: the forward passes of one
+/// embedder across all its `embed` calls, the readers of one index across concurrent searches. Waiters suspend
+/// (no thread is blocked) and are served in arrival order.
+public final class AsyncLimiter: Sendable {
     private struct State {
         var free: Int
         var waiting: [CheckedContinuation<Void, Never>] = []
@@ -13,15 +9,15 @@ final class PassLimiter: Sendable {
 
     private let state: Locked<State>
 
-    init(limit: Int) {
+    public init(limit: Int) {
         state = Locked(State(free: max(1, limit)))
     }
 
     /// Runs `body` once a slot is free.
-    func run<Result>(_ body: () -> Result) async -> Result {
+    public func run<Result>(_ body: () async throws -> Result) async rethrows -> Result {
         await acquire()
         defer { release() }
-        return body()
+        return try await body()
     }
 
     private func acquire() async {
