@@ -40,6 +40,8 @@ public final class EmbeddingIndex: @unchecked Sendable {
     /// Readers not in use; a reader opened before ``reopenReader()`` (an older generation) is not put back.
     private var idleReaders: [IndexReader] = []
     private var readerGeneration = 0
+    /// The vectors its readers read last, shared between them.
+    private let vectorCache = VectorMatrixCache()
     /// How many searches read the index at once (each with its own reader); more wait their turn.
     private let readers = AsyncLimiter(limit: max(4, 2 * ProcessInfo.processInfo.activeProcessorCount))
     /// Indexes made beside (or for) this one that go when it closes: a dry run's empty index, a rebuild.
@@ -62,6 +64,7 @@ public final class EmbeddingIndex: @unchecked Sendable {
         case .read:
             let reader = try IndexReader(path: path)
             let index = EmbeddingIndex(path: path, access: access, recipe: try reader.recipe(), isNew: false)
+            reader.vectorCache = index.vectorCache
             index.idleReaders = [reader]
             return index
         case .write(let wait), .writeOrCreate(let wait):
@@ -149,7 +152,7 @@ public final class EmbeddingIndex: @unchecked Sendable {
         precondition(access == .read, "EmbeddingIndex.withReader needs access .read")
         return try await readers.run {
             let (pooled, generation) = withMutex { (idleReaders.popLast(), readerGeneration) }
-            let reader = try pooled ?? IndexReader(path: path)
+            let reader = try pooled ?? IndexReader(path: path, vectorCache: vectorCache)
             defer {
                 withMutex { if generation == readerGeneration && !closed { idleReaders.append(reader) } }
             }
@@ -159,7 +162,7 @@ public final class EmbeddingIndex: @unchecked Sendable {
 
     /// Opens the readers again: for readers that read the file as immutable and saw a writer change it.
     func reopenReader() throws {
-        let fresh = try IndexReader(path: path)
+        let fresh = try IndexReader(path: path, vectorCache: vectorCache)
         withMutex {
             readerGeneration += 1
             idleReaders = [fresh]

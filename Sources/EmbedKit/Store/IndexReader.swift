@@ -33,6 +33,8 @@ public final class IndexReader {
     public let path: String
     /// For a file read as immutable (no locks): what it looked like when opened, to notice a writer since.
     private let immutableStamp: FileStamp?
+    /// Shared with the other readers of the same ``EmbeddingIndex``; set before the reader is first used.
+    var vectorCache: VectorMatrixCache?
 
     /// Opens the index at `path` for reading.
     ///
@@ -40,11 +42,13 @@ public final class IndexReader {
     /// file at rest is then read as immutable, and ``changedSinceOpened`` tells whether a writer started
     /// meanwhile. A hot journal left by a killed writer is rolled back first when this process may write the
     /// file.
+    /// - Parameter vectorCache: where readers of the same index share the vectors they read.
     /// - Throws: ``StoreError`` when the file is missing, unreadable, not an index, or from a newer embed.
-    public init(path: String) throws {
+    public init(path: String, vectorCache: VectorMatrixCache? = nil) throws {
         try IndexFile.checkIsIndexFile(path)
         (connection, immutableStamp) = try Self.open(path)
         self.path = path
+        self.vectorCache = vectorCache
         try Migrations.checkKnown(connection)
     }
 
@@ -269,13 +273,19 @@ public final class IndexReader {
             let generation = try IndexFile.generation(connection)
             // An index without an id (made by an older embed) cannot tell its vector file from another's.
             let indexID = try IndexFile.indexID(connection)
-            if believeFile, let indexID,
-                case .current(let matrix) = VectorFile.load(
+            if believeFile, let indexID {
+                if let cached = vectorCache?.matrix(indexID: indexID, generation: generation, dimension: dimension) {
+                    return cached
+                }
+                if case .current(let matrix) = VectorFile.load(
                     path: file, dimension: dimension, generation: generation, indexID: indexID)
-            {
-                return matrix
+                {
+                    vectorCache?.keep(matrix, indexID: indexID, generation: generation)
+                    return matrix
+                }
             }
             let matrix = try loadVectors(dimension: dimension)
+            if let indexID { vectorCache?.keep(matrix, indexID: indexID, generation: generation) }
             if let indexID, !IndexLock.isHeld(indexPath: path) {
                 try? VectorFile.write(path: file, matrix: matrix, generation: generation, indexID: indexID)
             }

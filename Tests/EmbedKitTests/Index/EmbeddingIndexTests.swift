@@ -77,6 +77,27 @@ struct EmbeddingIndexTests {
         #expect(SQLiteOpenCounter.count(of: path) - before == opened, "a pooled reader was not reused")
     }
 
+    @Test("an opened index's shared vectors follow every write: a search after a write sees it")
+    func sharedVectorsFollowWrites() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let path = try await Self.makeIndex(in: dir)
+        let search = try await IndexSearch(opening: [path])
+        let embedder = HashEmbedder(dimension: 8)
+        #expect(try await search.search(["lamp"], embedder: embedder, k: 10)[0].hits.count == 2)
+        #expect(try await search.search(["lamp"], embedder: embedder, k: 10)[0].hits.count == 2)
+        // Another process's writer (here, another connection) adds a document, with and without a vector file.
+        let store = try SQLiteIndexStore(existingAt: path)
+        try await store.write(try await Self.documents(["alpha lamp", "bravo river", "charlie lamp"], under: dir.path + "/docs"))
+        #expect(try await search.search(["lamp"], embedder: embedder, k: 10)[0].hits.count == 3)
+        _ = try await store.refreshVectorFile()
+        try await store.write(try await Self.documents(["alpha lamp", "bravo river", "charlie lamp", "delta lamp"], under: dir.path + "/docs"))
+        _ = try await store.refreshVectorFile()
+        let found = try await search.search(["delta lamp"], embedder: embedder, k: 10)[0].hits
+        #expect(found.count == 4)
+        #expect(found.first?.chunk.path.hasSuffix("/3.txt") == true)
+    }
+
     @Test("a writer holds the lock from open to close, and a second writer is refused meanwhile")
     func lockHeldAndReleased() async throws {
         let dir = try TemporaryDirectory()
