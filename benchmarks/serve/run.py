@@ -20,6 +20,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
@@ -65,12 +66,13 @@ def wait_healthy(port, process, timeout=180):
 def hey(url, body, clients, duration):
     """Runs hey for `duration` seconds; returns (requests/s, p50 ms, p99 ms, non-200 answers), computed from
     every request's own record (hey's summary leaves out percentiles it has too few samples for)."""
-    with open("/tmp/embed-serve-bench-body.json", "w") as f:
+    with tempfile.NamedTemporaryFile("w", suffix=".json") as f:
         json.dump(body, f)
-    output = subprocess.run(
-        ["hey", "-z", f"{duration}s", "-c", str(clients), "-o", "csv", "-m", "POST", "-T", "application/json",
-         "-D", "/tmp/embed-serve-bench-body.json", url],
-        capture_output=True, text=True, check=True).stdout
+        f.flush()
+        output = subprocess.run(
+            ["hey", "-z", f"{duration}s", "-c", str(clients), "-o", "csv", "-m", "POST", "-T", "application/json",
+             "-D", f.name, url],
+            capture_output=True, text=True, check=True).stdout
     rows = [line.split(",") for line in output.splitlines()[1:] if line.count(",") == 7]
     times = sorted(float(row[0]) * 1000 for row in rows)
     if not times:
@@ -119,106 +121,126 @@ cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if l
 say(f"CPU: {cpu}, {os.cpu_count()} cores; {seconds} s per load level")
 say()
 
-# --- The ceiling: the same sentences through `embed encode`, one process, batched as the CLI batches.
-count = 4000
-stdin = "".join(json.dumps(sentence) + "\n" for _ in range(count))
-start = time.perf_counter()
-subprocess.run([embed, "encode"], input=stdin, capture_output=True, text=True, check=True)
-ceiling = count / (time.perf_counter() - start)
-
-# --- /v1/embeddings on embed serve and on the FastAPI reference.
-rows = {}
+parts = set(os.environ.get("SERVE_PARTS", "embeddings,search,memory").split(","))
 embed_port = free_port()
-server = start_embed(embed_port)
 url = f"http://127.0.0.1:{embed_port}/v1/embeddings"
-hey(url, {"input": sentence}, 8, 3)  # warm-up
-for clients in (1, 8, 32, 128):
-    before = batch_totals(embed_port)
-    rate, p50, p99, refused = hey(url, {"input": sentence}, clients, seconds)
-    after = batch_totals(embed_port)
-    mean_batch = (after[0] - before[0]) / max(after[1] - before[1], 1)
-    rows[clients] = [rate, p50, p99, refused, mean_batch]
-
-# /v1/search against a process per query.
 search_url = f"http://127.0.0.1:{embed_port}/v1/search"
-search_rows = {}
-for clients in (1, 32):
-    search_rows[clients] = hey(search_url, {"query": queries[0], "k": 10}, clients, seconds)
-stop(server)
 
-per_process = []
-for i in range(20):
+if "embeddings" in parts:
+    # The ceiling: the same sentences through `embed encode`, one process, batched as the CLI batches.
+    count = 4000
+    stdin = "".join(json.dumps(sentence) + "\n" for _ in range(count))
     start = time.perf_counter()
-    subprocess.run([embed, "query", "--db", index, "-k", "10", queries[i % len(queries)]],
-                   capture_output=True, check=True)
-    per_process.append((time.perf_counter() - start) * 1000)
-per_process.sort()
+    subprocess.run([embed, "encode"], input=stdin, capture_output=True, text=True, check=True)
+    ceiling = count / (time.perf_counter() - start)
 
-reference_port = free_port()
-reference = subprocess.Popen(
-    [python, os.path.join(os.path.dirname(__file__), "reference_server.py"), model_dir, str(reference_port)],
-    stderr=subprocess.DEVNULL)
-wait_healthy(reference_port, reference)
-reference_url = f"http://127.0.0.1:{reference_port}/v1/embeddings"
-hey(reference_url, {"input": sentence}, 8, 3)
-for clients in (1, 8, 32, 128):
-    rate, p50, p99, refused = hey(reference_url, {"input": sentence}, clients, seconds)
-    rows[clients] += [rate, p50, p99]
-stop(reference)
+    # /v1/embeddings on embed serve, then on the FastAPI reference.
+    rows = {}
+    server = start_embed(embed_port)
+    hey(url, {"input": sentence}, 8, 3)  # warm-up
+    for clients in (1, 8, 32, 128):
+        before = batch_totals(embed_port)
+        rate, p50, p99, refused = hey(url, {"input": sentence}, clients, seconds)
+        after = batch_totals(embed_port)
+        mean_batch = (after[0] - before[0]) / max(after[1] - before[1], 1)
+        rows[clients] = [rate, p50, p99, refused, mean_batch]
+    stop(server)
 
-say(f"Ceiling: `embed encode` of {count} copies of the sentence in one process: {ceiling:.0f} texts/s.")
-say()
-say("| clients | embed serve req/s | p50 ms | p99 ms | p99/p50 | mean batch | vs ceiling | non-200 | "
-    "FastAPI+s-t req/s | p50 ms | p99 ms | embed serve / FastAPI |")
-say("|---|---|---|---|---|---|---|---|---|---|---|---|")
-for clients, (rate, p50, p99, refused, batch, r_rate, r_p50, r_p99) in rows.items():
-    say(f"| {clients} | {rate:.0f} | {p50:.1f} | {p99:.1f} | {p99 / p50:.1f} | {batch:.1f} | {rate / ceiling:.0%} | "
-        f"{refused} | {r_rate:.0f} | {r_p50:.1f} | {r_p99:.1f} | {rate / r_rate:.2f}x |")
-say()
-process_p50 = statistics.median(per_process)
-process_p99 = per_process[min(len(per_process) - 1, int(len(per_process) * 0.99))]
-say(f"`embed query` as a process per query ({len(per_process)} runs): p50 {process_p50:.0f} ms, "
-    f"p99 {process_p99:.0f} ms, {1000 / statistics.mean(per_process):.1f} queries/s.")
-say()
-say("| /v1/search clients | req/s | p50 ms | p99 ms | non-200 | p50: process / serve |")
-say("|---|---|---|---|---|---|")
-for clients, (rate, p50, p99, refused) in search_rows.items():
-    say(f"| {clients} | {rate:.0f} | {p50:.1f} | {p99:.1f} | {refused} | {process_p50 / p50:.0f}x |")
-say()
+    reference_port = free_port()
+    reference = subprocess.Popen(
+        [python, os.path.join(os.path.dirname(__file__), "reference_server.py"), model_dir, str(reference_port)],
+        stderr=subprocess.DEVNULL)
+    wait_healthy(reference_port, reference)
+    reference_url = f"http://127.0.0.1:{reference_port}/v1/embeddings"
+    hey(reference_url, {"input": sentence}, 8, 3)
+    for clients in (1, 8, 32, 128):
+        rate, p50, p99, refused = hey(reference_url, {"input": sentence}, clients, seconds)
+        rows[clients] += [rate, p50, p99]
+    stop(reference)
 
-# --- Memory under sustained load: 24 clients embedding, 8 searching, RSS sampled each second.
-server = start_embed(embed_port)
-samples = []
-done = threading.Event()
+    say(f"Ceiling: `embed encode` of {count} copies of the sentence in one process: {ceiling:.0f} texts/s.")
+    say()
+    say("| clients | embed serve req/s | p50 ms | p99 ms | p99/p50 | mean batch | vs ceiling | non-200 | "
+        "FastAPI+s-t req/s | p50 ms | p99 ms | embed serve / FastAPI |")
+    say("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for clients, (rate, p50, p99, refused, batch, r_rate, r_p50, r_p99) in rows.items():
+        say(f"| {clients} | {rate:.0f} | {p50:.1f} | {p99:.1f} | {p99 / p50:.1f} | {batch:.1f} | {rate / ceiling:.0%} | "
+            f"{refused} | {r_rate:.0f} | {r_p50:.1f} | {r_p99:.1f} | {rate / r_rate:.2f}x |")
+    say()
+
+if "search" in parts:
+    # /v1/search (hybrid, the default, and vector only) against `embed query` as a process per query.
+    server = start_embed(embed_port)
+    search_rows = {}
+    for mode in ("hybrid", "vector"):
+        hey(search_url, {"query": queries[0], "k": 10, "mode": mode}, 4, 2)  # warm-up
+        for clients in (1, 32):
+            search_rows[(mode, clients)] = hey(search_url, {"query": queries[0], "k": 10, "mode": mode}, clients, seconds)
+    stop(server)
+    per_process = {}
+    for mode in ("hybrid", "vector"):
+        times = []
+        for i in range(20):
+            start = time.perf_counter()
+            subprocess.run([embed, "query", "--db", index, "-k", "10", "--mode", mode, queries[0]],
+                           capture_output=True, check=True)
+            times.append((time.perf_counter() - start) * 1000)
+        per_process[mode] = sorted(times)
+    say("| /v1/search mode | clients | req/s | p50 ms | p99 ms | non-200 | `embed query` per process: p50 ms | "
+        "p50: process / serve |")
+    say("|---|---|---|---|---|---|---|---|")
+    for (mode, clients), (rate, p50, p99, refused) in search_rows.items():
+        process_p50 = statistics.median(per_process[mode])
+        say(f"| {mode} | {clients} | {rate:.0f} | {p50:.1f} | {p99:.1f} | {refused} | {process_p50:.0f} | "
+            f"{process_p50 / p50:.1f}x |")
+    say()
+
+if "memory" in parts:
+    # --- Memory under sustained load: 24 clients embedding, 8 searching, RSS sampled each second.
+    server = start_embed(embed_port)
+    samples = []
+    done = threading.Event()
 
 
-def sample():
-    while not done.is_set():
-        samples.append((time.time(), rss_mb(server.pid)))
-        time.sleep(1)
+    def sample():
+        while not done.is_set():
+            samples.append((time.time(), rss_mb(server.pid)))
+            time.sleep(1)
 
 
-sampler = threading.Thread(target=sample)
-sampler.start()
-start = time.time()
-loads = [threading.Thread(target=hey, args=(url, {"input": sentence}, 24, soak_seconds)),
-         threading.Thread(target=hey, args=(search_url, {"query": queries[1], "k": 10}, 8, soak_seconds))]
-for load in loads:
-    load.start()
-for load in loads:
-    load.join()
-done.set()
-sampler.join()
-stop(server)
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    start = time.time()
+    soak_results = {}
 
 
-def rss_at(offset):
-    return max((mb for t, mb in samples if t - start <= offset), default=0.0)
+    def soak(name, *args):
+        soak_results[name] = hey(*args)
 
 
-peak = max(mb for _, mb in samples)
-say(f"Sustained load, {soak_seconds} s of 24 clients embedding and 8 searching: RSS after 10 s {rss_at(10):.0f} MB, "
-    f"after 60 s {rss_at(60):.0f} MB, peak {peak:.0f} MB, at the end {samples[-1][1]:.0f} MB.")
+    loads = [threading.Thread(target=soak, args=("embeddings", url, {"input": sentence}, 24, soak_seconds)),
+             threading.Thread(target=soak, args=("search", search_url, {"query": queries[1], "k": 10}, 8, soak_seconds))]
+    for load in loads:
+        load.start()
+    for load in loads:
+        load.join()
+    done.set()
+    sampler.join()
+    stop(server)
+
+
+    def rss_at(offset):
+        return max((mb for t, mb in samples if t - start <= offset), default=0.0)
+
+
+    peak = max(mb for _, mb in samples)
+    say(f"Sustained load, {soak_seconds} s of 24 clients embedding and 8 searching: RSS after 10 s {rss_at(10):.0f} MB, "
+        f"after 60 s {rss_at(60):.0f} MB, peak {peak:.0f} MB, at the end {samples[-1][1]:.0f} MB.")
+    for name in ("embeddings", "search"):
+        if name not in soak_results:
+            raise SystemExit(f"the sustained {name} load did not run")
+        rate, p50, p99, refused = soak_results[name]
+        say(f"- {name} during it: {rate:.0f} req/s, p50 {p50:.0f} ms, p99 {p99:.0f} ms, {refused} not 200.")
 
 with open(out_md, "w") as f:
     f.write("\n".join(lines) + "\n")

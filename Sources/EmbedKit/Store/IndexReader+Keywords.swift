@@ -46,13 +46,15 @@ extension IndexReader {
         _ expression: String, limit: Int, acceptDocument: ((Int64) -> Bool)?, alsoScoring wanted: Set<Int64> = []
     ) throws -> (rows: [KeywordRow], scores: [Int64: Double]) {
         guard limit > 0 || !wanted.isEmpty else { return ([], [:]) }
+        // Ranked without touching `chunks`: joining it before the sort read the row (and so the text) of every
+        // chunk that holds any of the words, most of the index for a question full of common words. A chunk's
+        // document is looked up only for the rows taken.
         let statement = try connection.prepare(
             """
-            SELECT m.id, m.score, c.document_id FROM
-                (SELECT rowid AS id, \(Self.bm25) AS score FROM chunks_fts WHERE chunks_fts MATCH ?1) m
-            JOIN chunks c ON c.id = m.id ORDER BY m.score, m.id
+            SELECT rowid, \(Self.bm25) AS score FROM chunks_fts WHERE chunks_fts MATCH ?1 ORDER BY score, rowid
             """)
         statement.bind([.text(expression)])
+        let documentOf = try connection.prepare("SELECT document_id FROM chunks WHERE id = ?1")
         var rows: [KeywordRow] = []
         var scores: [Int64: Double] = [:]
         // Rows come sorted; stepping stops once `limit` passed the filter and every wanted chunk was seen.
@@ -61,7 +63,10 @@ extension IndexReader {
             let score = -statement.double(1)
             if wanted.contains(id) { scores[id] = score }
             guard rows.count < limit else { continue }
-            let document = statement.int(2)
+            documentOf.bind([.int(id)])
+            // A row of the keyword index without its chunk (never, short of damage) is passed over.
+            guard try documentOf.step() else { continue }
+            let document = documentOf.int(0)
             if let acceptDocument, !acceptDocument(document) { continue }
             rows.append(KeywordRow(chunkID: id, documentID: document, score: score))
         }
