@@ -122,15 +122,7 @@ public struct EmbeddingServer: Sendable {
     }
 
     func embeddings(_ request: Request) async throws -> Response {
-        let body = try await Self.body(of: request, upTo: configuration.maxBodyBytes)
-        let asked: EmbeddingsRequest
-        do {
-            asked = try JSONDecoder().decode(EmbeddingsRequest.self, from: body)
-        } catch let error as ServeError {
-            throw error
-        } catch {
-            throw ServeError.invalid("the body is not the JSON of an embeddings request: \(Self.describe(error))")
-        }
+        let asked = try await decode(EmbeddingsRequest.self, from: request, naming: "an embeddings request")
         guard asked.input.count <= configuration.maxInputs else {
             throw ServeError(
                 status: 413, type: "invalid_request_error",
@@ -155,15 +147,7 @@ public struct EmbeddingServer: Sendable {
         guard let search else {
             throw ServeError(status: 404, type: "not_found_error", "no index is served: start embed serve with --db")
         }
-        let body = try await Self.body(of: request, upTo: configuration.maxBodyBytes)
-        let asked: SearchRequest
-        do {
-            asked = try JSONDecoder().decode(SearchRequest.self, from: body)
-        } catch let error as ServeError {
-            throw error
-        } catch {
-            throw ServeError.invalid("the body is not the JSON of a search request: \(Self.describe(error))")
-        }
+        let asked = try await decode(SearchRequest.self, from: request, naming: "a search request")
         let options = asked.options
         let outcome = try await search.search(
             asked.queries, embedder: options.mode.usesVectors ? queryEmbedder : nil, options: options)
@@ -180,6 +164,24 @@ public struct EmbeddingServer: Sendable {
         }
         return Response(
             status: .ok, headers: [.contentType: "application/x-ndjson"], body: .init(byteBuffer: ByteBuffer(string: lines)))
+    }
+
+    /// The request's body, read up to the size limit and decoded as `type`.
+    /// - Parameter emptyBody: what an empty body stands for, when it may be empty.
+    /// - Throws: ``ServeError`` 413 for a body over the limit, 400 (or the decoder's own) for one that is not
+    ///   `what`.
+    func decode<T: Decodable>(
+        _ type: T.Type, from request: Request, naming what: String, emptyBody: String? = nil
+    ) async throws -> T {
+        var body = try await Self.body(of: request, upTo: configuration.maxBodyBytes)
+        if body.isEmpty, let emptyBody { body = Data(emptyBody.utf8) }
+        do {
+            return try JSONDecoder().decode(type, from: body)
+        } catch let error as ServeError {
+            throw error
+        } catch {
+            throw ServeError.invalid("the body is not the JSON of \(what): \(Self.describe(error))")
+        }
     }
 
     static func body(of request: Request, upTo limit: Int) async throws -> Data {

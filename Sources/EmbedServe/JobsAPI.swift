@@ -12,15 +12,7 @@ extension EmbeddingServer {
         guard let jobs, let search else {
             throw ServeError(status: 404, type: "not_found_error", "no index is served: start embed serve with --db")
         }
-        let body = try await Self.body(of: request, upTo: configuration.maxBodyBytes)
-        let asked: JobRequest
-        do {
-            asked = try JSONDecoder().decode(JobRequest.self, from: body.isEmpty ? Data("{}".utf8) : body)
-        } catch let error as ServeError {
-            throw error
-        } catch {
-            throw ServeError.invalid("the body is not the JSON of a job request: \(Self.describe(error))")
-        }
+        let asked = try await decode(JobRequest.self, from: request, naming: "a job request", emptyBody: "{}")
         let db = asked.db ?? search.indexes[0].path
         guard search.indexPaths.contains(db) else {
             throw ServeError(
