@@ -287,6 +287,7 @@ public struct FuzzChecks: Sendable {
                 try expect(!request.queries.isEmpty, "a search request without a query")
                 try expect(request.queries.count <= SearchRequest.maxQueries, "\(request.queries.count) queries decoded")
                 try expect((1...SearchRequest.maxK).contains(request.k), "k = \(request.k) decoded")
+                try expect(request.queries.count * request.k <= SearchRequest.maxResults, "too many results decoded")
                 try expect(
                     !request.queries.contains { $0.allSatisfy(\.isWhitespace) }, "an empty query decoded")
             default:

@@ -16,8 +16,12 @@ final class ClientDeadline: ChannelDuplexHandler, RemovableChannelHandler {
 
     private let timeout: TimeAmount
     private var deadline: Scheduled<Void>?
-    /// Whether the response to the request being read has begun: then a 408 would corrupt it, so only close.
-    private var responding = false
+    // Requests whose head was read, and responses begun and ended. A 408 is only written when every earlier
+    // request has its whole answer and the late one has none begun: otherwise it would land inside another
+    // response (a pipelining client's next request arrives while the previous answer still streams).
+    private var requestsRead = 0
+    private var responsesBegun = 0
+    private var responsesEnded = 0
 
     init(timeout: TimeAmount) {
         self.timeout = timeout
@@ -26,8 +30,8 @@ final class ClientDeadline: ChannelDuplexHandler, RemovableChannelHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head:
+            requestsRead += 1
             deadline?.cancel()
-            responding = false
             let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
             deadline = context.eventLoop.scheduleTask(in: timeout) {
                 let (handler, context) = loopBound.value
@@ -43,7 +47,11 @@ final class ClientDeadline: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        if case .head = unwrapOutboundIn(data) { responding = true }
+        switch unwrapOutboundIn(data) {
+        case .head(let head) where head.status.kind != .informational: responsesBegun += 1
+        case .end: responsesEnded += 1
+        default: break
+        }
         context.write(data, promise: promise)
     }
 
@@ -59,19 +67,23 @@ final class ClientDeadline: ChannelDuplexHandler, RemovableChannelHandler {
     private func expire(context: ChannelHandlerContext) {
         deadline = nil
         guard context.channel.isActive else { return }
-        if !responding {
-            let seconds = timeout.nanoseconds / 1_000_000_000
-            let body = ByteBuffer(
-                string: #"{"error":{"message":"the request did not arrive whole within \#(seconds) s","type":"invalid_request_error"}}"#)
-            var head = HTTPResponse(status: .requestTimeout)
-            head.headerFields[.contentType] = "application/json"
-            head.headerFields[.contentLength] = String(body.readableBytes)
-            head.headerFields[.connection] = "close"
-            context.write(wrapOutboundOut(.head(head)), promise: nil)
-            context.write(wrapOutboundOut(.body(body)), promise: nil)
-            context.write(wrapOutboundOut(.end(nil)), promise: nil)
-            context.flush()
+        guard responsesBegun == responsesEnded, responsesEnded == requestsRead - 1 else {
+            context.close(promise: nil)
+            return
         }
-        context.close(promise: nil)
+        let seconds = timeout.nanoseconds / 1_000_000_000
+        let body = ByteBuffer(
+            string: #"{"error":{"code":null,"message":"the request did not arrive whole within \#(seconds) s","param":null,"type":"invalid_request_error"}}"#)
+        var head = HTTPResponse(status: .requestTimeout)
+        head.headerFields[.contentType] = "application/json"
+        head.headerFields[.contentLength] = String(body.readableBytes)
+        head.headerFields[.connection] = "close"
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        context.write(wrapOutboundOut(.body(body)), promise: nil)
+        // Closed once the answer is out, so that it is not dropped with the connection.
+        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
+            loopBound.value.close(promise: nil)
+        }
     }
 }

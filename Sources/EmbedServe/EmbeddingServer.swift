@@ -78,7 +78,7 @@ public struct EmbeddingServer: Sendable {
         // Jobs embed through the same model and queue as the requests, with the index's document prefix.
         jobs = search.map { _ in
             IngestJobs { resolved in
-                BatchedEmbedder(batcher).prefixing(query: "", document: resolved.documentPrefix, embedding: .document)
+                BatchedEmbedder(batcher, waitsForRoom: true).prefixing(query: "", document: resolved.documentPrefix, embedding: .document)
             }
         }
     }
@@ -111,11 +111,12 @@ public struct EmbeddingServer: Sendable {
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "embed"),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) },
             logger: logger)
-        // Stopped in reverse order: the server first (it drains its requests, which need the batcher), then the
+        // Stopped in reverse order: the jobs first (each stops after its batches in flight, which need the
+        // batcher, and so ends the streams that follow it), then the server (it drains its requests), then the
         // batcher.
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: batcher)] + (jobs.map { [.init(service: $0)] } ?? []) + [.init(service: app)],
+                services: [.init(service: batcher), .init(service: app)] + (jobs.map { [.init(service: $0)] } ?? []),
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         try await group.run()

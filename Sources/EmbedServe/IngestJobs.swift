@@ -58,6 +58,8 @@ public final class IngestJobs: Service, Sendable {
     }
 
     private let records = Locked<[String: Record]>([:])
+    /// Set when the server shuts down: no job starts after it.
+    private let stopping = Locked(false)
     private let submissions: AsyncStream<Submission>
     private let submit: AsyncStream<Submission>.Continuation
     /// Builds the document embedder of a job from its resolved recipe (the server's own model, batched).
@@ -70,11 +72,13 @@ public final class IngestJobs: Service, Sendable {
 
     /// Starts `job`, named `kind` (ingest, reindex).
     /// - Returns: the job's id and a stream of its events from the first, ending with its last.
-    /// - Throws: ``ServeError`` 409 when a job is running on the same index.
+    /// - Throws: ``ServeError`` 409 when a job is running on the same index, 503 when the server is stopping.
     public func start(_ job: IngestJob, kind: String) throws -> (id: String, events: AsyncStream<String>) {
         let id = UUID().uuidString.lowercased()
-        let (events, follower) = AsyncStream.makeStream(of: String.self)
+        // A follower that stops reading keeps only the newest events (the last always among them), not all.
+        let (events, follower) = AsyncStream.makeStream(of: String.self, bufferingPolicy: .bufferingNewest(1024))
         try records.withLock { records in
+            if stopping.withLock({ $0 }) { throw ServeError.shuttingDown }
             if let running = records.values.first(where: { $0.db == job.db && $0.state == .running }) {
                 throw ServeError(
                     status: 409, type: "conflict_error",
@@ -91,12 +95,13 @@ public final class IngestJobs: Service, Sendable {
         records.withLock { $0[id].map { ($0.kind, $0.db, $0.state, $0.events) } }
     }
 
-    /// Asks a running job to stop after the batches in flight; false when there is no such job.
-    public func cancel(_ id: String) -> Bool {
+    /// Asks a running job to stop after the batches in flight.
+    /// - Returns: the job's state when asked (only a running one is stopped), or nil when there is no such job.
+    public func cancel(_ id: String) -> State? {
         records.withLock { records in
-            guard records[id] != nil else { return false }
-            records[id]?.cancelled = true
-            return true
+            guard let state = records[id]?.state else { return nil }
+            if state == .running { records[id]?.cancelled = true }
+            return state
         }
     }
 
@@ -108,6 +113,7 @@ public final class IngestJobs: Service, Sendable {
                 }
             }
         } onGracefulShutdown: {
+            self.stopping.withLock { $0 = true }
             self.submit.finish()
             self.records.withLock { records in
                 for id in records.keys where records[id]?.state == .running { records[id]?.cancelled = true }

@@ -71,7 +71,10 @@ extension EmbeddingServer {
 
     /// `DELETE /v1/jobs/{id}`: the job stops after the batches in flight (what it finished is kept).
     func cancelJob(_ id: String) throws -> Response {
-        guard jobs?.cancel(id) == true else { throw ServeError(status: 404, type: "not_found_error", "no job \(id)") }
+        guard let state = jobs?.cancel(id) else { throw ServeError(status: 404, type: "not_found_error", "no job \(id)") }
+        guard state == .running else {
+            throw ServeError(status: 409, type: "conflict_error", "job \(id) has already ended (\(state.rawValue))")
+        }
         return try Self.json(["id": id, "state": "cancelling"], status: .accepted)
     }
 }

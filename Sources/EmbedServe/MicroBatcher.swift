@@ -154,9 +154,13 @@ public final class MicroBatcher: Service, Sendable {
 /// An embedder whose calls go through a ``MicroBatcher``: what search embeds its queries with.
 public struct BatchedEmbedder: Embedder {
     public let batcher: MicroBatcher
+    /// When the queue is full, wait for room instead of failing with 429: for ingest jobs, whose documents
+    /// would otherwise fail because a crowd of requests filled the queue.
+    public let waitsForRoom: Bool
 
-    public init(_ batcher: MicroBatcher) {
+    public init(_ batcher: MicroBatcher, waitsForRoom: Bool = false) {
         self.batcher = batcher
+        self.waitsForRoom = waitsForRoom
     }
 
     public var identity: EmbedderIdentity { batcher.embedder.identity }
@@ -165,6 +169,12 @@ public struct BatchedEmbedder: Embedder {
     public var maxInputTokens: Int? { batcher.embedder.maxInputTokens }
 
     public func embed(_ texts: [String]) async throws -> [[Float]] {
-        try await batcher.embed(texts)
+        while true {
+            do {
+                return try await batcher.embed(texts)
+            } catch let error as ServeError where waitsForRoom && error.status == 429 {
+                try await Task.sleep(for: .milliseconds(50))  // cancellable: a stopped job does not wait on
+            }
+        }
     }
 }

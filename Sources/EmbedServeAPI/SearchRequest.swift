@@ -16,6 +16,8 @@ package struct SearchRequest: Decodable {
     /// The most queries in one request, and the largest k: beyond them a request is refused (413, 400).
     package static let maxQueries = 1024
     package static let maxK = 1000
+    /// The most results one request may ask for (queries × k): each carries its chunk's text.
+    package static let maxResults = 10_000
 
     private enum CodingKeys: String, CodingKey {
         case query, queries, k, mode, group, all, under, path, format
@@ -45,6 +47,11 @@ package struct SearchRequest: Decodable {
         self.queries = queries
         k = try field(Int.self, .k, "an integer") ?? 10
         guard (1...Self.maxK).contains(k) else { throw ServeError.invalid("'k' must be between 1 and \(Self.maxK)") }
+        guard queries.count * k <= Self.maxResults else {
+            throw ServeError(
+                status: 413, type: "invalid_request_error",
+                "\(queries.count) queries × k \(k) = \(queries.count * k) results; at most \(Self.maxResults) per request")
+        }
         let modeName = try field(String.self, .mode, "vector, keyword or hybrid") ?? SearchMode.hybrid.rawValue
         guard let mode = SearchMode(rawValue: modeName) else {
             throw ServeError.invalid("'mode' must be vector, keyword or hybrid")

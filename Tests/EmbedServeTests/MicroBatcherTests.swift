@@ -71,6 +71,37 @@ struct MicroBatcherTests {
         #expect(batcher.statistics.queuedTexts == 0)
     }
 
+    @Test("an ingest job's embedder waits for room in a full queue instead of failing its documents")
+    func jobsWaitForRoom() async throws {
+        let model = CountingEmbedder(dimension: 8, delay: .milliseconds(100))
+        let batcher = MicroBatcher(embedder: model, configuration: .init(window: .zero, maxBatch: 4, maxQueuedTexts: 8))
+        let job = BatchedEmbedder(batcher, waitsForRoom: true)
+        let (served, refused) = try await Self.running(batcher) {
+            try await withThrowingTaskGroup(of: (Bool, Bool).self) { group in
+                // A crowd of plain callers keeps the queue full; the job's ten calls run among them.
+                for caller in 0..<40 {
+                    group.addTask {
+                        let isJob = caller % 4 == 0
+                        do {
+                            let embedder: any Embedder = isJob ? job : BatchedEmbedder(batcher)
+                            let vectors = try await embedder.embed(["text \(caller)"])
+                            #expect(vectors.count == 1)
+                            return (isJob, true)
+                        } catch let error as ServeError where error.status == 429 {
+                            return (isJob, false)
+                        }
+                    }
+                }
+                var served = 0
+                var refused = 0
+                for try await (isJob, ok) in group where isJob { if ok { served += 1 } else { refused += 1 } }
+                return (served, refused)
+            }
+        }
+        #expect(served == 10 && refused == 0, "the job's calls: \(served) served, \(refused) refused")
+        #expect(batcher.statistics.refused > 0, "the queue was never full: the test proves nothing")
+    }
+
     @Test("a failing batch fails its callers, and the next batch is served")
     func failure() async throws {
         let model = CountingEmbedder(dimension: 8, failMarker: "FAIL")

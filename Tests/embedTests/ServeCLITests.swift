@@ -267,6 +267,7 @@ struct ServeSearchCLITests {
             ("no query", #"{"k": 3}"#, 400), ("k 0", #"{"query": "a", "k": 0}"#, 400),
             ("bad mode", #"{"query": "a", "mode": "fuzzy"}"#, 400), ("bad format", #"{"query": "a", "format": ["pdf"]}"#, 400),
             ("not JSON", "query=a", 400),
+            ("too many results", #"{"queries": [\#((0..<20).map { "\"q\($0)\"" }.joined(separator: ","))], "k": 1000}"#, 413),
         ] {
             let answer = try await server.request("POST", "/v1/search", body: Data(body.utf8))
             #expect(answer.status == status, "\(name)")
@@ -277,6 +278,7 @@ struct ServeSearchCLITests {
         let metrics = String(decoding: try await server.request("GET", "/metrics").body, as: UTF8.self)
         #expect(metrics.contains(#"embed_http_requests_total{route="/v1/search",status="200"}"#), "\(metrics)")
         #expect(metrics.contains(#"embed_http_requests_total{route="/v1/search",status="400"} 5"#), "\(metrics)")
+        #expect(metrics.contains(#"embed_http_requests_total{route="/v1/search",status="413"} 1"#), "\(metrics)")
         #expect(metrics.contains("embed_batch_texts_count"), "\(metrics)")
         #expect(metrics.contains("embed_texts_embedded_total"), "\(metrics)")
         #expect(metrics.contains("embed_queue_texts 0"), "\(metrics)")
@@ -331,6 +333,8 @@ struct ServeJobsCLITests {
         var collapsed: [String] = []
         for event in events.dropFirst() where !(event == "progress" && collapsed.last == "progress") { collapsed.append(event) }
         #expect(kept == collapsed, "\(kept) against the stream's \(events)")
+        let late = try await server.request("DELETE", "/v1/jobs/\(id)")
+        #expect(late.status == 409 && late.errorType == "conflict_error", "cancelling a finished job")
         #expect(try await server.request("GET", "/v1/jobs/nope").status == 404)
         #expect(try await server.request("DELETE", "/v1/jobs/nope").status == 404)
 

@@ -171,4 +171,66 @@ struct ServeHostileClientTests {
         #expect(String(decoding: found.body, as: UTF8.self).contains("/7.txt"))
         #expect(await server.stop() == 0, "\(server.stderr)")
     }
+
+    /// An index of one document, 20 more under `more/` to ingest, and a server whose jobs take a batch window
+    /// (1 s, the model otherwise idle) per text: a job of 20 texts streams for about 20 s.
+    static func slowJobServer(_ dir: TemporaryDirectory, _ extra: [String] = []) async throws -> (ServedEmbed, String) {
+        try dir.write("docs/a.txt", "The first document.")
+        let db = dir.path + "/index.sqlite"
+        #expect(try await EmbedBinary.run(["ingest", dir.path + "/docs", "--db", db, "--embedder", "hash"]).status == 0)
+        for n in 0..<20 { try dir.write("more/\(n).txt", "Document \(n) is about lamps number \(n).") }
+        let more = try #require(FileWalker.canonicalPath(dir.path + "/more"))
+        let server = try await ServedEmbed.start(
+            ["--db", db, "--allow-root", more, "--job-batch-size", "1", "--job-concurrency", "1", "--batch-window-ms", "1000"]
+                + extra)
+        return (server, more)
+    }
+
+    /// Posts an ingest of `folder` on a raw connection, then `after` on the same one; returns what came back
+    /// until the server closed it or `seconds` passed.
+    static func follow(port: Int, folder: String, then after: String = "", for seconds: Int) async throws -> String {
+        try await EmbedBinary.onOwnThread {
+            let connection = try RawConnection(port: port)
+            defer { connection.close() }
+            let body = #"{"paths": ["\#(folder)"]}"#
+            connection.send(
+                "POST /v1/ingest HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                    + "Content-Length: \(body.utf8.count)\r\n\r\n\(body)" + after)
+            return Self.text(connection.read(for: .seconds(seconds)).bytes)
+        }
+    }
+
+    @Test("SIGTERM while a client follows a job: the job stops after its batch in flight, its stream ends, and the server exits 0")
+    func sigtermDuringJob() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let (server, more) = try await Self.slowJobServer(dir)
+        defer { _ = server.process.isRunning ? kill(server.process.processIdentifier, SIGKILL) : 0 }
+        async let streamed = Self.follow(port: server.port, folder: more, for: 60)
+        try await Task.sleep(for: .seconds(2))
+        let asked = ContinuousClock.now
+        let status = await server.stop()
+        let took = ContinuousClock.now - asked
+        let text = try await streamed
+        #expect(status == 0, "\(server.stderr)")
+        // The whole job would take about 20 s more; stopping waits for one batch (at most the 1 s window).
+        #expect(took < .seconds(10), "SIGTERM took \(took) with a client following a job")
+        #expect(text.contains(#""event":"cancelled""#), "\(text.suffix(400))")
+    }
+
+    @Test("a request pipelined behind a streaming answer that does not arrive in time closes the connection, never a 408 inside the stream")
+    func pipelinedLateRequest() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let (server, more) = try await Self.slowJobServer(dir, ["--client-timeout", "2"])
+        defer { _ = server.process.isRunning ? kill(server.process.processIdentifier, SIGKILL) : 0 }
+        // The second request declares a body it never sends.
+        let text = try await Self.follow(
+            port: server.port, folder: more,
+            then: "POST /v1/embeddings HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n",
+            for: 12)
+        #expect(text.contains(#""event":"started""#), "\(text)")
+        #expect(!text.contains("HTTP/1.1 408"), "a 408 was written inside the job's stream: \(text)")
+        #expect(await server.stop() == 0, "\(server.stderr)")
+    }
 }

@@ -280,12 +280,13 @@ public final class IndexReader {
                 if case .current(let matrix) = VectorFile.load(
                     path: file, dimension: dimension, generation: generation, indexID: indexID)
                 {
-                    vectorCache?.keep(matrix, indexID: indexID, generation: generation)
+                    if immutableStamp == nil { vectorCache?.keep(matrix, indexID: indexID, generation: generation) }
                     return matrix
                 }
             }
             let matrix = try loadVectors(dimension: dimension)
-            if let indexID { vectorCache?.keep(matrix, indexID: indexID, generation: generation) }
+            // A reader without locks (immutable) may have read a state torn by a writer; only a snapshot is kept.
+            if let indexID, immutableStamp == nil { vectorCache?.keep(matrix, indexID: indexID, generation: generation) }
             if let indexID, !IndexLock.isHeld(indexPath: path) {
                 try? VectorFile.write(path: file, matrix: matrix, generation: generation, indexID: indexID)
             }
