@@ -135,9 +135,16 @@ struct ReindexTests {
         #expect(first.terminationStatus == 0)
         #expect(try EmbedBinary.json(waited.stdout)["added"] as? Int == 0)
 
-        // SIGTERM: stops after the batches in flight, keeps whole documents, exits 130.
+        // SIGTERM: stops after the batches in flight, keeps whole documents, exits 130. The embedding server
+        // holds every request, so the run cannot finish before it is stopped, however fast the machine (with
+        // the hash embedder it sometimes did, under a loaded suite, before the test saw its index).
+        let upstream = try LoopbackEmbeddingServer()
+        defer { upstream.stop() }
+        upstream.hold()
         let other = dir.path + "/other.sqlite"
-        let terminated = try EmbedBinary.start(["ingest", dir.path + "/tree", "--db", other, "--embedder", "hash"])
+        let terminated = try EmbedBinary.start(
+            ["ingest", dir.path + "/tree", "--db", other, "--embedder", "openai", "--base-url",
+             upstream.baseURL.absoluteString, "--model", "held", "--dimensions", "8"])
         // Holding the lock is not enough: a stop before the index file is made leaves no index (and says so).
         try #require(
             try await Self.waitForIndex(other, while: terminated), "the run finished before it could be stopped")
