@@ -8,6 +8,7 @@ struct kernel_table {
     void (*embeddings)(const int32_t *, size_t, const float *, const float *, const float *, const float *,
                        const float *, float, size_t, float *);
     void (*exp_nonpositive)(const float *, float *, size_t);
+    void (*matmul_bt)(const float *, size_t, size_t, const float *, size_t, float *, size_t, int);
 };
 
 // Portable: 16-byte vectors, which baseline x86-64 (SSE2) and arm64 (NEON) both have.
@@ -110,4 +111,9 @@ void embed_k_embeddings(int variant, const int32_t *ids, size_t count, const flo
 
 void embed_k_exp_nonpositive(int variant, const float *x, float *out, size_t count) {
     table(variant)->exp_nonpositive(x, out, count);
+}
+
+void embed_k_matmul_bt(int variant, const float *x, size_t rows, size_t k, const float *w, size_t n, float *out,
+                       size_t ldo, int accumulate) {
+    table(variant)->matmul_bt(x, rows, k, w, n, out, ldo, accumulate);
 }

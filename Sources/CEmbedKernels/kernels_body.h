@@ -178,8 +178,59 @@ TGT static void F(exp_nonpositive)(const float *x, float *out, size_t count) {
     }
 }
 
+// out[r][j] = x[r] · w[j] (+ out[r][j] when accumulate), x rows × k, w n × k, out rows ldo apart,
+// k a multiple of 16.
+// For a few rows (a short query): reads each weight row once and never packs the weights, which is what
+// makes BLAS slow there (it copies the whole matrix per call whatever the row count). Four weight rows
+// by two input rows per step: eight accumulators, within the sixteen vector registers of AVX2.
+TGT static void F(matmul_bt)(const float *x, size_t rows, size_t k, const float *w, size_t n, float *out,
+                             size_t ldo, int accumulate) {
+    size_t j = 0;
+    for (; j + 4 <= n; j += 4) {
+        const float *w0 = w + j * k, *w1 = w0 + k, *w2 = w1 + k, *w3 = w2 + k;
+        size_t r = 0;
+        for (; r + 2 <= rows; r += 2) {
+            const float *x0 = x + r * k, *x1 = x0 + k;
+            VF a00 = {0}, a01 = {0}, a02 = {0}, a03 = {0}, a10 = {0}, a11 = {0}, a12 = {0}, a13 = {0};
+            for (size_t c = 0; c < k; c += W) {
+                VF v0 = F(load)(x0 + c), v1 = F(load)(x1 + c);
+                VF b0 = F(load)(w0 + c), b1 = F(load)(w1 + c), b2 = F(load)(w2 + c), b3 = F(load)(w3 + c);
+                a00 += v0 * b0; a01 += v0 * b1; a02 += v0 * b2; a03 += v0 * b3;
+                a10 += v1 * b0; a11 += v1 * b1; a12 += v1 * b2; a13 += v1 * b3;
+            }
+            float *o0 = out + r * ldo + j, *o1 = o0 + ldo;
+            float s[8] = {F(sum)(a00), F(sum)(a01), F(sum)(a02), F(sum)(a03),
+                          F(sum)(a10), F(sum)(a11), F(sum)(a12), F(sum)(a13)};
+            for (int t = 0; t < 4; t++) {
+                o0[t] = (accumulate ? o0[t] : 0) + s[t];
+                o1[t] = (accumulate ? o1[t] : 0) + s[4 + t];
+            }
+        }
+        if (r < rows) {
+            const float *x0 = x + r * k;
+            VF a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+            for (size_t c = 0; c < k; c += W) {
+                VF v0 = F(load)(x0 + c);
+                a0 += v0 * F(load)(w0 + c); a1 += v0 * F(load)(w1 + c);
+                a2 += v0 * F(load)(w2 + c); a3 += v0 * F(load)(w3 + c);
+            }
+            float *o0 = out + r * ldo + j;
+            float s[4] = {F(sum)(a0), F(sum)(a1), F(sum)(a2), F(sum)(a3)};
+            for (int t = 0; t < 4; t++) o0[t] = (accumulate ? o0[t] : 0) + s[t];
+        }
+    }
+    for (; j < n; j++) {
+        for (size_t r = 0; r < rows; r++) {
+            VF a = {0};
+            for (size_t c = 0; c < k; c += W) a += F(load)(x + r * k + c) * F(load)(w + j * k + c);
+            out[r * ldo + j] = (accumulate ? out[r * ldo + j] : 0) + F(sum)(a);
+        }
+    }
+}
+
 static const struct kernel_table F(table) = {
     F(bias_gelu), F(add_layer_norm), F(softmax_rows), F(mean_pool_normalized), F(embeddings), F(exp_nonpositive),
+    F(matmul_bt),
 };
 
 #undef VF

@@ -182,10 +182,20 @@ public final class BertEmbedder: Embedder {
         return passes
     }
 
-    /// Runs one pass with a pooled workspace.
+    /// Runs one pass with a pooled workspace, holding a slot of the limiter. A short pass (a query) also
+    /// takes a second slot when one is free and splits its linear layers over two cores: alone, it would
+    /// leave the other idle while its caller waits.
     private func run(_ pass: Pass) -> [(Int, [Float])] {
+        guard pass.batch.tokenCount <= Kernels.fewRows, configuration.maxConcurrentPasses > 1 else {
+            return run(pass, threads: 1)
+        }
+        return limiter.withSpareSlotIfFree { spare in run(pass, threads: spare ? 2 : 1) }
+    }
+
+    private func run(_ pass: Pass, threads: Int) -> [(Int, [Float])] {
         let workspace = workspaces.withLock { $0.popLast() } ?? makeWorkspace()
         defer { workspaces.withLock { $0.append(workspace) } }
+        workspace.threads = threads
         let h = identity.dimension
         var output = [Float](repeating: 0, count: pass.indices.count * h)
         output.withUnsafeMutableBufferPointer { buffer in

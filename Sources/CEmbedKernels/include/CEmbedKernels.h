@@ -34,5 +34,10 @@ void embed_k_embeddings(int variant, const int32_t *ids, size_t count, const flo
                         float *out);
 /// out[i] = e^x[i] for x[i] ≤ 0 (the softmax/erf exponential), for tests.
 void embed_k_exp_nonpositive(int variant, const float *x, float *out, size_t count);
+/// out[r][j] = x[r] · w[j], plus out[r][j] when `accumulate` is non-zero: x is rows × k, w is n × k (both
+/// row-major), out is rows × n with rows `ldo` floats apart; k a multiple of 16. For a few rows, where BLAS
+/// spends its time copying `w` into its packed layout.
+void embed_k_matmul_bt(int variant, const float *x, size_t rows, size_t k, const float *w, size_t n, float *out,
+                       size_t ldo, int accumulate);
 
 #endif

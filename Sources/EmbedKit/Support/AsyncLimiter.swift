@@ -20,6 +20,18 @@ public final class AsyncLimiter: Sendable {
         return try await body()
     }
 
+    /// Calls `body(true)` holding one more slot when one is free right now, else `body(false)`, never
+    /// waiting: for work that can use a second core when nobody else wants it.
+    public func withSpareSlotIfFree<Result>(_ body: (Bool) throws -> Result) rethrows -> Result {
+        let taken = state.withLock { state in
+            guard state.free > 0 else { return false }
+            state.free -= 1
+            return true
+        }
+        defer { if taken { release() } }
+        return try body(taken)
+    }
+
     private func acquire() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let granted = state.withLock { state in

@@ -16,9 +16,10 @@ extension Bert {
         /// `workspace.intermediate = GELU(dense(attentionOutput))`.
         func callAsFunction(_ batch: PackedBatch, workspace: Workspace) {
             // Bias and GELU in one pass over the product.
-            Kernels.linearWithoutBias(
+            Kernels.linear(
                 workspace.attentionOutput, rows: batch.tokenCount, inFeatures: hiddenSize,
-                weight: weight.base, outFeatures: intermediateSize, into: workspace.intermediate)
+                weight: weight.base, bias: nil, outFeatures: intermediateSize, into: workspace.intermediate,
+                variant: workspace.kernels, threads: workspace.threads)
             Kernels.biasGELU(workspace.intermediate, bias: bias.base, rows: batch.tokenCount, width: intermediateSize,
                 variant: workspace.kernels)
         }

@@ -23,9 +23,10 @@ extension Bert {
         /// `workspace.hidden = LayerNorm(dense(intermediate) + attentionOutput)`.
         func callAsFunction(_ batch: PackedBatch, workspace: Workspace) {
             // Bias, residual and LayerNorm in one pass over the product.
-            Kernels.linearWithoutBias(
+            Kernels.linear(
                 workspace.intermediate, rows: batch.tokenCount, inFeatures: intermediateSize,
-                weight: weight.base, outFeatures: hiddenSize, into: workspace.hidden)
+                weight: weight.base, bias: nil, outFeatures: hiddenSize, into: workspace.hidden,
+                variant: workspace.kernels, threads: workspace.threads)
             Kernels.addLayerNorm(
                 workspace.hidden, bias: bias.base, residual: workspace.attentionOutput, rows: batch.tokenCount, width: hiddenSize,
                 gamma: normWeight.base, beta: normBias.base, epsilon: epsilon, variant: workspace.kernels)

@@ -32,7 +32,7 @@ extension Bert {
             Kernels.linear(
                 workspace.hidden, rows: batch.tokenCount, inFeatures: h,
                 weight: queryKeyValueWeight.base, bias: queryKeyValueBias.base, outFeatures: stride,
-                into: workspace.queryKeyValue)
+                into: workspace.queryKeyValue, variant: workspace.kernels, threads: workspace.threads)
             let scale = 1 / Float(headSize).squareRoot()
             let scores = workspace.scores
             for sequence in batch.sequences {

@@ -21,9 +21,10 @@ extension Bert {
         /// `workspace.attentionOutput = LayerNorm(dense(context) + hidden)`.
         func callAsFunction(_ batch: PackedBatch, workspace: Workspace) {
             // Bias, residual and LayerNorm in one pass over the product.
-            Kernels.linearWithoutBias(
+            Kernels.linear(
                 workspace.context, rows: batch.tokenCount, inFeatures: hiddenSize,
-                weight: weight.base, outFeatures: hiddenSize, into: workspace.attentionOutput)
+                weight: weight.base, bias: nil, outFeatures: hiddenSize, into: workspace.attentionOutput,
+                variant: workspace.kernels, threads: workspace.threads)
             Kernels.addLayerNorm(
                 workspace.attentionOutput, bias: bias.base, residual: workspace.hidden, rows: batch.tokenCount, width: hiddenSize,
                 gamma: normWeight.base, beta: normBias.base, epsilon: epsilon, variant: workspace.kernels)

@@ -8,6 +8,8 @@ extension Bert {
         let maxSequenceLength: Int
         /// The element-wise kernel variant (a `CEmbedKernels` constant) this pass runs.
         let kernels: Int32
+        /// Threads the linear layers of a short pass may split over (``Kernels/fewRows``); set per pass.
+        var threads = 1
         /// Hidden states, `tokens × hidden`.
         let hidden: UnsafeMutablePointer<Float>
         /// Fused query/key/value projections, `tokens × 3·hidden`.

@@ -1,25 +1,57 @@
 internal import CEmbedBLAS
 internal import CEmbedKernels
+private import Dispatch
 
 /// The numeric building blocks of the forward pass: matrix multiplies through OpenBLAS, element-wise
 /// work in the C kernels of CEmbedKernels, compiled per instruction set and picked at run time.
 enum Kernels {
     // MARK: - Matrix multiplication
 
-    /// `output[rows × outFeatures] = input[rows × inFeatures] · weightᵀ + bias`, with the weight in
-    /// PyTorch `Linear` layout `[outFeatures, inFeatures]`, all row-major.
+    /// Token counts up to which a linear layer multiplies in CEmbedKernels instead of OpenBLAS. BLAS copies
+    /// the whole weight matrix into its packed layout on every call, whatever the row count, which is most
+    /// of a short query's time; the row kernel reads each weight once in place. From 32 rows on BLAS wins
+    /// (benchmarks/RESULTS.md, "A short query").
+    static let fewRows = 32
+
+    /// `output[rows × outFeatures] = input[rows × inFeatures] · weightᵀ (+ bias)`, with the weight in
+    /// PyTorch `Linear` layout `[outFeatures, inFeatures]`, all row-major. Up to ``fewRows`` rows run on the
+    /// row kernel of `variant`, split over `threads` threads by output column; more rows run on OpenBLAS.
     static func linear(
         _ input: UnsafePointer<Float>, rows: Int, inFeatures: Int,
-        weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, outFeatures: Int,
-        into output: UnsafeMutablePointer<Float>
+        weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, outFeatures: Int,
+        into output: UnsafeMutablePointer<Float>, variant: Int32 = variant, threads: Int = 1
     ) {
-        // Start from the bias in every row, then accumulate the product (beta = 1).
-        for row in 0..<rows {
-            (output + row * outFeatures).update(from: bias, count: outFeatures)
+        if let bias {
+            // Start from the bias in every row, then accumulate the product.
+            for row in 0..<rows {
+                (output + row * outFeatures).update(from: bias, count: outFeatures)
+            }
         }
-        cblas_sgemm(
-            CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(outFeatures), Int32(inFeatures),
-            1, input, Int32(inFeatures), weight, Int32(inFeatures), 1, output, Int32(outFeatures))
+        guard rows <= fewRows, inFeatures % 16 == 0 else {
+            cblas_sgemm(
+                CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(outFeatures), Int32(inFeatures),
+                1, input, Int32(inFeatures), weight, Int32(inFeatures), bias == nil ? 0 : 1, output,
+                Int32(outFeatures))
+            return
+        }
+        let accumulate: Int32 = bias == nil ? 0 : 1
+        let parts = max(1, min(threads, outFeatures / 64))
+        guard parts > 1 else {
+            embed_k_matmul_bt(variant, input, rows, inFeatures, weight, outFeatures, output, outFeatures, accumulate)
+            return
+        }
+        // Column ranges in multiples of 4 (the kernel's block), the last taking the rest. The parts read the
+        // same input and weight and write disjoint columns of the output.
+        nonisolated(unsafe) let input = input, weight = weight, output = output
+        let share = (outFeatures / parts + 3) / 4 * 4
+        DispatchQueue.concurrentPerform(iterations: parts) { part in
+            let first = part * share
+            let count = part == parts - 1 ? outFeatures - first : min(share, outFeatures - first)
+            guard count > 0 else { return }
+            embed_k_matmul_bt(
+                variant, input, rows, inFeatures, weight + first * inFeatures, count, output + first, outFeatures,
+                accumulate)
+        }
     }
 
     /// `c[m × n] = alpha · a[m × k] · bᵀ` where `b` is `[n × k]`; leading dimensions given.
@@ -40,17 +72,6 @@ enum Kernels {
         cblas_sgemm(
             CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k),
             1, a, Int32(lda), b, Int32(ldb), 0, c, Int32(ldc))
-    }
-
-    /// `output[rows × outFeatures] = input[rows × inFeatures] · weightᵀ`, bias left to the element-wise
-    /// kernel that follows (``biasGELU(_:bias:rows:width:variant:)`` or ``addLayerNorm``), saving a pass.
-    static func linearWithoutBias(
-        _ input: UnsafePointer<Float>, rows: Int, inFeatures: Int,
-        weight: UnsafePointer<Float>, outFeatures: Int, into output: UnsafeMutablePointer<Float>
-    ) {
-        cblas_sgemm(
-            CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(outFeatures), Int32(inFeatures),
-            1, input, Int32(inFeatures), weight, Int32(inFeatures), 0, output, Int32(outFeatures))
     }
 
     // MARK: - Element-wise (CEmbedKernels, dispatched on the CPU)

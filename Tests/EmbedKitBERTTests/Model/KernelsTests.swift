@@ -184,8 +184,66 @@ struct KernelsTests {
         }
         #expect(output == [11, 25, 14, 31])
         output.withUnsafeMutableBufferPointer {
-            Kernels.linearWithoutBias(input, rows: 2, inFeatures: 3, weight: weight, outFeatures: 2, into: $0.baseAddress!)
+            Kernels.linear(input, rows: 2, inFeatures: 3, weight: weight, bias: nil, outFeatures: 2, into: $0.baseAddress!)
         }
         #expect(output == [1, 5, 4, 11])
+    }
+
+    @Test("the row kernel multiplies by weightᵀ like a double-precision reference, with and without accumulating",
+          arguments: variants)
+    func rowKernel(name: String) {
+        // 70 output columns: blocks of four and a tail; rows odd and even; output rows wider than the product.
+        let k = 48, n = 70, ldo = 75
+        let weight = noise(n * k, seed: 7, scale: 1)
+        for rows in [1, 2, 3, 8, 17] {
+            let input = noise(rows * k, seed: UInt64(rows), scale: 1)
+            let start = noise(rows * ldo, seed: 99, scale: 1)
+            for accumulate in [false, true] {
+                var output = start
+                output.withUnsafeMutableBufferPointer {
+                    embed_k_matmul_bt(variant(name), input, rows, k, weight, n, $0.baseAddress!, ldo, accumulate ? 1 : 0)
+                }
+                var worst: Double = 0
+                for r in 0..<rows {
+                    for j in 0..<ldo {
+                        var expected = Double(start[r * ldo + j])
+                        if j < n {
+                            let dot = (0..<k).reduce(0.0) { $0 + Double(input[r * k + $1]) * Double(weight[j * k + $1]) }
+                            expected = (accumulate ? expected : 0) + dot
+                        }
+                        worst = max(worst, abs(expected - Double(output[r * ldo + j])))
+                    }
+                }
+                #expect(worst < 1e-5, "rows \(rows), accumulate \(accumulate): off by \(worst)")
+            }
+        }
+    }
+
+    @Test("a linear layer gives the same product on the row kernel, split over threads or not, as on OpenBLAS")
+    func linearPaths() {
+        let k = 384, n = 1152
+        let weight = noise(n * k, seed: 3, scale: 0.1)
+        let bias = noise(n, seed: 4, scale: 1)
+        func product(_ input: [Float], rows: Int, threads: Int) -> [Float] {
+            var output = [Float](repeating: .nan, count: rows * n)
+            output.withUnsafeMutableBufferPointer {
+                Kernels.linear(input, rows: rows, inFeatures: k, weight: weight, bias: bias, outFeatures: n,
+                               into: $0.baseAddress!, threads: threads)
+            }
+            return output
+        }
+        // One row more than fewRows goes to OpenBLAS; its first fewRows rows must match the row kernel's.
+        let rows = Kernels.fewRows
+        let input = noise((rows + 1) * k, seed: 5, scale: 1)
+        let blas = product(input, rows: rows + 1, threads: 1).prefix(rows * n)
+        let rowKernel = product(Array(input.prefix(rows * k)), rows: rows, threads: 1)
+        #expect(!rowKernel.contains { $0.isNaN })
+        let worst = zip(rowKernel, blas).map { abs($0 - $1) }.max() ?? .infinity
+        #expect(worst < 1e-4, "row kernel and OpenBLAS differ by \(worst)")
+        for short in [1, 15, rows] {
+            let part = Array(input.prefix(short * k))
+            #expect(product(part, rows: short, threads: 1) == product(part, rows: short, threads: 2),
+                    "\(short) rows: splitting the columns over threads changed the product")
+        }
     }
 }
