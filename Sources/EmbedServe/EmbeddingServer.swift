@@ -161,7 +161,7 @@ public struct EmbeddingServer: Sendable {
         }
         var lines = ""
         for result in outcome.results {
-            for hit in result.hits { lines += JSONLines.encode(HitLine(query: result.query, hit: hit)) + "\n" }
+            for hit in result.hits { lines += HitLine(query: result.query, hit: hit).jsonLine + "\n" }
         }
         return Response(
             status: .ok, headers: [.contentType: "application/x-ndjson"], body: .init(byteBuffer: ByteBuffer(string: lines)))

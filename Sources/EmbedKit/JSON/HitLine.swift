@@ -58,4 +58,64 @@ public struct HitLine: Encodable, Sendable {
                     heading_path: $0.chunk.headingPath)
             }, forKey: .copies)
     }
+
+    /// The line as ``JSONLines/encode(_:)`` writes it, byte for byte, without `JSONEncoder`: what search prints
+    /// and serves for every result.
+    public var jsonLine: String {
+        let chunk = hit.chunk
+        var json = JSONWriter(capacity: chunk.text.utf8.count * 2 + 512)
+        json.object { json in
+            // Keys in sorted order, ChunkLine's and this line's together.
+            json.key("chunk_id"); json.integer(chunk.id)
+            json.key("copies")
+            json.array(hit.copies) { json, copy in
+                json.object { json in
+                    json.key("chunk_id"); json.integer(copy.chunk.id)
+                    json.key("heading_path"); json.array(copy.chunk.headingPath) { $0.string($1) }
+                    json.key("index"); json.string(copy.index)
+                    json.key("line"); json.integer(copy.chunk.line)
+                    json.key("path"); json.string(copy.chunk.path)
+                }
+            }
+            json.key("end_offset"); json.integer(chunk.endOffset)
+            json.key("format"); json.string(chunk.format.rawValue)
+            json.key("found_by")
+            json.object { json in
+                for (name, place) in [("keyword", hit.keyword), ("vector", hit.vector)] as [(StaticString, RankingPlace?)] {
+                    guard let place else { continue }
+                    json.key(name)
+                    json.object { json in
+                        json.key("rank"); json.integer(place.rank)
+                        json.key("score"); json.float(place.score)
+                    }
+                }
+            }
+            json.key("heading_path"); json.array(chunk.headingPath) { $0.string($1) }
+            json.key("index"); json.string(hit.index)
+            json.key("line"); json.integer(chunk.line)
+            json.key("matches")
+            json.array(hit.matches) { json, range in json.array([range.lowerBound, range.upperBound]) { $0.integer($1) } }
+            json.key("ordinal"); json.integer(chunk.ordinal)
+            json.key("path"); json.string(chunk.path)
+            json.key("query"); json.string(query)
+            json.key("rank"); json.integer(hit.rank)
+            json.key("score"); json.float(hit.score)
+            json.key("snippet")
+            let snippet = Snippet(text: chunk.text, matches: hit.matches)
+            let scalars = chunk.text.unicodeScalars
+            let lower = scalars.index(scalars.startIndex, offsetBy: snippet.range.lowerBound)
+            let upper = scalars.index(lower, offsetBy: snippet.range.count)
+            json.object { json in
+                json.key("end"); json.integer(snippet.range.upperBound)
+                json.key("start"); json.integer(snippet.range.lowerBound)
+                json.key("text"); json.string(String(scalars[lower..<upper]))
+            }
+            json.key("start_offset"); json.integer(chunk.startOffset)
+            json.key("text"); json.string(chunk.text)
+            if let title = chunk.title {
+                json.key("title"); json.string(title)
+            }
+        }
+        return json.text
+    }
 }

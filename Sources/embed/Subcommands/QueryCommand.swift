@@ -188,7 +188,7 @@ struct QueryCommand: AsyncParsableCommand {
         let printer = ResultText(showIndex: paths.count > 1, marksMatches: isatty(STDOUT_FILENO) == 1)
         for result in outcome.results {
             if json {
-                for hit in result.hits { out.line(JSONLines.encode(HitLine(query: result.query, hit: hit))) }
+                for hit in result.hits { out.line(HitLine(query: result.query, hit: hit).jsonLine) }
             } else {
                 printer.print(result, to: out)
             }
