@@ -4,17 +4,15 @@ import Foundation
 public import ServiceLifecycle
 
 /// Gathers the texts of concurrent callers into batches for one embedder: texts that arrive while the model is
-/// busy, or within ``Configuration/window`` of an idle model under concurrent load, go through it in one call,
-/// up to ``Configuration/maxBatch`` texts, and each caller gets exactly its own vectors back.
+/// busy, or within ``Configuration/window`` of an idle model, go through it in one call, up to
+/// ``Configuration/maxBatch`` texts, and each caller gets exactly its own vectors back.
 ///
 /// A service of its own (``run()``): one batch is in the model at a time, and the model itself uses every core
 /// on it. The queue is bounded: beyond ``Configuration/maxQueuedTexts`` a caller is refused at once
 /// (``ServeError/overloaded``), never queued without limit.
 public final class MicroBatcher: Service, Sendable {
     public struct Configuration: Sendable {
-        /// How long an idle model waits for more texts before it starts on what it has, when its last batch
-        /// served more than one caller. After a batch of one caller it starts at once: a lone caller would
-        /// only wait for nobody.
+        /// How long an idle model waits for more texts before it starts on what it has.
         public var window: Duration
         /// The most texts in one call of the embedder (a caller with more is a batch of its own).
         public var maxBatch: Int
@@ -85,12 +83,8 @@ public final class MicroBatcher: Service, Sendable {
     /// Runs batches until the service group shuts down; what is still queued then is refused.
     public func run() async throws {
         await withGracefulShutdownHandler {
-            var concurrent = false
             for await _ in signal {
-                while let batch = await nextBatch(waitingForMore: concurrent) {
-                    concurrent = batch.count > 1
-                    await process(batch)
-                }
+                while let batch = await nextBatch() { await process(batch) }
             }
         } onGracefulShutdown: {
             self.wake.finish()
@@ -103,13 +97,13 @@ public final class MicroBatcher: Service, Sendable {
         }
     }
 
-    /// The next batch: the jobs waiting, up to the batch limit; when they are fewer and `waitingForMore`, what
-    /// else arrives within the window. Nil when nothing waits.
-    private func nextBatch(waitingForMore: Bool) async -> [Job]? {
+    /// The next batch: the jobs waiting, up to the batch limit; when they are fewer, what else arrives within the
+    /// window. Nil when nothing waits.
+    private func nextBatch() async -> [Job]? {
         var batch = take(upTo: configuration.maxBatch, atLeastOne: true)
         guard !batch.isEmpty else { return nil }
         var count = batch.reduce(0) { $0 + $1.texts.count }
-        if waitingForMore && count < configuration.maxBatch && configuration.window > .zero {
+        if count < configuration.maxBatch && configuration.window > .zero {
             try? await Task.sleep(for: configuration.window)
             let more = take(upTo: configuration.maxBatch - count)
             count += more.reduce(0) { $0 + $1.texts.count }

@@ -46,21 +46,6 @@ struct MicroBatcherTests {
         #expect(model.snapshot.maxInFlight == 1, "one batch in the model at a time")
     }
 
-    @Test("a lone caller does not wait for the batch window (concurrent callers are gathered: see the 200-caller test)")
-    func adaptiveWindow() async throws {
-        let model = CountingEmbedder(dimension: 16)
-        // A window far longer than any test machine's hiccup: a lone caller that paid it would take seconds.
-        let batcher = MicroBatcher(embedder: model, configuration: .init(window: .seconds(3), maxBatch: 64))
-        try await Self.running(batcher) {
-            let clock = ContinuousClock()
-            for caller in 0..<3 {
-                let elapsed = try await clock.measure { _ = try await batcher.embed(["lone caller \(caller)"]) }
-                #expect(elapsed < .seconds(2), "a lone caller waited \(elapsed) for a window")
-            }
-        }
-        #expect(batcher.statistics.batches == 3)
-    }
-
     @Test("the queue is bounded: callers beyond it are refused at once with 429, the rest served")
     func bounded() async throws {
         let model = CountingEmbedder(dimension: 8, delay: .milliseconds(200))

@@ -33,7 +33,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "The environment variable holding the key clients must send as 'Authorization: Bearer KEY'.")
     var clientKeyEnv: String?
 
-    @Option(help: "Milliseconds an idle model waits for more texts to batch, when its last batch served several callers.")
+    @Option(help: "Milliseconds an idle model waits for more texts to batch.")
     var batchWindowMs: Int = 2
 
     @Option(help: "The most texts embedded in one batch.")
