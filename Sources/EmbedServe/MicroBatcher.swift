@@ -12,14 +12,16 @@ public import ServiceLifecycle
 /// (``ServeError/overloaded``), never queued without limit.
 public final class MicroBatcher: Service, Sendable {
     public struct Configuration: Sendable {
-        /// How long an idle model waits for more texts before it starts on what it has.
+        /// How long an idle model waits for more texts before it starts on what it has. Default zero: a busy
+        /// model already gathers the texts that arrive meanwhile into its next batch, and a lone caller would
+        /// only wait for nobody.
         public var window: Duration
         /// The most texts in one call of the embedder (a caller with more is a batch of its own).
         public var maxBatch: Int
         /// The most texts waiting; more are refused.
         public var maxQueuedTexts: Int
 
-        public init(window: Duration = .milliseconds(2), maxBatch: Int = 64, maxQueuedTexts: Int = 8192) {
+        public init(window: Duration = .zero, maxBatch: Int = 64, maxQueuedTexts: Int = 8192) {
             self.window = window
             self.maxBatch = maxBatch
             self.maxQueuedTexts = maxQueuedTexts

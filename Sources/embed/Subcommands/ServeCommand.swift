@@ -33,8 +33,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "The environment variable holding the key clients must send as 'Authorization: Bearer KEY'.")
     var clientKeyEnv: String?
 
-    @Option(help: "Milliseconds an idle model waits for more texts to batch.")
-    var batchWindowMs: Int = 2
+    @Option(help: "Milliseconds an idle model waits for more texts to batch (a busy one gathers them anyway).")
+    var batchWindowMs: Int = 0
 
     @Option(help: "The most texts embedded in one batch.")
     var maxBatch: Int = 64
