@@ -209,7 +209,10 @@ struct ServeCLITests {
         let deadline = ContinuousClock.now + .seconds(20)
         while ContinuousClock.now < deadline {
             let metrics = String(decoding: try await server.request("GET", "/metrics").body, as: UTF8.self)
-            if metrics.contains("embed_queue_texts "), !metrics.contains("embed_queue_texts 0\n") { break }
+            // The gauge prints as a float ("embed_queue_texts 0.0").
+            let queued = metrics.split(separator: "\n").first { $0.hasPrefix("embed_queue_texts ") }
+                .flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0
+            if queued > 0 { break }
             try await Task.sleep(for: .milliseconds(5))
         }
         let status = await server.stop()
