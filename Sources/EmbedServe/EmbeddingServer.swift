@@ -62,13 +62,15 @@ public struct EmbeddingServer: Sendable {
 
     /// - Parameters:
     ///   - queryPrefix: put before every query of `/v1/search` (the indexes' own).
-    ///   - makeBatcher: the batcher, given the hook that counts its batches for `/metrics`.
+    ///   - makeBatcher: the batcher, given the hook that counts its batches for `/metrics` and the one that
+    ///     tells whether other requests are in flight (for its batch window).
     public init(
         configuration: Configuration, search: IndexSearch?, queryPrefix: String,
-        makeBatcher: (@escaping @Sendable (Int) -> Void) -> MicroBatcher
+        makeBatcher: (_ onBatch: @escaping @Sendable (Int) -> Void, _ othersInFlight: @escaping @Sendable () -> Bool)
+            -> MicroBatcher
     ) {
         let metrics = ServeMetrics()
-        let batcher = makeBatcher { metrics.batch(texts: $0) }
+        let batcher = makeBatcher({ metrics.batch(texts: $0) }, { metrics.requestsInFlight > 1 })
         self.configuration = configuration
         self.batcher = batcher
         self.search = search

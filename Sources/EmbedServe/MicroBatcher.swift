@@ -4,25 +4,28 @@ import Foundation
 public import ServiceLifecycle
 
 /// Gathers the texts of concurrent callers into batches for one embedder: texts that arrive while the model is
-/// busy, or within ``Configuration/window`` of an idle model, go through it in one call, up to
-/// ``Configuration/maxBatch`` texts, and each caller gets exactly its own vectors back.
+/// busy, or within ``Configuration/window`` of an idle model while other requests are in flight, go through it
+/// in one call, up to ``Configuration/maxBatch`` texts, and each caller gets exactly its own vectors back.
 ///
 /// A service of its own (``run()``): one batch is in the model at a time, and the model itself uses every core
 /// on it. The queue is bounded: beyond ``Configuration/maxQueuedTexts`` a caller is refused at once
 /// (``ServeError/overloaded``), never queued without limit.
 public final class MicroBatcher: Service, Sendable {
     public struct Configuration: Sendable {
-        /// How long an idle model waits for more texts before it starts on what it has. Default zero: a busy
-        /// model already gathers the texts that arrive meanwhile into its next batch, and a lone caller would
-        /// only wait for nobody.
+        /// How long an idle model waits for more texts before it starts on what it has (a busy model gathers
+        /// what arrives meanwhile into its next batch anyway). Default 5 ms.
         public var window: Duration
+        /// Wait the window even when the service says no other request is in flight. Default false: a lone
+        /// caller would only wait for nobody. True keeps the window unconditional (an operator's explicit one).
+        public var waitsAlone: Bool
         /// The most texts in one call of the embedder (a caller with more is a batch of its own).
         public var maxBatch: Int
         /// The most texts waiting; more are refused.
         public var maxQueuedTexts: Int
 
-        public init(window: Duration = .zero, maxBatch: Int = 64, maxQueuedTexts: Int = 8192) {
+        public init(window: Duration = .milliseconds(5), waitsAlone: Bool = false, maxBatch: Int = 64, maxQueuedTexts: Int = 8192) {
             self.window = window
+            self.waitsAlone = waitsAlone
             self.maxBatch = maxBatch
             self.maxQueuedTexts = maxQueuedTexts
         }
@@ -34,6 +37,8 @@ public final class MicroBatcher: Service, Sendable {
         public var texts = 0
         public var refused = 0
         public var queuedTexts = 0
+        /// Times an idle model waited the window for more texts.
+        public var windowsWaited = 0
     }
 
     struct Job: Sendable {
@@ -45,16 +50,22 @@ public final class MicroBatcher: Service, Sendable {
     public let configuration: Configuration
     /// Told the size of every batch the model ran (for metrics).
     private let onBatch: @Sendable (Int) -> Void
+    /// Whether other requests are in flight in the service, so that more texts may come soon.
+    private let othersInFlight: @Sendable () -> Bool
     private let queue = Locked<(jobs: [Job], statistics: Statistics)>(([], Statistics()))
     private let signal: AsyncStream<Void>
     private let wake: AsyncStream<Void>.Continuation
 
+    /// - Parameter othersInFlight: whether the service has other requests in flight; without them an idle model
+    ///   starts at once (unless ``Configuration/waitsAlone``).
     public init(
-        embedder: any Embedder, configuration: Configuration = .init(), onBatch: @escaping @Sendable (Int) -> Void = { _ in }
+        embedder: any Embedder, configuration: Configuration = .init(), onBatch: @escaping @Sendable (Int) -> Void = { _ in },
+        othersInFlight: @escaping @Sendable () -> Bool = { true }
     ) {
         self.embedder = embedder
         self.configuration = configuration
         self.onBatch = onBatch
+        self.othersInFlight = othersInFlight
         (signal, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
@@ -105,7 +116,10 @@ public final class MicroBatcher: Service, Sendable {
         var batch = take(upTo: configuration.maxBatch, atLeastOne: true)
         guard !batch.isEmpty else { return nil }
         var count = batch.reduce(0) { $0 + $1.texts.count }
-        if count < configuration.maxBatch && configuration.window > .zero {
+        if count < configuration.maxBatch && configuration.window > .zero
+            && (configuration.waitsAlone || othersInFlight())
+        {
+            queue.withLock { $0.statistics.windowsWaited += 1 }
             try? await Task.sleep(for: configuration.window)
             let more = take(upTo: configuration.maxBatch - count)
             count += more.reduce(0) { $0 + $1.texts.count }

@@ -1,3 +1,4 @@
+import EmbedKit
 import Foundation
 import Hummingbird
 import Logging
@@ -10,6 +11,7 @@ final class ServeMetrics: Sendable {
     private let batchTexts: ValueHistogram
     private let textsEmbedded: Counter
     private let queueDepth: Gauge
+    private let inFlight = Locked(0)
     /// The routes counted by name; any other path is counted as `other`, so a scan cannot grow the labels.
     static let routes: Set<String> = ["/v1/embeddings", "/v1/search", "/healthz", "/metrics"]
 
@@ -20,6 +22,12 @@ final class ServeMetrics: Sendable {
         textsEmbedded = registry.makeCounter(descriptor: Self.name("texts_embedded", "total", "Texts embedded"))
         queueDepth = registry.makeGauge(descriptor: Self.name("queue", "texts", "Texts waiting for the model"))
     }
+
+    /// Requests being answered now (for the batcher: whether more texts may come soon).
+    var requestsInFlight: Int { inFlight.withLock { $0 } }
+
+    func requestStarted() { inFlight.withLock { $0 += 1 } }
+    func requestEnded() { inFlight.withLock { $0 -= 1 } }
 
     func batch(texts: Int) {
         batchTexts.record(Double(texts))
@@ -62,6 +70,8 @@ struct MetricsMiddleware: RouterMiddleware {
         -> Response
     {
         let start = ContinuousClock.now
+        metrics.requestStarted()
+        defer { metrics.requestEnded() }
         let response = try await next(request, context)
         let elapsed = ContinuousClock.now - start
         metrics.request(route: request.uri.path, status: response.status.code, duration: elapsed)

@@ -46,6 +46,21 @@ struct MicroBatcherTests {
         #expect(model.snapshot.maxInFlight == 1, "one batch in the model at a time")
     }
 
+    @Test("an idle model waits the window only while other requests are in flight, or always when told to")
+    func windowOnlyWithCompany() async throws {
+        for (others, waitsAlone, expected) in [(false, false, 0), (true, false, 3), (false, true, 3)] {
+            let model = CountingEmbedder(dimension: 16)
+            let batcher = MicroBatcher(
+                embedder: model, configuration: .init(window: .milliseconds(1), waitsAlone: waitsAlone),
+                othersInFlight: { others })
+            try await Self.running(batcher) {
+                for caller in 0..<3 { _ = try await batcher.embed(["caller \(caller)"]) }
+            }
+            #expect(batcher.statistics.batches == 3)
+            #expect(batcher.statistics.windowsWaited == expected, "others in flight: \(others), waits alone: \(waitsAlone)")
+        }
+    }
+
     @Test("the queue is bounded: callers beyond it are refused at once with 429, the rest served")
     func bounded() async throws {
         let model = CountingEmbedder(dimension: 8, delay: .milliseconds(200))

@@ -33,8 +33,10 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "The environment variable holding the key clients must send as 'Authorization: Bearer KEY'.")
     var clientKeyEnv: String?
 
-    @Option(help: "Milliseconds an idle model waits for more texts to batch (a busy one gathers them anyway).")
-    var batchWindowMs: Int = 0
+    @Option(help: ArgumentHelp(
+        "Milliseconds an idle model waits for more texts to batch.",
+        discussion: "Default: 5, and only while other requests are in flight; a value given is waited always."))
+    var batchWindowMs: Int?
 
     @Option(help: "The most texts embedded in one batch.")
     var maxBatch: Int = 64
@@ -66,7 +68,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535.") }
-        guard batchWindowMs >= 0 else { throw ValidationError("--batch-window-ms must not be negative.") }
+        guard (batchWindowMs ?? 0) >= 0 else { throw ValidationError("--batch-window-ms must not be negative.") }
         guard maxBatch >= 1 else { throw ValidationError("--max-batch must be at least 1.") }
         guard queueLimit >= maxBatch else { throw ValidationError("--queue-limit must be at least --max-batch.") }
         guard maxBodyMib >= 1 else { throw ValidationError("--max-body-mib must be at least 1.") }
@@ -98,14 +100,17 @@ struct ServeCommand: AsyncParsableCommand {
                 allowedRoots.append(real)
             }
             let batching = MicroBatcher.Configuration(
-                window: .milliseconds(batchWindowMs), maxBatch: maxBatch, maxQueuedTexts: queueLimit)
+                window: .milliseconds(batchWindowMs ?? 5), waitsAlone: batchWindowMs != nil, maxBatch: maxBatch,
+                maxQueuedTexts: queueLimit)
             server = EmbeddingServer(
                 configuration: .init(
                     host: host, port: port, maxBodyBytes: maxBodyMib << 20, apiKey: apiKey,
                     clientTimeout: .seconds(clientTimeout), allowedRoots: allowedRoots,
                     jobPipeline: .init(embeddingConcurrency: jobConcurrency, batchSize: jobBatchSize)),
                 search: db.isEmpty ? nil : search, queryPrefix: queryPrefix
-            ) { onBatch in MicroBatcher(embedder: embedder, configuration: batching, onBatch: onBatch) }
+            ) { onBatch, othersInFlight in
+                MicroBatcher(embedder: embedder, configuration: batching, onBatch: onBatch, othersInFlight: othersInFlight)
+            }
         } catch {
             throw Terminal.fail(error)
         }
