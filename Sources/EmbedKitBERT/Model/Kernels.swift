@@ -9,8 +9,8 @@ enum Kernels {
 
     /// Token counts up to which a linear layer multiplies in CEmbedKernels instead of OpenBLAS. BLAS copies
     /// the whole weight matrix into its packed layout on every call, whatever the row count, which is most
-    /// of a short query's time; the row kernel reads each weight once in place. From 32 rows on BLAS wins
-    /// (benchmarks/RESULTS.md, "A short query").
+    /// of a short query's time; the row kernel reads each weight once in place. From 32 rows on BLAS is as fast
+    /// or faster (docs/decisions.md, D64).
     static let fewRows = 32
 
     /// `output[rows × outFeatures] = input[rows × inFeatures] · weightᵀ (+ bias)`, with the weight in
