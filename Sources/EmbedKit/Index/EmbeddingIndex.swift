@@ -42,13 +42,16 @@ public final class EmbeddingIndex: @unchecked Sendable {
     private var readerGeneration = 0
     /// The vectors its readers read last, shared between them.
     private let vectorCache = VectorMatrixCache()
+    /// The keyword postings its readers read last, shared between them; nil to rank keywords with FTS5 alone.
+    private let keywordCache: KeywordPostingsCache?
     /// How many searches read the index at once (each with its own reader); more wait their turn.
     private let readers = AsyncLimiter(limit: max(4, 2 * ProcessInfo.processInfo.activeProcessorCount))
     /// Indexes made beside (or for) this one that go when it closes: a dry run's empty index, a rebuild.
     private var scratch: [String] = []
     private var closed = false
 
-    private init(path: String, access: Access, recipe: IndexRecipe?, isNew: Bool) {
+    private init(path: String, access: Access, recipe: IndexRecipe?, isNew: Bool, keepsKeywordPostings: Bool = false) {
+        self.keywordCache = keepsKeywordPostings ? KeywordPostingsCache() : nil
         self.path = path
         self.access = access
         self.recipe = recipe
@@ -56,15 +59,23 @@ public final class EmbeddingIndex: @unchecked Sendable {
     }
 
     /// Opens the index at `path` for `access`.
+    /// - Parameter keepsKeywordPostings: for a process that answers many queries (`embed serve`): its readers
+    ///   hold the keyword index's posting lists in memory, read once per change of the index, and rank keywords
+    ///   from them; otherwise each query asks FTS5, which costs more per query but holds nothing. Only for `.read`.
     /// - Throws: ``StoreError``: `.cannotOpen` when it is missing (except for `.writeOrCreate` and `.dryRun`),
     ///   `.notAnIndex` when the file is something else, `.locked` when another writer holds it, and so on.
-    public static func open(_ path: String, for access: Access) async throws -> EmbeddingIndex {
+    public static func open(
+        _ path: String, for access: Access, keepsKeywordPostings: Bool = false
+    ) async throws -> EmbeddingIndex {
         let exists = FileManager.default.fileExists(atPath: path)
         switch access {
         case .read:
             let reader = try IndexReader(path: path)
-            let index = EmbeddingIndex(path: path, access: access, recipe: try reader.recipe(), isNew: false)
+            let index = EmbeddingIndex(
+                path: path, access: access, recipe: try reader.recipe(), isNew: false,
+                keepsKeywordPostings: keepsKeywordPostings)
             reader.vectorCache = index.vectorCache
+            reader.keywordCache = index.keywordCache
             index.idleReaders = [reader]
             return index
         case .write(let wait), .writeOrCreate(let wait):
@@ -152,7 +163,7 @@ public final class EmbeddingIndex: @unchecked Sendable {
         precondition(access == .read, "EmbeddingIndex.withReader needs access .read")
         return try await readers.run {
             let (pooled, generation) = withMutex { (idleReaders.popLast(), readerGeneration) }
-            let reader = try pooled ?? IndexReader(path: path, vectorCache: vectorCache)
+            let reader = try pooled ?? makeReader()
             defer {
                 withMutex { if generation == readerGeneration && !closed { idleReaders.append(reader) } }
             }
@@ -160,9 +171,15 @@ public final class EmbeddingIndex: @unchecked Sendable {
         }
     }
 
+    private func makeReader() throws -> IndexReader {
+        let reader = try IndexReader(path: path, vectorCache: vectorCache)
+        reader.keywordCache = keywordCache
+        return reader
+    }
+
     /// Opens the readers again: for readers that read the file as immutable and saw a writer change it.
     func reopenReader() throws {
-        let fresh = try IndexReader(path: path, vectorCache: vectorCache)
+        let fresh = try makeReader()
         withMutex {
             readerGeneration += 1
             idleReaders = [fresh]

@@ -80,9 +80,11 @@ public struct IndexSearch: Sendable {
     }
 
     /// Opens the indexes at `paths` for reading.
+    /// - Parameter keepingKeywordPostings: for a process that answers many queries: see
+    ///   ``EmbeddingIndex/open(_:for:keepsKeywordPostings:)``.
     /// - Throws: the ``StoreError`` of the first index that cannot be opened.
-    public init(opening paths: [String]) async throws {
-        let opened = await Self.open(paths)
+    public init(opening paths: [String], keepingKeywordPostings: Bool = false) async throws {
+        let opened = await Self.open(paths, keepingKeywordPostings: keepingKeywordPostings)
         if let problem = opened.problems.first { throw problem.error }
         self.init(indexes: opened.indexes)
     }
@@ -91,14 +93,15 @@ public struct IndexSearch: Sendable {
 
     /// Opens each index at `paths` for reading.
     /// - Returns: the indexes that opened, in order, and the error of each that did not.
-    public static func open(_ paths: [String]) async -> (
+    public static func open(_ paths: [String], keepingKeywordPostings: Bool = false) async -> (
         indexes: [EmbeddingIndex], problems: [(path: String, error: StoreError)]
     ) {
         var indexes: [EmbeddingIndex] = []
         var problems: [(path: String, error: StoreError)] = []
         for path in paths {
             do {
-                indexes.append(try await EmbeddingIndex.open(path, for: .read))
+                indexes.append(
+                    try await EmbeddingIndex.open(path, for: .read, keepsKeywordPostings: keepingKeywordPostings))
             } catch let error as StoreError {
                 problems.append((path, error))
             } catch {
@@ -161,8 +164,8 @@ public struct IndexSearch: Sendable {
             query.vectors = try await Self.embed(queries, with: embedder)
             query.identity = embedder.identity
         }
-        // Every mode marks the query's words in its results, so every mode needs the expressions.
-        query.expressions = queries.map(KeywordQuery.expression(for:))
+        // Every mode marks the query's words in its results, so every mode needs them.
+        query.words = queries.map(KeywordQuery.words(in:))
 
         // Grouping, collapsed copies and the score floor can leave fewer than k results from the best `depth`
         // of each ranking; then search deeper, until k are found or the rankings are exhausted.
@@ -195,8 +198,10 @@ public struct IndexSearch: Sendable {
         var texts: [String]
         var vectors: [[Float]]?
         var identity: EmbedderIdentity?
+        /// The words of each query, for the keyword ranking.
+        var words: [[String]] = []
         /// FTS5 expressions; nil for a query without a word.
-        var expressions: [String?] = []
+        var expressions: [String?] { words.map(KeywordQuery.expression(ofWords:)) }
     }
 
     private static func embed(_ queries: [String], with embedder: any Embedder) async throws -> [[Float]] {
@@ -344,13 +349,12 @@ public struct IndexSearch: Sendable {
                 if let unusable = try reader.keywordIndexUnusable() {
                     keywordProblem = unusable
                 } else {
-                    for (q, expression) in query.expressions.enumerated() {
-                        guard let expression else { continue }
+                    for (q, words) in query.words.enumerated() where !words.isEmpty {
                         // In hybrid mode the vector ranking's finds need their BM25 too, for the fusion.
                         var wanted = Set<Int64>()
                         if options.mode == .hybrid, let matrix { wanted = Set(vectorRows[q].map { matrix.ids[$0.row] }) }
                         (keywordRows[q], keywordScores[q]) = try reader.keywordRanking(
-                            expression, limit: depth, acceptDocument: bitmap.map { bitmap in { bitmap.contains($0) } },
+                            words, limit: depth, acceptDocument: bitmap.map { bitmap in { bitmap.contains($0) } },
                             alsoScoring: wanted)
                         truncated = truncated || keywordRows[q].count == depth
                     }
@@ -416,8 +420,9 @@ public struct IndexSearch: Sendable {
 
     /// Marks where each result holds the query's words. Only decoration: if marking fails, results stay unmarked.
     private func markMatches(in results: inout [QueryResult], query: PreparedQueries) {
+        let expressions = query.expressions
         for q in results.indices {
-            guard let expression = query.expressions[q], !results[q].hits.isEmpty,
+            guard let expression = expressions[q], !results[q].hits.isEmpty,
                 let found = try? MatchMarker.matches(of: expression, in: results[q].hits.map(\.chunk.text))
             else { continue }
             for (h, ranges) in found.enumerated() { results[q].hits[h].matches = ranges }

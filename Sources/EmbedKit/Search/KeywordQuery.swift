@@ -9,6 +9,12 @@ public enum KeywordQuery {
 
     /// The FTS5 MATCH expression for `text`, or nil when it has no word at all (punctuation only).
     public static func expression(for text: String) -> String? {
+        expression(ofWords: words(in: text))
+    }
+
+    /// The distinct words of `text`, lowercased, in the order they first occur, at most ``maximumWords``: the
+    /// phrases of its expression, in order.
+    public static func words(in text: String) -> [String] {
         var words: [String] = []
         var seen = Set<String>()
         var current = ""
@@ -27,6 +33,11 @@ public enum KeywordQuery {
             }
         }
         finish()
+        return words
+    }
+
+    /// The FTS5 MATCH expression that ORs `words` (from ``words(in:)``), or nil when there are none.
+    public static func expression(ofWords words: [String]) -> String? {
         guard !words.isEmpty else { return nil }
         // Inside an FTS5 string a double quote is written twice; the words hold none, but keep the rule.
         return words.map { "\"" + $0.replacingQuote() + "\"" }.joined(separator: " OR ")

@@ -8,10 +8,6 @@ public struct KeywordRow: Sendable, Equatable {
 
 /// Keyword search over the index's FTS5 table `chunks_fts` (chunk text, and heading path at half the weight).
 extension IndexReader {
-    /// BM25 with the text column weighing twice the heading path: a heading names a whole section, so a word
-    /// there says less about one chunk than the same word in its text.
-    private static let bm25 = "bm25(chunks_fts, 2.0, 1.0)"
-
     /// Why the keyword index cannot be searched, or nil when it can: `.noKeywordIndex` for an index last written
     /// by an embed without keyword search, another code when it is missing or damaged.
     public func keywordIndexUnusable() throws -> StoreError? {
@@ -32,36 +28,73 @@ extension IndexReader {
 
     /// The `limit` chunks that best match `text` by BM25, best first. Empty when `text` has no word.
     public func keywordSearch(_ text: String, limit: Int) throws -> [(chunkID: Int64, score: Double)] {
-        guard let expression = KeywordQuery.expression(for: text) else { return [] }
-        return try keywordRanking(expression, limit: limit, acceptDocument: nil).rows.map { ($0.chunkID, $0.score) }
+        try keywordRanking(KeywordQuery.words(in: text), limit: limit, acceptDocument: nil).rows.map { ($0.chunkID, $0.score) }
     }
 
-    /// The `limit` best chunks for the FTS5 `expression` (from ``KeywordQuery``) whose documents
-    /// `acceptDocument` takes, best first (ties by chunk id), and the BM25 of each of `alsoScoring` that matches
-    /// at all (the others hold none of the words).
+    /// The `limit` best chunks for `words` (from ``KeywordQuery``) whose documents `acceptDocument` takes, best
+    /// first (ties by chunk id), and the BM25 of each of `alsoScoring` that matches at all (the others hold none
+    /// of the words).
     ///
-    /// One pass over the matches: FTS5 computes a term's document frequency by reading its whole posting list,
-    /// once per statement, so a statement per chunk would pay that again for every chunk.
+    /// A reader that shares keyword postings (``keywordCache``) ranks from them; otherwise, or when a word is
+    /// not one token to FTS5, FTS5 ranks. Both give the same scores, to the bit (see ``KeywordPostings``).
     public func keywordRanking(
-        _ expression: String, limit: Int, acceptDocument: ((Int64) -> Bool)?, alsoScoring wanted: Set<Int64> = []
+        _ words: [String], limit: Int, acceptDocument: ((Int64) -> Bool)?, alsoScoring wanted: Set<Int64> = []
     ) throws -> (rows: [KeywordRow], scores: [Int64: Double]) {
-        guard limit > 0 || !wanted.isEmpty else { return ([], [:]) }
+        guard let expression = KeywordQuery.expression(ofWords: words), limit > 0 || !wanted.isEmpty else {
+            return ([], [:])
+        }
+        return try IndexFile.inReadTransaction(connection) {
+            if let postings = try keywordPostings(), let tokens = try singleTokens(of: words),
+                let scored = try postings.rank(tokens: tokens, connection: connection)
+            {
+                keywordRankingsFromPostings += 1
+                var scores: [Int64: Double] = [:]
+                for id in wanted { scores[id] = scored.score(of: id) }
+                var ranked = scored.rows.makeIterator()
+                let rows = try taking(limit, from: { ranked.next() }, acceptDocument: acceptDocument)
+                return (rows, scores)
+            }
+            return try ftsRanking(expression, limit: limit, acceptDocument: acceptDocument, alsoScoring: wanted)
+        }
+    }
+
+    /// The ranking by FTS5's own `bm25()`: one pass over the matches. FTS5 computes a term's document frequency
+    /// by reading its whole posting list, once per statement, so a statement per chunk would pay that again for
+    /// every chunk.
+    private func ftsRanking(
+        _ expression: String, limit: Int, acceptDocument: ((Int64) -> Bool)?, alsoScoring wanted: Set<Int64>
+    ) throws -> (rows: [KeywordRow], scores: [Int64: Double]) {
         // Ranked without touching `chunks`: joining it before the sort read the row (and so the text) of every
         // chunk that holds any of the words, most of the index for a question full of common words. A chunk's
         // document is looked up only for the rows taken.
         let statement = try connection.prepare(
             """
-            SELECT rowid, \(Self.bm25) AS score FROM chunks_fts WHERE chunks_fts MATCH ?1 ORDER BY score, rowid
+            SELECT rowid, \(KeywordIndex.bm25) AS score FROM chunks_fts WHERE chunks_fts MATCH ?1 ORDER BY score, rowid
             """)
         statement.bind([.text(expression)])
+        var scores: [Int64: Double] = [:]
+        var unseen = wanted
+        // Rows come sorted; stepping stops once `limit` passed the filter and every wanted chunk was seen.
+        let rows = try taking(
+            limit,
+            from: { () throws -> (chunkID: Int64, score: Double)? in
+                guard try statement.step() else { return nil }
+                let row = (chunkID: statement.int(0), score: -statement.double(1))
+                if unseen.remove(row.chunkID) != nil { scores[row.chunkID] = row.score }
+                return row
+            }, acceptDocument: acceptDocument, alsoUntil: { unseen.isEmpty })
+        return (rows, scores)
+    }
+
+    /// The first `limit` rows of a ranking whose documents `acceptDocument` takes; reads on past them while
+    /// `alsoUntil` is false.
+    private func taking(
+        _ limit: Int, from next: () throws -> (chunkID: Int64, score: Double)?, acceptDocument: ((Int64) -> Bool)?,
+        alsoUntil done: () -> Bool = { true }
+    ) throws -> [KeywordRow] {
         let documentOf = try connection.prepare("SELECT document_id FROM chunks WHERE id = ?1")
         var rows: [KeywordRow] = []
-        var scores: [Int64: Double] = [:]
-        // Rows come sorted; stepping stops once `limit` passed the filter and every wanted chunk was seen.
-        while rows.count < limit || scores.count < wanted.count, try statement.step() {
-            let id = statement.int(0)
-            let score = -statement.double(1)
-            if wanted.contains(id) { scores[id] = score }
+        while rows.count < limit || !done(), let (id, score) = try next() {
             guard rows.count < limit else { continue }
             documentOf.bind([.int(id)])
             // A row of the keyword index without its chunk (never, short of damage) is passed over.
@@ -70,6 +103,38 @@ extension IndexReader {
             if let acceptDocument, !acceptDocument(document) { continue }
             rows.append(KeywordRow(chunkID: id, documentID: document, score: score))
         }
-        return (rows, scores)
+        return rows
+    }
+
+    /// The keyword postings of the index as this snapshot sees it, when this reader shares them; read now if
+    /// no reader has read this generation yet.
+    private func keywordPostings() throws -> KeywordPostings? {
+        // A reader without locks (immutable) may see a state torn by a writer: it ranks with FTS5.
+        guard let keywordCache, immutableStamp == nil, let indexID = try IndexFile.indexID(connection) else {
+            return nil
+        }
+        let generation = try IndexFile.generation(connection)
+        if let held = keywordCache.value(indexID: indexID, generation: generation) { return held }
+        guard let loaded = try KeywordPostings.load(connection) else { return nil }
+        keywordCache.keep(loaded, indexID: indexID, generation: generation)
+        return loaded
+    }
+
+    /// The one token FTS5 makes of each word, in order; nil when some word makes none or several (a phrase,
+    /// which only FTS5 matches).
+    private func singleTokens(of words: [String]) throws -> [String]? {
+        // One call for all the words: a space separates them, and each token says where its word starts.
+        var starts: [Int: Int] = [:]
+        var offset = 0
+        for (w, word) in words.enumerated() {
+            starts[offset] = w
+            offset += word.utf8.count + 1
+        }
+        var tokens = [String?](repeating: nil, count: words.count)
+        for (token, start) in try connection.fts5Tokens(of: words.joined(separator: " "), tokenizer: KeywordIndex.tokenizer) {
+            guard let w = starts[start], tokens[w] == nil else { return nil }
+            tokens[w] = token
+        }
+        return tokens.count == words.count && !tokens.contains(nil) ? tokens.map { $0! } : nil
     }
 }

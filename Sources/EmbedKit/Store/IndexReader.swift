@@ -32,9 +32,13 @@ public final class IndexReader {
     let connection: SQLiteConnection
     public let path: String
     /// For a file read as immutable (no locks): what it looked like when opened, to notice a writer since.
-    private let immutableStamp: FileStamp?
+    let immutableStamp: FileStamp?
     /// Shared with the other readers of the same ``EmbeddingIndex``; set before the reader is first used.
     var vectorCache: VectorMatrixCache?
+    /// Where readers of the same index share its keyword postings; nil to rank keywords with FTS5 alone.
+    var keywordCache: KeywordPostingsCache?
+    /// How many keyword rankings this reader took from the shared postings rather than FTS5.
+    var keywordRankingsFromPostings = 0
 
     /// Opens the index at `path` for reading.
     ///
@@ -274,7 +278,7 @@ public final class IndexReader {
             // An index without an id (made by an older embed) cannot tell its vector file from another's.
             let indexID = try IndexFile.indexID(connection)
             if believeFile, let indexID {
-                if let cached = vectorCache?.matrix(indexID: indexID, generation: generation, dimension: dimension) {
+                if let cached = vectorCache?.value(indexID: indexID, generation: generation), cached.dimension == dimension {
                     return cached
                 }
                 if case .current(let matrix) = VectorFile.load(

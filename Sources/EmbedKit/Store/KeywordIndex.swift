@@ -64,6 +64,12 @@ enum KeywordIndex {
     static let shadowTables = ["chunks_fts_data", "chunks_fts_idx", "chunks_fts_docsize", "chunks_fts_config"]
     static let triggers = ["chunks_fts_after_insert", "chunks_fts_after_delete", "chunks_fts_after_update"]
     static let migration = "v3-chunks-fts"
+    /// The table's columns, in order, and the weight BM25 gives each: the text twice the heading path, since a
+    /// heading names a whole section, so a word there says less about one chunk than the same word in its text.
+    static let columns = ["text", "heading_path"]
+    static let columnWeights: [Double] = [2.0, 1.0]
+    /// FTS5's ranking function with those weights.
+    static var bm25: String { "bm25(\(table), \(columnWeights.map { "\($0)" }.joined(separator: ", ")))" }
     /// The tokenizer migration v3 gave the table; a test holds the two equal.
     static let tokenizer = "porter unicode61 remove_diacritics 2"
 

@@ -78,6 +78,42 @@ final class SQLiteConnection {
         return SQLiteStatement(statement, connection: self)
     }
 
+    /// The tokens FTS5 makes of `text` as a MATCH query's words, with the tokenizer `specification` (as in
+    /// `tokenize = '...'`: a name, then its arguments, separated by spaces), in order, each with the UTF-8
+    /// offset in `text` where its word starts.
+    func fts5Tokens(
+        of text: String, tokenizer specification: String
+    ) throws(StoreError) -> [(token: String, start: Int)] {
+        final class Collected { var tokens: [(token: String, start: Int)] = [] }
+        let collected = Collected()
+        let words = specification.split(separator: " ").map(String.init)
+        guard let name = words.first else { return [] }
+        let arguments = words.dropFirst().map { strdup($0) }
+        defer { arguments.forEach { free($0) } }
+        var argumentPointers = arguments.map { UnsafePointer<CChar>($0) }
+        let rc = withExtendedLifetime(collected) {
+            var utf8 = Array(text.utf8)
+            return utf8.withUnsafeMutableBufferPointer { bytes in
+                bytes.withMemoryRebound(to: CChar.self) { bytes in
+                    argumentPointers.withUnsafeMutableBufferPointer { argumentBuffer in
+                        CEmbedSQLite_fts5_tokenize(
+                            handle, name, argumentBuffer.baseAddress, Int32(argumentBuffer.count), bytes.baseAddress,
+                            Int32(bytes.count), Unmanaged.passUnretained(collected).toOpaque()
+                        ) { context, _, token, length, start, _ in
+                            guard let context, let token else { return SQLITE_OK }
+                            let collected = Unmanaged<Collected>.fromOpaque(context).takeUnretainedValue()
+                            let bytes = UnsafeRawBufferPointer(start: token, count: Int(length))
+                            collected.tokens.append((String(decoding: bytes, as: UTF8.self), Int(start)))
+                            return SQLITE_OK
+                        }
+                    }
+                }
+            }
+        }
+        guard rc == SQLITE_OK else { throw error(rc, "cannot tokenize with FTS5's \(specification): \(lastMessage)") }
+        return collected.tokens
+    }
+
     /// Runs `body` in one transaction: committed if it returns, rolled back if it throws.
     func transaction<T>(_ body: () throws -> T) throws -> T {
         try execute("BEGIN IMMEDIATE")

@@ -81,7 +81,8 @@ struct ServeCommand: AsyncParsableCommand {
         let server: EmbeddingServer
         do {
             // Open the indexes once, resolve the embedder against the first one's recipe.
-            let search = try await IndexSearch(opening: db)
+            // A server answers many queries: its readers hold the keyword postings (D65).
+            let search = try await IndexSearch(opening: db, keepingKeywordPostings: true)
             var resolved = embedderOptions.request().resolved(against: try search.sharedRecipe())
             let queryPrefix = resolved.queryPrefix
             // The batcher embeds what it is given: /v1/embeddings gets no prefix, /v1/search adds the query's.

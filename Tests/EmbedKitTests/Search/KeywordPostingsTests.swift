@@ -1,0 +1,161 @@
+@testable import EmbedKit
+import EmbedKitTestSupport
+import Foundation
+import Testing
+
+/// The in-memory keyword ranking (``KeywordPostings``) against FTS5's own `bm25()`: the same rows, in the same
+/// order, with the same scores to the bit.
+@Suite("Keyword postings in memory (BM25 as FTS5 computes it)")
+struct KeywordPostingsTests {
+    /// The Cranfield collection (../shared/data/ir): 1,400 abstracts of aeronautics papers, and 225 questions.
+    static let cranfield = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("../../../../shared/data/ir/cranfield").standardizedFileURL.path
+
+    /// The records of a Cranfield file: `.I` starts one, `.T`/`.W` (and others) start its fields.
+    static func records(_ file: String) throws -> [[String: String]] {
+        // The files end their lines with CR LF.
+        let text = try String(contentsOfFile: cranfield + "/" + file, encoding: .utf8)
+            .replacingOccurrences(of: "\r\n", with: "\n")
+        var records: [[String: String]] = []
+        var field = ""
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.hasPrefix(".I ") {
+                records.append([:])
+            } else if line.count == 2, line.hasPrefix(".") {
+                field = String(line)
+            } else if !records.isEmpty {
+                records[records.count - 1][field, default: ""] += line + "\n"
+            }
+        }
+        return records
+    }
+
+    /// Cranfield's abstracts as an index: each abstract's paragraphs are its chunks, under its title as heading.
+    static func cranfieldIndex(in dir: TemporaryDirectory) async throws -> String {
+        #expect(
+            FileManager.default.fileExists(atPath: cranfield + "/cran.all.1400"),
+            "the Cranfield collection is not at \(cranfield): ../shared must lie beside the repository")
+        let embedder = HashEmbedder()
+        let documents = try records("cran.all.1400").enumerated().map { n, record in
+            let title = record[".T", default: ""].trimmingCharacters(in: .whitespacesAndNewlines)
+            let texts = record[".W", default: ""].components(separatedBy: "\n  ").map {
+                $0.trimmingCharacters(in: .whitespacesAndNewlines)
+            }.filter { !$0.isEmpty }
+            let chunks = texts.enumerated().map { i, text in
+                Chunk(
+                    ordinal: i, text: text, startOffset: 0, endOffset: text.unicodeScalars.count, line: i + 1,
+                    headingPath: [title], tokenCount: 1)
+            }
+            return IndexedDocument(
+                path: "/cranfield/\(n + 1)", size: 10, modificationTimeNanoseconds: 5, contentHash: [1],
+                format: .text, title: title, chunks: chunks, textHashes: texts.map { Array($0.utf8) },
+                vectors: texts.map(embedder.vector(for:)))
+        }
+        return try await IndexFixture.index(in: dir, documents)
+    }
+
+    static func questions() throws -> [String] {
+        try records("cran.qry").map { $0[".W", default: ""] }
+    }
+
+    /// The same ranking, from FTS5 and from the postings, compared row by row and bit by bit.
+    static func expectSame(
+        _ words: [String], fts: IndexReader, postings: IndexReader, limit: Int, wanted: Set<Int64> = [],
+        accept: ((Int64) -> Bool)? = nil
+    ) throws {
+        let expected = try fts.keywordRanking(words, limit: limit, acceptDocument: accept, alsoScoring: wanted)
+        let got = try postings.keywordRanking(words, limit: limit, acceptDocument: accept, alsoScoring: wanted)
+        #expect(got.rows.map(\.chunkID) == expected.rows.map(\.chunkID), "\(words)")
+        #expect(got.rows.map(\.documentID) == expected.rows.map(\.documentID), "\(words)")
+        #expect(got.rows.map(\.score.bitPattern) == expected.rows.map(\.score.bitPattern), "\(words)")
+        #expect(got.scores.mapValues(\.bitPattern) == expected.scores.mapValues(\.bitPattern), "\(words)")
+    }
+
+    @Test("on Cranfield's 225 questions the postings rank exactly as FTS5: rows, order, scores to the bit")
+    func sameAsFTS5OnCranfield() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let path = try await Self.cranfieldIndex(in: dir)
+        let fts = try IndexReader(path: path)
+        let postings = try IndexReader(path: path)
+        postings.keywordCache = KeywordPostingsCache()
+        let questions = try Self.questions()
+        #expect(questions.count == 225)
+        for (n, question) in questions.enumerated() {
+            let words = KeywordQuery.words(in: question)
+            // Scores asked for chunks found and not found, as hybrid search asks for the vector ranking's finds.
+            let wanted = Set((0..<20).map { Int64($0 * 97 + n) })
+            try Self.expectSame(words, fts: fts, postings: postings, limit: 50, wanted: wanted)
+            // A filter that takes every third document reads further down the ranking.
+            try Self.expectSame(words, fts: fts, postings: postings, limit: 20, accept: { $0 % 3 == 0 })
+            // The whole ranking, every chunk that holds a word, for some.
+            if n % 25 == 0 { try Self.expectSame(words, fts: fts, postings: postings, limit: 100_000) }
+        }
+        #expect(postings.keywordRankingsFromPostings == 2 * 225 + 9, "the postings answered every question")
+        #expect(fts.keywordRankingsFromPostings == 0)
+    }
+
+    @Test("a word that FTS5 reads as a phrase of tokens, or none, is ranked by FTS5 itself, with the same result")
+    func phrasesGoToFTS5() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let path = try await IndexFixture.index(in: dir, [
+            IndexFixture.document("/a", texts: ["a b", "ab", "b a", "क and more"]),
+        ])
+        let fts = try IndexReader(path: path)
+        let postings = try IndexReader(path: path)
+        postings.keywordCache = KeywordPostingsCache()
+        // U+0345 is a letter to Swift but a separator to FTS5's unicode61: "aͅb" is the phrase "a b" there.
+        try Self.expectSame(KeywordQuery.words(in: "a\u{345}b"), fts: fts, postings: postings, limit: 10)
+        #expect(postings.keywordRankingsFromPostings == 0)
+        #expect(try postings.keywordRanking(["a\u{345}b"], limit: 10, acceptDocument: nil).rows.count == 1)
+        // A spacing mark FTS5 drops: "कि" is the one token "क" to FTS5, which the postings rank.
+        try Self.expectSame(KeywordQuery.words(in: "कि ab"), fts: fts, postings: postings, limit: 10)
+        #expect(postings.keywordRankingsFromPostings == 1)
+    }
+
+    @Test("a served index's postings follow every write: new, changed and removed chunks rank as FTS5 ranks them")
+    func followsWrites() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let path = try await IndexFixture.index(in: dir, [
+            IndexFixture.document("/a", texts: ["vacuum reclaims storage", "analyze gathers statistics"]),
+            IndexFixture.document("/b", texts: ["autovacuum runs vacuum and analyze"]),
+        ])
+        let index = try await EmbeddingIndex.open(path, for: .read, keepsKeywordPostings: true)
+        func ranked(_ query: String) async throws -> [String] {
+            try await index.withReader { reader in
+                try reader.snapshot {
+                    let rows = try reader.keywordRanking(KeywordQuery.words(in: query), limit: 10, acceptDocument: nil).rows
+                    #expect(reader.keywordRankingsFromPostings > 0, "the served reader ranked from its postings")
+                    let chunks = try reader.chunks(ids: rows.map(\.chunkID))
+                    let fts = try IndexReader(path: path).keywordRanking(
+                        KeywordQuery.words(in: query), limit: 10, acceptDocument: nil)
+                    #expect(rows.map(\.chunkID) == fts.rows.map(\.chunkID))
+                    #expect(rows.map(\.score.bitPattern) == fts.rows.map(\.score.bitPattern))
+                    return rows.map { chunks[$0.chunkID]?.text ?? "?" }
+                }
+            }
+        }
+        #expect(try await ranked("vacuum") == ["vacuum reclaims storage", "autovacuum runs vacuum and analyze"])
+        let store = try SQLiteIndexStore(path: path)
+        try await store.write([
+            IndexFixture.document("/a", texts: ["nothing about it"], hash: 2),
+            IndexFixture.document("/c", texts: ["vacuum vacuum vacuum"]),
+        ])
+        #expect(try await ranked("vacuum") == ["vacuum vacuum vacuum", "autovacuum runs vacuum and analyze"])
+        try await store.remove(paths: ["/b", "/c"])
+        #expect(try await ranked("vacuum").isEmpty)
+        #expect(try await ranked("nothing") == ["nothing about it"])
+    }
+
+    @Test("varints decode as SQLite writes them, and a cut-off one is refused")
+    func varints() {
+        func decode(_ bytes: [UInt8]) -> [Int64]? { bytes.withUnsafeBytes { Varint.decodeAll($0) } }
+        #expect(decode([0x05, 0x81, 0x00, 0x7F]) == [5, 128, 127])
+        #expect(decode([0x82, 0x80, 0x01]) == [32769])
+        #expect(decode([0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]) == [-1])
+        #expect(decode([0x81]) == nil)
+        #expect(decode([]) == [])
+    }
+}
