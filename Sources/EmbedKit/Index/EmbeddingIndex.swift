@@ -44,6 +44,8 @@ public final class EmbeddingIndex: @unchecked Sendable {
     private let vectorCache = VectorMatrixCache()
     /// The keyword postings its readers read last, shared between them; nil to rank keywords with FTS5 alone.
     private let keywordCache: KeywordPostingsCache?
+    /// Shares one pass over the vectors between the searches that scan at the same time.
+    let scans = ScanCoalescer()
     /// How many searches read the index at once (each with its own reader); more wait their turn.
     private let readers = AsyncLimiter(limit: max(4, 2 * ProcessInfo.processInfo.activeProcessorCount))
     /// Indexes made beside (or for) this one that go when it closes: a dry run's empty index, a rebuild.

@@ -272,7 +272,8 @@ public struct IndexSearch: Sendable {
             let (found, changed) = try await index.withReader { reader -> (IndexCandidates?, Bool) in
                 do {
                     let found = try await search(
-                        reader: reader, position: position, query: query, depth: depth, options: options)
+                        reader: reader, position: position, query: query, depth: depth, options: options,
+                        scans: index.scans)
                     return (found, reader.changedSinceOpened)
                 } catch where reader.changedSinceOpened {
                     return (nil, true)
@@ -287,7 +288,8 @@ public struct IndexSearch: Sendable {
     }
 
     private static func search(
-        reader: IndexReader, position: Int, query: PreparedQueries, depth: Int, options: SearchOptions
+        reader: IndexReader, position: Int, query: PreparedQueries, depth: Int, options: SearchOptions,
+        scans: ScanCoalescer
     ) async throws -> IndexCandidates {
         let path = reader.path
         let none = IndexCandidates(perQuery: query.texts.map { _ in [] }, truncated: false)
@@ -324,10 +326,13 @@ public struct IndexSearch: Sendable {
         var vectorRows: [[ScoredRow]] = query.texts.map { _ in [] }
         if let vectors = query.vectors, let identity = query.identity {
             func rank(_ matrix: VectorMatrix) async -> [[ScoredRow]] {
-                var accept: (@Sendable (Int) -> Bool)?
-                if let bitmap { accept = { row in bitmap.contains(matrix.documentIDs[row]) } }
+                guard let bitmap else {
+                    // Concurrent searches without a filter share their passes over the vectors.
+                    return await scans.search(vectors, in: matrix, k: depth, minScore: filter.minScore)
+                }
                 return await ExactSearch.search(
-                    vectors, in: matrix, k: depth, minScore: filter.minScore, accept: accept)
+                    vectors, in: matrix, k: depth, minScore: filter.minScore,
+                    accept: { row in bitmap.contains(matrix.documentIDs[row]) })
             }
             var loaded = try reader.vectors(dimension: identity.dimension)
             vectorRows = await rank(loaded)
