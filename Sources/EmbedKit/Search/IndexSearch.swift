@@ -198,10 +198,8 @@ public struct IndexSearch: Sendable {
         var texts: [String]
         var vectors: [[Float]]?
         var identity: EmbedderIdentity?
-        /// The words of each query, for the keyword ranking.
+        /// The words of each query, for the keyword ranking and the match marks.
         var words: [[String]] = []
-        /// FTS5 expressions; nil for a query without a word.
-        var expressions: [String?] { words.map(KeywordQuery.expression(ofWords:)) }
     }
 
     private static func embed(_ queries: [String], with embedder: any Embedder) async throws -> [[Float]] {
@@ -425,10 +423,9 @@ public struct IndexSearch: Sendable {
 
     /// Marks where each result holds the query's words. Only decoration: if marking fails, results stay unmarked.
     private func markMatches(in results: inout [QueryResult], query: PreparedQueries) {
-        let expressions = query.expressions
         for q in results.indices {
-            guard let expression = expressions[q], !results[q].hits.isEmpty,
-                let found = try? MatchMarker.matches(of: expression, in: results[q].hits.map(\.chunk.text))
+            guard !results[q].hits.isEmpty,
+                let found = try? MatchMarker.matches(of: query.words[q], in: results[q].hits.map(\.chunk.text))
             else { continue }
             for (h, ranges) in found.enumerated() { results[q].hits[h].matches = ranges }
         }

@@ -44,7 +44,7 @@ extension IndexReader {
             return ([], [:])
         }
         return try IndexFile.inReadTransaction(connection) {
-            if let postings = try keywordPostings(), let tokens = try singleTokens(of: words),
+            if let postings = try keywordPostings(), let tokens = try KeywordIndex.singleTokens(of: words, on: connection),
                 let scored = try postings.rank(tokens: tokens, connection: connection)
             {
                 keywordRankingsFromPostings += 1
@@ -118,23 +118,5 @@ extension IndexReader {
         guard let loaded = try KeywordPostings.load(connection) else { return nil }
         keywordCache.keep(loaded, indexID: indexID, generation: generation)
         return loaded
-    }
-
-    /// The one token FTS5 makes of each word, in order; nil when some word makes none or several (a phrase,
-    /// which only FTS5 matches).
-    private func singleTokens(of words: [String]) throws -> [String]? {
-        // One call for all the words: a space separates them, and each token says where its word starts.
-        var starts: [Int: Int] = [:]
-        var offset = 0
-        for (w, word) in words.enumerated() {
-            starts[offset] = w
-            offset += word.utf8.count + 1
-        }
-        var tokens = [String?](repeating: nil, count: words.count)
-        for (token, start) in try connection.fts5Tokens(of: words.joined(separator: " "), tokenizer: KeywordIndex.tokenizer) {
-            guard let w = starts[start], tokens[w] == nil else { return nil }
-            tokens[w] = token
-        }
-        return tokens.count == words.count && !tokens.contains(nil) ? tokens.map { $0! } : nil
     }
 }

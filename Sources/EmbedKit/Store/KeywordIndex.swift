@@ -73,6 +73,24 @@ enum KeywordIndex {
     /// The tokenizer migration v3 gave the table; a test holds the two equal.
     static let tokenizer = "porter unicode61 remove_diacritics 2"
 
+    /// The one token the keyword index's tokenizer makes of each of `words` (from ``KeywordQuery``), in order;
+    /// nil when some word makes none or several (a phrase, which only FTS5 itself matches).
+    static func singleTokens(of words: [String], on connection: SQLiteConnection) throws -> [String]? {
+        // One call for all the words: a space separates them, and each token says where its word starts.
+        var starts: [Int: Int] = [:]
+        var offset = 0
+        for (w, word) in words.enumerated() {
+            starts[offset] = w
+            offset += word.utf8.count + 1
+        }
+        var tokens = [String?](repeating: nil, count: words.count)
+        for made in try connection.fts5Tokens(of: words.joined(separator: " "), tokenizer: tokenizer, query: true) {
+            guard let w = starts[made.utf8Range.lowerBound], tokens[w] == nil else { return nil }
+            tokens[w] = made.token
+        }
+        return tokens.contains(nil) ? nil : tokens.map { $0! }
+    }
+
     /// The table and its triggers, exactly as migration v3 created them (without the build from the chunks).
     static var schemaSQL: String {
         Migrations.all.first { $0.identifier == migration }!.sql

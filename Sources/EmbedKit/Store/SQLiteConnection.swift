@@ -5,6 +5,8 @@ import Foundation
 final class SQLiteConnection {
     private let handle: OpaquePointer
     let path: String
+    /// FTS5's API on this connection, once fetched (see ``fts5Tokens(of:tokenizer:query:)``).
+    private var fts5API: UnsafeMutablePointer<fts5_api>?
 
     /// Opens (and with `create`, creates) the database at `path`.
     /// - Parameter immutable: read the file as it is, without locks or a write-ahead log: only for a file that
@@ -78,32 +80,39 @@ final class SQLiteConnection {
         return SQLiteStatement(statement, connection: self)
     }
 
-    /// The tokens FTS5 makes of `text` as a MATCH query's words, with the tokenizer `specification` (as in
-    /// `tokenize = '...'`: a name, then its arguments, separated by spaces), in order, each with the UTF-8
-    /// offset in `text` where its word starts.
-    func fts5Tokens(
-        of text: String, tokenizer specification: String
-    ) throws(StoreError) -> [(token: String, start: Int)] {
-        final class Collected { var tokens: [(token: String, start: Int)] = [] }
+    /// One token of a text, as an FTS5 tokenizer makes it, and the UTF-8 offsets of the text it came from.
+    struct FTS5Token {
+        var token: String
+        var utf8Range: Range<Int>
+    }
+
+    /// The tokens FTS5 makes of `text`, in order, with the tokenizer `specification` (as in `tokenize = '...'`:
+    /// a name, then its arguments, separated by spaces): as a MATCH query's words when `query` is true, else as a
+    /// document's text.
+    func fts5Tokens(of text: String, tokenizer specification: String, query: Bool) throws(StoreError) -> [FTS5Token] {
+        final class Collected { var tokens: [FTS5Token] = [] }
+        if fts5API == nil { fts5API = CEmbedSQLite_fts5_api(handle) }
+        guard let fts5API else { throw StoreError(.sqlite, "this SQLite has no FTS5, which keyword search needs") }
         let collected = Collected()
         let words = specification.split(separator: " ").map(String.init)
         guard let name = words.first else { return [] }
         let arguments = words.dropFirst().map { strdup($0) }
         defer { arguments.forEach { free($0) } }
         var argumentPointers = arguments.map { UnsafePointer<CChar>($0) }
+        var utf8 = Array(text.utf8)
         let rc = withExtendedLifetime(collected) {
-            var utf8 = Array(text.utf8)
-            return utf8.withUnsafeMutableBufferPointer { bytes in
+            utf8.withUnsafeMutableBufferPointer { bytes in
                 bytes.withMemoryRebound(to: CChar.self) { bytes in
                     argumentPointers.withUnsafeMutableBufferPointer { argumentBuffer in
                         CEmbedSQLite_fts5_tokenize(
-                            handle, name, argumentBuffer.baseAddress, Int32(argumentBuffer.count), bytes.baseAddress,
-                            Int32(bytes.count), Unmanaged.passUnretained(collected).toOpaque()
-                        ) { context, _, token, length, start, _ in
-                            guard let context, let token else { return SQLITE_OK }
+                            fts5API, name, argumentBuffer.baseAddress, Int32(argumentBuffer.count), bytes.baseAddress,
+                            Int32(bytes.count), query ? 1 : 0, Unmanaged.passUnretained(collected).toOpaque()
+                        ) { context, _, token, length, start, end in
+                            guard let context, let token, start <= end else { return SQLITE_OK }
                             let collected = Unmanaged<Collected>.fromOpaque(context).takeUnretainedValue()
                             let bytes = UnsafeRawBufferPointer(start: token, count: Int(length))
-                            collected.tokens.append((String(decoding: bytes, as: UTF8.self), Int(start)))
+                            collected.tokens.append(
+                                FTS5Token(token: String(decoding: bytes, as: UTF8.self), utf8Range: Int(start)..<Int(end)))
                             return SQLITE_OK
                         }
                     }

@@ -159,3 +159,31 @@ struct KeywordPostingsTests {
         #expect(decode([]) == [])
     }
 }
+
+@Suite("Match marks from FTS5's tokenizer")
+struct MatchMarkerTokenizerTests {
+    @Test("on Cranfield, the tokens marked are exactly what FTS5's highlight() marks, for a third of the questions")
+    func sameAsHighlight() throws {
+        let abstracts = try KeywordPostingsTests.records("cran.all.1400").prefix(150).map { $0[".W", default: ""] }
+        // Accents, other scripts and symbols too, so that UTF-8 and scalar offsets differ.
+        let texts = abstracts + ["Café crème brûlée — naïve façade", "Ünïcödé wörds 𝔘𝔫𝔦 ✓ the flow", "日本語 flow"]
+        var marked = 0
+        let questions = try KeywordPostingsTests.questions().enumerated().filter { $0.offset % 3 == 0 }.map(\.element)
+        for question in questions + ["naive cafe facade", "unicode words flow"] {
+            let words = KeywordQuery.words(in: question)
+            let expected = try MatchMarker.highlighted(try #require(KeywordQuery.expression(ofWords: words)), in: texts)
+            let found = try MatchMarker.matches(of: words, in: texts)
+            #expect(found == expected, "\(question)")
+            marked += found.joined().count
+        }
+        #expect(marked > 2_000)
+    }
+
+    @Test("UTF-8 offsets become Unicode scalar offsets")
+    func scalarOffsets() {
+        let text = "é 𝔘x ü"
+        // "é" is 2 bytes, " " 1, "𝔘" 4, "x" 1, " " 1, "ü" 2.
+        #expect(MatchMarker.scalarRanges([0..<2, 3..<8, 9..<11], in: text) == [0..<1, 2..<4, 5..<6])
+        #expect(MatchMarker.scalarRanges([], in: text) == [])
+    }
+}
