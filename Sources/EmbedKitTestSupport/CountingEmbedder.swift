@@ -1,7 +1,8 @@
 public import EmbedKit
 
 /// Wraps ``HashEmbedder`` and records how it is used: texts embedded, calls, and the most calls in flight at
-/// once. It can be told to fail every batch holding a text that contains ``failMarker``, and to sleep per call.
+/// once. It can be told to fail every batch holding a text that contains ``failMarker`` (with ``failCode``), and
+/// to sleep per call.
 public final class CountingEmbedder: Embedder {
     public struct Counts: Sendable, Equatable {
         public var calls = 0
@@ -14,11 +15,16 @@ public final class CountingEmbedder: Embedder {
     private let counts = Locked(Counts())
     private let delay: Duration
     public let failMarker: String?
+    public let failCode: EmbeddingError.Code
 
-    public init(dimension: Int = 384, delay: Duration = .zero, failMarker: String? = nil) {
+    public init(
+        dimension: Int = 384, delay: Duration = .zero, failMarker: String? = nil,
+        failCode: EmbeddingError.Code = .transport
+    ) {
         base = HashEmbedder(dimension: dimension)
         self.delay = delay
         self.failMarker = failMarker
+        self.failCode = failCode
     }
 
     public var identity: EmbedderIdentity { base.identity }
@@ -37,7 +43,7 @@ public final class CountingEmbedder: Embedder {
         defer { counts.withLock { $0.inFlight -= 1 } }
         if delay > .zero { try await Task.sleep(for: delay) }
         if let failMarker, texts.contains(where: { $0.contains(failMarker) }) {
-            throw EmbeddingError(.transport, "injected failure")
+            throw EmbeddingError(failCode, "injected failure")
         }
         return try await base.embed(texts)
     }

@@ -161,9 +161,20 @@ public final class MicroBatcher: Service, Sendable {
                 job.reply.resume(returning: Array(vectors[start..<(start + job.texts.count)]))
                 start += job.texts.count
             }
+        } catch let error as EmbeddingError where batch.count > 1 && Self.isAboutInput(error) {
+            // The embedder refused something in the batch: one caller's texts, most likely. Each caller's texts go
+            // alone, so only the callers whose texts fail get the error, not every caller merged with them.
+            for job in batch { await process([job]) }
         } catch {
             for job in batch { job.reply.resume(throwing: error) }
         }
+    }
+
+    /// True for an error that some input may cause and other inputs not (a refused or too long input, a
+    /// broken answer to it); false for one that would fail any batch (an unreachable service, a missing model),
+    /// which is not tried again caller by caller: against a service that times out, that would multiply the wait.
+    static func isAboutInput(_ error: EmbeddingError) -> Bool {
+        !error.stopsRun && [.rejected, .inputTooLong, .badResponse].contains(error.code)
     }
 }
 

@@ -117,6 +117,37 @@ struct MicroBatcherTests {
         #expect(batcher.statistics.refused > 0, "the queue was never full: the test proves nothing")
     }
 
+    @Test("a batch refused for one caller's input fails only that caller; a service failure fails all, at once")
+    func failureIsolated() async throws {
+        for (code, isolated) in [(EmbeddingError.Code.rejected, true), (.inputTooLong, true), (.transport, false)] {
+            let model = CountingEmbedder(dimension: 8, failMarker: "FAIL", failCode: code)
+            // A long window that is always waited puts the three callers in one batch.
+            let batcher = MicroBatcher(
+                embedder: model, configuration: .init(window: .milliseconds(300), waitsAlone: true, maxBatch: 8))
+            let outcomes = try await Self.running(batcher) {
+                await withTaskGroup(of: (String, Bool).self) { group in
+                    for text in ["fine one", "FAIL here", "fine two"] {
+                        group.addTask {
+                            do {
+                                let vectors = try await batcher.embed([text])
+                                #expect(vectors == (try await HashEmbedder(dimension: 8).embed([text])))
+                                return (text, true)
+                            } catch {
+                                return (text, false)
+                            }
+                        }
+                    }
+                    var outcomes: [String: Bool] = [:]
+                    for await (text, served) in group { outcomes[text] = served }
+                    return outcomes
+                }
+            }
+            #expect(outcomes == ["fine one": isolated, "FAIL here": false, "fine two": isolated], "\(code)")
+            // One merged call; when isolated, then one call per caller.
+            #expect(model.snapshot.calls == (isolated ? 4 : 1), "\(code)")
+        }
+    }
+
     @Test("a failing batch fails its callers, and the next batch is served")
     func failure() async throws {
         let model = CountingEmbedder(dimension: 8, failMarker: "FAIL")
