@@ -133,10 +133,21 @@ public struct IngestPipeline: Sendable {
         let goneFileRoots = roots.filter { !exists($0) && (states[$0.path] != nil || skipped[$0.path] != nil) }
         let walked = roots.filter { root in !goneFileRoots.contains { $0.path == root.path } }
         var run = IngestRun(pipeline: self, observer: observer, states: states, skipped: skipped)
+        // Roots may nest (a folder ingested whole, and one of its folders on its own): a file is taken once, from
+        // the first root that yields it, or the run would count it twice, and embed it twice when it changed.
+        // Only then are the paths remembered (memory grows with the files).
+        let canonical = walked.map { FileWalker.canonicalPath($0.path) ?? $0.path }
+        let nested = canonical.indices.contains { i in
+            canonical.indices.contains { j in i != j && SearchFilter.path(canonical[j], isUnder: canonical[i]) }
+        }
+        var taken = Set<String>()
         let files = walked.lazy.flatMap { root in
             var options = root.options
             options.ignoredPaths = ignoredPaths
             return FileWalker(roots: [root.path], options: options)
+        }.filter { event in
+            guard nested, case .file(let file) = event else { return true }
+            return taken.insert(file.path).inserted
         }
         try await run.process(files)
         if !goneFileRoots.isEmpty && !run.report.interrupted {

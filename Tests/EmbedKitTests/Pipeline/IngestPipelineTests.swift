@@ -71,6 +71,25 @@ struct IngestPipelineTests {
         #expect(try IndexReader(path: setup.db).statistics().documents == 4)
     }
 
+    @Test("nested roots: each file is taken once, counted once and embedded once, from the first root")
+    func nestedRoots() async throws {
+        let setup = try Setup()
+        defer { setup.dir.remove() }
+        try setup.writeDocuments(3)
+        try setup.dir.write("docs/inner/a.txt", "Inner file a, with words of its own.")
+        try setup.dir.write("docs/inner/b.txt", "Inner file b, with other words.")
+        let inner = setup.root + "/inner"
+        let first = CountingEmbedder()
+        let initial = try await setup.pipeline(first).run(paths: [setup.root, inner])
+        #expect(initial.added == 5 && initial.files == 5)
+        try setup.dir.write("docs/inner/a.txt", "Inner file a, changed.")
+        let second = CountingEmbedder()
+        let again = try await setup.pipeline(second).run(paths: [inner, setup.root])
+        #expect((again.updated, again.unchanged, again.files) == (1, 4, 5))
+        #expect(second.snapshot.texts == 1, "the changed file was embedded once")
+        #expect(try IndexReader(path: setup.db).statistics().documents == 5)
+    }
+
     @Test("a failed batch fails only its documents; the rest go in, and a re-run embeds only what is missing")
     func failures() async throws {
         let setup = try Setup()
