@@ -163,8 +163,11 @@ public final class MicroBatcher: Service, Sendable {
             }
         } catch let error as EmbeddingError where batch.count > 1 && Self.isAboutInput(error) {
             // The embedder refused something in the batch: one caller's texts, most likely. Each caller's texts go
-            // alone, so only the callers whose texts fail get the error, not every caller merged with them.
-            for job in batch { await process([job]) }
+            // alone, so only the callers whose texts fail get the error, not every caller merged with them; all at
+            // once, since the embedder bounds its own concurrency.
+            await withTaskGroup(of: Void.self) { group in
+                for job in batch { group.addTask { await self.process([job]) } }
+            }
         } catch {
             for job in batch { job.reply.resume(throwing: error) }
         }

@@ -27,10 +27,11 @@ enum MatchMarker {
         guard let tokens = try KeywordIndex.singleTokens(of: words, on: connection) else {
             return try highlighted(expression, in: texts)
         }
-        let wanted = Set(tokens)
+        // Compared as bytes, as FTS5 compares tokens (String equality would match two normalizations of a word).
+        let wanted = Set(tokens.map { Array($0.utf8) })
         return try texts.map { text in
             let matching = try connection.fts5Tokens(of: text, tokenizer: KeywordIndex.tokenizer, query: false)
-                .filter { wanted.contains($0.token) }
+                .filter { wanted.contains(Array($0.token.utf8)) }
             return scalarRanges(matching.map(\.utf8Range), in: text)
         }
     }

@@ -18,13 +18,14 @@ final class ScanCoalescer: Sendable {
         var continuation: CheckedContinuation<Turn, Never>
 
         /// Which waiters may share a pass.
-        var passKey: PassKey { PassKey(matrix: ObjectIdentifier(matrix.storage), k: k, minScore: minScore) }
+        var passKey: PassKey { PassKey(matrix: ObjectIdentifier(matrix.storage), k: k, minScore: minScore?.bitPattern) }
     }
 
     private struct PassKey: Hashable {
         var matrix: ObjectIdentifier
         var k: Int
-        var minScore: Float?
+        /// The floor's bits: a NaN floor must equal itself here.
+        var minScore: UInt32?
     }
 
     private enum Turn {
@@ -80,7 +81,7 @@ final class ScanCoalescer: Sendable {
             let sharing = passes[key]!
             if sharing.count > 1 { sharedPasses.withLock { $0 += 1 } }
             let results = await ExactSearch.search(
-                sharing.flatMap(\.queries), in: sharing[0].matrix, k: key.k, minScore: key.minScore)
+                sharing.flatMap(\.queries), in: sharing[0].matrix, k: key.k, minScore: sharing[0].minScore)
             var start = 0
             for waiter in sharing {
                 let mine = Array(results[start..<start + waiter.queries.count])

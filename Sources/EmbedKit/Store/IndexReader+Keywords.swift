@@ -45,7 +45,8 @@ extension IndexReader {
         }
         return try IndexFile.inReadTransaction(connection) {
             if let postings = try keywordPostings(), let tokens = try KeywordIndex.singleTokens(of: words, on: connection),
-                let scored = try postings.rank(tokens: tokens, connection: connection)
+                let scored = try postings.rank(tokens: tokens, connection: connection),
+                try postings.agreesWithFTS5(scored, expression: expression, connection: connection)
             {
                 keywordRankingsFromPostings += 1
                 var scores: [Int64: Double] = [:]
@@ -114,7 +115,11 @@ extension IndexReader {
             return nil
         }
         let generation = try IndexFile.generation(connection)
-        if let held = keywordCache.value(indexID: indexID, generation: generation) { return held }
+        if let held = keywordCache.value(indexID: indexID, generation: generation),
+            held.schemaVersion == (try KeywordPostings.schemaVersion(connection))
+        {
+            return held
+        }
         guard let loaded = try KeywordPostings.load(connection) else { return nil }
         keywordCache.keep(loaded, indexID: indexID, generation: generation)
         return loaded

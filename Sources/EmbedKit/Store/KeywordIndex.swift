@@ -85,7 +85,10 @@ enum KeywordIndex {
         }
         var tokens = [String?](repeating: nil, count: words.count)
         for made in try connection.fts5Tokens(of: words.joined(separator: " "), tokenizer: tokenizer, query: true) {
-            guard let w = starts[made.utf8Range.lowerBound], tokens[w] == nil else { return nil }
+            // FTS5 cuts a token at 32,768 bytes; such a giant is left to FTS5 rather than mimicked.
+            guard let w = starts[made.utf8Range.lowerBound], tokens[w] == nil, made.token.utf8.count < 32_768 else {
+                return nil
+            }
             tokens[w] = made.token
         }
         return tokens.contains(nil) ? nil : tokens.map { $0! }

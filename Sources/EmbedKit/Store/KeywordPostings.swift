@@ -20,10 +20,19 @@ final class KeywordPostings: Sendable {
     /// FTS5's row count and mean row length in tokens, from its averages record, as `bm25()` reads them.
     private let rowCount: Int64
     private let averageLength: Double
+    /// The schema version these were read at: rebuilding the keyword index (a repair) changes it, and not the
+    /// index's generation.
+    let schemaVersion: Int64
     private let terms = Locked(Terms())
+    /// Whether FTS5's `bm25()` gives exactly these scores here: checked once (see ``agreesWithFTS5(_:expression:connection:)``).
+    private let agreement = Locked<Bool?>(nil)
 
+    /// Tokens are compared as bytes, as FTS5 compares them: Swift's `String` equality would take two
+    /// normalizations of one word (NFC, NFD) for the same token.
     private struct Terms {
-        var postings: [String: TermPostings] = [:]
+        var postings: [[UInt8]: TermPostings] = [:]
+        /// Postings held, plus one and an eighth of the token's bytes per word, so that words without
+        /// postings count too.
         var held = 0
     }
 
@@ -34,16 +43,24 @@ final class KeywordPostings: Sendable {
         var frequencies: [Double]
     }
 
-    /// At most this many postings are held over all words; past it the held words are dropped and read again.
+    /// At most this many postings (see `Terms.held`) are held over all words; past it the held words are dropped
+    /// and read again.
     static let maximumHeldPostings = 8_000_000
 
     private static let instancesTable = "temp.embed_chunks_fts_instances"
 
-    private init(chunkIDs: [Int64], lengths: [Int32], rowCount: Int64, averageLength: Double) {
+    private init(chunkIDs: [Int64], lengths: [Int32], rowCount: Int64, averageLength: Double, schemaVersion: Int64) {
         self.chunkIDs = chunkIDs
         self.lengths = lengths
         self.rowCount = rowCount
         self.averageLength = averageLength
+        self.schemaVersion = schemaVersion
+    }
+
+    /// The schema version of the caller's snapshot.
+    static func schemaVersion(_ connection: SQLiteConnection) throws -> Int64 {
+        let statement = try connection.prepare("PRAGMA schema_version")
+        return try statement.step() ? statement.int(0) : 0
     }
 
     /// Reads the statistics and chunk lengths of the keyword index, in the caller's snapshot; nil when FTS5's
@@ -60,10 +77,9 @@ final class KeywordPostings: Sendable {
             rowCount = values[0]
             tokenCount = values.dropFirst().reduce(0, &+)
         }
+        // Not reserved from the averages record: a damaged one could ask for any size.
         var chunkIDs: [Int64] = []
         var lengths: [Int32] = []
-        chunkIDs.reserveCapacity(Int(clamping: rowCount))
-        lengths.reserveCapacity(Int(clamping: rowCount))
         let sizes = try connection.prepare("SELECT id, sz FROM \(KeywordIndex.table)_docsize ORDER BY id")
         while try sizes.step() {
             guard let values = sizes.withBlob(1, { Varint.decodeAll($0) }),
@@ -75,7 +91,8 @@ final class KeywordPostings: Sendable {
         guard chunkIDs.count == rowCount else { return nil }
         return KeywordPostings(
             chunkIDs: chunkIDs, lengths: lengths, rowCount: rowCount,
-            averageLength: rowCount > 0 ? Double(tokenCount) / Double(rowCount) : 0)
+            averageLength: rowCount > 0 ? Double(tokenCount) / Double(rowCount) : 0,
+            schemaVersion: try schemaVersion(connection))
     }
 
     /// Every chunk that holds any of `tokens` (one per phrase, in the query's order), best first by BM25, ties
@@ -113,7 +130,8 @@ final class KeywordPostings: Sendable {
 
     /// The postings of `token`: held, or read now in the caller's snapshot.
     private func postings(of token: String, connection: SQLiteConnection) throws -> TermPostings? {
-        if let held = terms.withLock({ $0.postings[token] }) { return held }
+        let key = Array(token.utf8)
+        if let held = terms.withLock({ $0.postings[key] }) { return held }
         // Each reader's connection needs the table once (it lives in the connection's temporary schema).
         try connection.execute(
             "CREATE VIRTUAL TABLE IF NOT EXISTS \(Self.instancesTable) USING fts5vocab(main, \(KeywordIndex.table), instance)")
@@ -139,11 +157,34 @@ final class KeywordPostings: Sendable {
             lastDocument = document
         }
         let list = TermPostings(positions: positions, frequencies: frequencies)
+        let cost = positions.count + 1 + key.count / 8
         terms.withLock { terms in
-            if terms.held + positions.count > Self.maximumHeldPostings { terms = Terms() }
-            if terms.postings.updateValue(list, forKey: token) == nil { terms.held += positions.count }
+            if terms.held + cost > Self.maximumHeldPostings { terms = Terms() }
+            if terms.postings.updateValue(list, forKey: key) == nil { terms.held += cost }
         }
         return list
+    }
+
+    /// True when FTS5's own `bm25()` gives the best chunks of `scores` exactly the scores the postings gave:
+    /// checked once, on the first ranking that finds anything, then remembered. The sums are FTS5's order of
+    /// operations, but an SQLite compiled to fuse multiply-adds (some compilers do by default, on some CPUs)
+    /// rounds differently; then FTS5 ranks every query, so that a served search never ranks otherwise than
+    /// `embed query`.
+    func agreesWithFTS5(_ scores: KeywordScores, expression: String, connection: SQLiteConnection) throws -> Bool {
+        if let known = agreement.withLock({ $0 }) { return known }
+        let best = Array(scores.rows.prefix(3))
+        guard !best.isEmpty else { return true }
+        let statement = try connection.prepare(
+            "SELECT \(KeywordIndex.bm25) FROM \(KeywordIndex.table) WHERE \(KeywordIndex.table) MATCH ?1 AND rowid = ?2")
+        var agrees = true
+        for row in best {
+            statement.bind([.text(expression), .int(row.chunkID)])
+            agrees = try statement.step() && (-statement.double(0)).bitPattern == row.score.bitPattern
+            statement.reset()
+            if !agrees { break }
+        }
+        agreement.withLock { $0 = agrees }
+        return agrees
     }
 
     /// Where `chunkID` is in `chunkIDs`, looking from `start` on.

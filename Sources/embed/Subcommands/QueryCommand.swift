@@ -92,6 +92,9 @@ struct QueryCommand: AsyncParsableCommand {
         for name in format where DocumentFormat(rawValue: name) == nil {
             throw ValidationError("--format must be one of text, markdown, html, xml, rst; not '\(name)'.")
         }
+        if let minScore, !minScore.isFinite {
+            throw ValidationError("--min-score must be a number, not \(minScore).")
+        }
         _ = try fusionMethod()
     }
 

@@ -187,3 +187,70 @@ struct MatchMarkerTokenizerTests {
         #expect(MatchMarker.scalarRanges([], in: text) == [])
     }
 }
+
+@Suite("Keyword postings: what could make them differ from FTS5")
+struct KeywordPostingsEdgeTests {
+    @Test("two normalizations of a word are two tokens, as FTS5 compares bytes, whichever is asked first")
+    func normalizations() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let nfc = "\u{D55C}\u{AD6D}"  // 한국, precomposed
+        let nfd = "\u{1112}\u{1161}\u{11AB}\u{1100}\u{116E}\u{11A8}"  // the same, decomposed
+        #expect(nfc == nfd, "Swift compares them equal; FTS5 does not")
+        let path = try await IndexFixture.index(in: dir, [
+            IndexFixture.document("/a", texts: ["\(nfc) word"]), IndexFixture.document("/b", texts: ["\(nfd) word"]),
+        ])
+        let fts = try IndexReader(path: path)
+        let postings = try IndexReader(path: path)
+        postings.keywordCache = KeywordPostingsCache()
+        for word in [nfc, nfd, nfc] {
+            try KeywordPostingsTests.expectSame([word], fts: fts, postings: postings, limit: 10)
+            #expect(try postings.keywordRanking([word], limit: 10, acceptDocument: nil).rows.count == 1)
+        }
+        #expect(postings.keywordRankingsFromPostings == 6)
+        // Match marks too.
+        #expect(try MatchMarker.matches(of: [nfd], in: ["\(nfc) x", "\(nfd) x"]) == [[], [0..<6]])
+    }
+
+    @Test("a keyword index rebuilt without a new generation (a repair) is read again")
+    func repairedIndex() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let path = try await IndexFixture.index(in: dir, [
+            IndexFixture.document("/a", texts: ["alpha beta", "beta gamma"]),
+        ])
+        // A keyword index that lost a chunk behind the index's back (its generation unchanged), read by a served
+        // reader...
+        let writer = try SQLiteConnection(path: path)
+        try writer.execute("""
+            INSERT INTO chunks_fts(chunks_fts) VALUES('delete-all');
+            INSERT INTO chunks_fts(rowid, text, heading_path)
+                SELECT id, text, heading_path FROM chunks ORDER BY id LIMIT 1;
+            """)
+        let reader = try IndexReader(path: path)
+        reader.keywordCache = KeywordPostingsCache()
+        #expect(try reader.keywordRanking(["beta"], limit: 10, acceptDocument: nil).rows.count == 1)
+        #expect(reader.keywordRankingsFromPostings == 1)
+        // ...then rebuilt as a repair does, still at the same generation.
+        try KeywordIndex.repairIfNeeded(writer, always: true, progress: nil)
+        let before = reader.keywordRankingsFromPostings
+        let rows = try reader.keywordRanking(["beta"], limit: 10, acceptDocument: nil).rows
+        let expected = try IndexReader(path: path).keywordRanking(["beta"], limit: 10, acceptDocument: nil).rows
+        #expect(rows == expected && rows.count == 2)
+        #expect(reader.keywordRankingsFromPostings == before + 1, "the postings of the rebuilt index ranked it")
+    }
+
+    @Test("a damaged averages record sends the query to FTS5 instead of failing")
+    func damagedAverages() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let path = try await IndexFixture.index(in: dir, [IndexFixture.document("/a", texts: ["alpha beta"])])
+        // A row count of 2^56 - 1: reserving room for it would end the process.
+        let writer = try SQLiteConnection(path: path)
+        try writer.execute("UPDATE chunks_fts_data SET block = x'FFFFFFFFFFFFFF7F0202' WHERE id = 1")
+        let reader = try IndexReader(path: path)
+        reader.keywordCache = KeywordPostingsCache()
+        _ = try? reader.keywordRanking(["beta"], limit: 10, acceptDocument: nil)
+        #expect(reader.keywordRankingsFromPostings == 0)
+    }
+}
