@@ -30,13 +30,14 @@ struct KeywordPostingsTests {
         return records
     }
 
-    /// Cranfield's abstracts as an index: each abstract's paragraphs are its chunks, under its title as heading.
+    /// Cranfield's first 400 abstracts as an index (the whole collection would make the suite slow under the
+    /// sanitizers): each abstract's paragraphs are its chunks, under its title as heading.
     static func cranfieldIndex(in dir: TemporaryDirectory) async throws -> String {
         #expect(
             FileManager.default.fileExists(atPath: cranfield + "/cran.all.1400"),
             "the Cranfield collection is not at \(cranfield): ../shared must lie beside the repository")
         let embedder = HashEmbedder()
-        let documents = try records("cran.all.1400").enumerated().map { n, record in
+        let documents = try records("cran.all.1400").prefix(400).enumerated().map { n, record in
             let title = record[".T", default: ""].trimmingCharacters(in: .whitespacesAndNewlines)
             let texts = record[".W", default: ""].components(separatedBy: "\n  ").map {
                 $0.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -71,7 +72,7 @@ struct KeywordPostingsTests {
         #expect(got.scores.mapValues(\.bitPattern) == expected.scores.mapValues(\.bitPattern), "\(words)")
     }
 
-    @Test("on Cranfield's 225 questions the postings rank exactly as FTS5: rows, order, scores to the bit")
+    @Test("on 113 of Cranfield's questions the postings rank exactly as FTS5: rows, order, scores to the bit")
     func sameAsFTS5OnCranfield() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
@@ -79,8 +80,9 @@ struct KeywordPostingsTests {
         let fts = try IndexReader(path: path)
         let postings = try IndexReader(path: path)
         postings.keywordCache = KeywordPostingsCache()
-        let questions = try Self.questions()
-        #expect(questions.count == 225)
+        let all = try Self.questions()
+        #expect(all.count == 225)
+        let questions = all.enumerated().filter { $0.offset % 2 == 0 }.map(\.element)
         for (n, question) in questions.enumerated() {
             let words = KeywordQuery.words(in: question)
             // Scores asked for chunks found and not found, as hybrid search asks for the vector ranking's finds.
@@ -91,7 +93,7 @@ struct KeywordPostingsTests {
             // The whole ranking, every chunk that holds a word, for some.
             if n % 25 == 0 { try Self.expectSame(words, fts: fts, postings: postings, limit: 100_000) }
         }
-        #expect(postings.keywordRankingsFromPostings == 2 * 225 + 9, "the postings answered every question")
+        #expect(postings.keywordRankingsFromPostings == 2 * 113 + 5, "the postings answered every question")
         #expect(fts.keywordRankingsFromPostings == 0)
     }
 
@@ -162,13 +164,13 @@ struct KeywordPostingsTests {
 
 @Suite("Match marks from FTS5's tokenizer")
 struct MatchMarkerTokenizerTests {
-    @Test("on Cranfield, the tokens marked are exactly what FTS5's highlight() marks, for a third of the questions")
+    @Test("on Cranfield, the tokens marked are exactly what FTS5's highlight() marks, for a fifth of the questions")
     func sameAsHighlight() throws {
-        let abstracts = try KeywordPostingsTests.records("cran.all.1400").prefix(150).map { $0[".W", default: ""] }
+        let abstracts = try KeywordPostingsTests.records("cran.all.1400").prefix(60).map { $0[".W", default: ""] }
         // Accents, other scripts and symbols too, so that UTF-8 and scalar offsets differ.
         let texts = abstracts + ["Café crème brûlée — naïve façade", "Ünïcödé wörds 𝔘𝔫𝔦 ✓ the flow", "日本語 flow"]
         var marked = 0
-        let questions = try KeywordPostingsTests.questions().enumerated().filter { $0.offset % 3 == 0 }.map(\.element)
+        let questions = try KeywordPostingsTests.questions().enumerated().filter { $0.offset % 5 == 0 }.map(\.element)
         for question in questions + ["naive cafe facade", "unicode words flow"] {
             let words = KeywordQuery.words(in: question)
             let expected = try MatchMarker.highlighted(try #require(KeywordQuery.expression(ofWords: words)), in: texts)
@@ -176,7 +178,7 @@ struct MatchMarkerTokenizerTests {
             #expect(found == expected, "\(question)")
             marked += found.joined().count
         }
-        #expect(marked > 2_000)
+        #expect(marked > 500)
     }
 
     @Test("UTF-8 offsets become Unicode scalar offsets")

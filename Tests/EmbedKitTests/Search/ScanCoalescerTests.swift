@@ -6,11 +6,11 @@ struct ScanCoalescerTests {
     @Test("concurrent searches share passes over the vectors, and each gets exactly what it would alone")
     func sharedPassesChangeNothing() async {
         let fixture = ExactSearchTests()
-        let matrix = fixture.randomMatrix(rows: 40_000, dimension: 64, seed: 7)
+        let matrix = fixture.randomMatrix(rows: 8_000, dimension: 32, seed: 7)
         // Two k and two floors, so that some waiters may share a pass and others may not.
-        let searches: [(queries: [[Float]], k: Int, minScore: Float?)] = (0..<24).map { n in
+        let searches: [(queries: [[Float]], k: Int, minScore: Float?)] = (0..<12).map { n in
             var rng = ExactSearchTests.SplitMix(state: UInt64(n) + 1000)
-            let queries = (0..<(n % 3 == 0 ? 2 : 1)).map { _ in (0..<64).map { _ in Float.random(in: -1...1, using: &rng) } }
+            let queries = (0..<(n % 3 == 0 ? 2 : 1)).map { _ in (0..<32).map { _ in Float.random(in: -1...1, using: &rng) } }
             return (queries, n % 2 == 0 ? 10 : 3, n % 4 == 1 ? Float(0.5) : nil)
         }
         var alone: [[[ScoredRow]]] = []
