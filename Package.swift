@@ -44,6 +44,11 @@ let package = Package(
         .target(
             name: "CEmbedKernels", cSettings: [.unsafeFlags(["-O2"], .when(configuration: .debug))],
             linkerSettings: [.linkedLibrary("m")]),
+        // The model's linear layers on oneDNN (Debian's libdnnl-dev): fp32 with AVX-512 kernels, and bf16, where the
+        // CPU has them (checked at run time). libgomp is oneDNN's thread runtime in Debian's build.
+        .target(
+            name: "CEmbedMatmul", cSettings: [.unsafeFlags(["-O2"], .when(configuration: .debug))],
+            linkerSettings: [.linkedLibrary("dnnl"), .linkedLibrary("gomp")]),
 
         // The pipeline: parse, chunk, embed, store, search.
         .target(
@@ -58,7 +63,7 @@ let package = Package(
         // Optimized in debug builds too: unoptimized numeric loops are ~50x slower, which would make the model's
         // parity tests and any debug run of `embed` with the default embedder crawl.
         .target(
-            name: "EmbedKitBERT", dependencies: ["EmbedKit", "CEmbedBLAS", "CEmbedKernels"],
+            name: "EmbedKitBERT", dependencies: ["EmbedKit", "CEmbedBLAS", "CEmbedKernels", "CEmbedMatmul"],
             swiftSettings: swiftSettings + [.unsafeFlags(["-O"], .when(configuration: .debug))]),
         // `embed serve`: embeddings, search and ingest jobs over HTTP, with micro-batching. Apart from EmbedKit, so
         // that the library does not carry a server.
@@ -104,7 +109,7 @@ let package = Package(
         // Benchmark harness for the native BERT embedder (benchmarks/bert/run.sh).
         .executableTarget(
             name: "bert-bench",
-            dependencies: ["EmbedKit", "EmbedKitBERT", "CEmbedBLAS"],
+            dependencies: ["EmbedKit", "EmbedKitBERT", "CEmbedBLAS", "CEmbedMatmul"],
             path: "benchmarks/bert/Sources/bert-bench",
             swiftSettings: swiftSettings
         ),
@@ -121,7 +126,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EmbedKitBERTTests",
-            dependencies: ["EmbedKitBERT", "EmbedKit", "EmbedKitTestSupport", "CEmbedKernels"],
+            dependencies: ["EmbedKitBERT", "EmbedKit", "EmbedKitTestSupport", "CEmbedKernels", "CEmbedMatmul", "CEmbedBLAS"],
             resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),

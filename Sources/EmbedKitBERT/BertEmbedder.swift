@@ -11,6 +11,10 @@ public import Foundation
 /// ``Configuration-swift.struct/maxConcurrentPasses`` passes at once, each on one core with
 /// single-threaded BLAS, reusing pooled scratch buffers. That bound holds across concurrent calls too.
 public final class BertEmbedder: Embedder {
+    /// The arithmetic of the linear layers (``ModelPrecision``): bf16 about doubles the speed where the CPU has
+    /// AVX512_BF16 and is refused elsewhere; its vectors stay within cosine 0.9999 of fp32's (docs/decisions.md, D66).
+    public typealias Precision = ModelPrecision
+
     /// Performance settings.
     public struct Configuration: Sendable, Hashable {
         /// Forward passes run at once, across all concurrent calls. Default: the number of active cores
@@ -25,12 +29,19 @@ public final class BertEmbedder: Embedder {
         /// The element-wise kernels to run ("portable", "avx2", "avx512f"); nil or one this CPU cannot
         /// run means the best it can (``BertEmbedder/kernelVariant`` tells which ran). For tests and benchmarks.
         public var kernels: String?
+        /// The linear layers' arithmetic. Default fp32.
+        public var precision: Precision
+        /// The library for fp32 linear layers ("openblas", "onednn"); nil or one this CPU cannot run means the
+        /// faster one it has (``BertEmbedder/matrixLibrary`` tells which ran). For tests and benchmarks.
+        public var matrixLibrary: String?
 
         public init(
             maxConcurrentPasses: Int? = nil, blasThreads: Int = 1, maxTokensPerPass: Int = 2048,
-            maxBatchSize: Int = 64, kernels: String? = nil
+            maxBatchSize: Int = 64, kernels: String? = nil, precision: Precision = .fp32, matrixLibrary: String? = nil
         ) {
             self.kernels = kernels
+            self.precision = precision
+            self.matrixLibrary = matrixLibrary
             let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
             self.blasThreads = max(1, blasThreads)
             self.maxConcurrentPasses = max(1, min(maxConcurrentPasses ?? cores, cores / self.blasThreads))
@@ -43,9 +54,22 @@ public final class BertEmbedder: Embedder {
     /// the CPU has, checked at run time).
     public var kernelVariant: String { Kernels.name(of: kernels) }
 
+    /// What runs the linear layers: "openblas", "onednn" (fp32) or "onednn-bf16".
+    public var matrixLibrary: String { model.backend.name }
+
+    /// oneDNN's instruction set on this CPU ("avx512_core_bf16", "avx2", ...), for reports.
+    public static var oneDNNInstructionSet: String { Bert.MatrixBackend.oneDNNInstructionSet }
+
+    /// The precisions this CPU runs: fp32 always, bf16 with AVX512_BF16.
+    public static var availablePrecisions: [Precision] {
+        Bert.MatrixBackend.isAvailable(.bf16) ? [.fp32, .bf16] : [.fp32]
+    }
+
+
     /// Model input length, `[CLS]` and `[SEP]` included (sentence-transformers' `max_seq_length`).
     public static let maxSequenceLength = 256
 
+    /// The same for both precisions: bf16's vectors are within the parity bound of fp32's.
     public let identity = EmbedderIdentity(
         name: "minilm", model: "sentence-transformers/all-MiniLM-L6-v2", dimension: 384, isNormalized: true)
     public var maxBatchSize: Int { configuration.maxBatchSize }
@@ -90,10 +114,18 @@ public final class BertEmbedder: Embedder {
         guard let directory = Bert.firstModelDirectory(in: locations) else {
             throw EmbeddingError(.modelUnavailable, Bert.notFoundMessage(locations))
         }
+        guard availablePrecisions.contains(configuration.precision) else {
+            throw EmbeddingError(
+                .modelUnavailable,
+                "all-MiniLM-L6-v2 in \(configuration.precision.rawValue) needs a CPU with AVX512_BF16, and this one has "
+                    + "none (oneDNN runs \(oneDNNInstructionSet) here). Leave out --precision (fp32) on this machine.")
+        }
         do {
             let embedder = try load(directory: directory, configuration: configuration)
             openblas_set_num_threads(Int32(configuration.blasThreads))
             return embedder
+        } catch where error.code == .unsupportedPrecision {
+            throw EmbeddingError(.modelUnavailable, "\(error.message) Leave out --precision (fp32) on this machine.")
         } catch {
             throw EmbeddingError(
                 .modelUnavailable,
@@ -126,7 +158,19 @@ public final class BertEmbedder: Embedder {
             throw BertError(.invalidVocabulary, "vocab.txt has \(tokenizer.vocabularySize) tokens, config.json says \(bertConfiguration.vocabularySize).")
         }
         let file = try SafetensorsFile(url: directory.appendingPathComponent("model.safetensors"))
-        let model = try Bert.Model(file: file, configuration: bertConfiguration)
+        let backend: Bert.MatrixBackend =
+            switch (configuration.precision, configuration.matrixLibrary) {
+            case (.bf16, _): .bf16
+            case (.fp32, "openblas"): .openBLAS
+            case (.fp32, _): Bert.MatrixBackend.bestFP32
+            }
+        let model: Bert.Model
+        do {
+            model = try Bert.Model(file: file, configuration: bertConfiguration, backend: backend)
+        } catch where error.code == .unsupportedPrecision && backend == .oneDNN {
+            // oneDNN refused an fp32 product it said it runs: OpenBLAS runs every CPU.
+            model = try Bert.Model(file: file, configuration: bertConfiguration, backend: .openBLAS)
+        }
         return BertEmbedder(model: model, tokenizer: tokenizer, modelDirectory: directory, configuration: configuration)
     }
 
@@ -209,6 +253,7 @@ public final class BertEmbedder: Embedder {
     private func makeWorkspace() -> Bert.Workspace {
         Bert.Workspace(
             tokenCapacity: configuration.maxTokensPerPass, maxSequenceLength: Self.maxSequenceLength,
-            configuration: model.configuration, kernels: kernels)
+            configuration: model.configuration, kernels: kernels, backend: model.backend,
+            matrixThreads: configuration.blasThreads)
     }
 }

@@ -21,6 +21,8 @@ public struct BertError: CodedError, Sendable {
         public static let invalidVocabulary = Code("invalid vocabulary")
         /// `config.json` or the pooling configuration is malformed or unsupported.
         public static let invalidConfiguration = Code("invalid configuration")
+        /// The precision asked for needs instructions this CPU does not have (bf16 needs AVX512_BF16).
+        public static let unsupportedPrecision = Code("unsupported precision")
     }
 
     public var code: Code

@@ -13,7 +13,9 @@ extension ResolvedEmbedder {
         case .hash(let dimension):
             base = HashEmbedder(dimension: dimension)
         case .minilm:
-            base = try BertEmbedder.load(modelDirectory: modelDirectory.map { URL(fileURLWithPath: $0, isDirectory: true) })
+            base = try BertEmbedder.load(
+                modelDirectory: modelDirectory.map { URL(fileURLWithPath: $0, isDirectory: true) },
+                configuration: .init(precision: precision))
         case .openai(let recipe):
             let configuration = try recipe.configuration(maxConcurrentRequests: concurrency)
             if let recordedDimension {

@@ -24,6 +24,85 @@ struct BertEmbedderTests {
     func parity(_ kernels: String) async throws {
         let embedder = try BertEmbedder.load(configuration: .init(kernels: kernels))
         #expect(embedder.kernelVariant == kernels)
+        try await checkParity(embedder, label: "\(kernels) kernels, \(embedder.matrixLibrary)")
+    }
+
+    /// The linear-layer libraries: OpenBLAS (the portable path) always, oneDNN fp32 where the CPU has AVX-512.
+    static let matrixLibraries = ["openblas", "onednn"]
+
+    @Test(
+        "embeddings match sentence-transformers with cosine ≥ 0.9999 with each library for the linear layers",
+        .enabled(if: ReferenceFixture.isModelAvailable, "model not fetched: run scripts/fetch-model.sh"),
+        arguments: matrixLibraries
+    )
+    func parityMatrixLibrary(_ library: String) async throws {
+        let embedder = try BertEmbedder.load(configuration: .init(kernels: "portable", matrixLibrary: library))
+        guard library == "openblas" || Bert.MatrixBackend.isAvailable(.oneDNN) else {
+            // Asked for and not there: the embedder falls back to the one that is, and says so.
+            #expect(embedder.matrixLibrary == "openblas")
+            print("onednn parity not run: oneDNN has no AVX-512 kernels on this CPU (\(BertEmbedder.oneDNNInstructionSet))")
+            return
+        }
+        #expect(embedder.matrixLibrary == library)
+        try await checkParity(embedder, label: "portable kernels, \(library)")
+    }
+
+    @Test("oneDNN fp32 is picked exactly where /proc/cpuinfo lists AVX-512, bf16 where it lists AVX512_BF16")
+    func matrixDispatch() throws {
+        #if arch(x86_64) && os(Linux)
+            let cpuinfo = try String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)
+            let flags = Set(cpuinfo.split(separator: "\n").first { $0.hasPrefix("flags") }?.split(separator: " ") ?? [])
+            let avx512 = ["avx512f", "avx512bw", "avx512vl", "avx512dq"].allSatisfy { flags.contains(Substring($0)) }
+            #expect(Bert.MatrixBackend.isAvailable(.oneDNN) == avx512)
+            #expect(Bert.MatrixBackend.bestFP32 == (avx512 ? .oneDNN : .openBLAS))
+            #expect(BertEmbedder.availablePrecisions.contains(.bf16) == (avx512 && flags.contains("avx512_bf16")))
+        #endif
+        #expect(BertEmbedder.availablePrecisions.first == .fp32)
+    }
+
+    @Test(
+        "bf16 stays within the parity bound of fp32 and of sentence-transformers, under the same identity; refused without AVX512_BF16",
+        .enabled(if: ReferenceFixture.isModelAvailable, "model not fetched: run scripts/fetch-model.sh")
+    )
+    func bf16() async throws {
+        guard BertEmbedder.availablePrecisions.contains(.bf16) else {
+            let error = try #require(throws: EmbeddingError.self) {
+                try BertEmbedder.load(configuration: .init(precision: .bf16))
+            }
+            #expect(error.code == .modelUnavailable)
+            #expect(error.message.contains("AVX512_BF16") && error.message.contains("--precision"))
+            print("bf16 accuracy not measured: this CPU has no AVX512_BF16; checked that bf16 is refused with a clear error")
+            return
+        }
+        let fp32 = try BertEmbedder.load()
+        let bf16 = try BertEmbedder.load(configuration: .init(precision: .bf16))
+        #expect(bf16.matrixLibrary == "onednn-bf16")
+        #expect(bf16.identity == fp32.identity)
+        let cases = try ReferenceFixture.cases()
+        let texts = cases.map(\.case.text)
+        let exact = try await fp32.embed(texts)
+        let reduced = try await bf16.embed(texts)
+        var worst = 1.0
+        var closest = 0.0
+        for (index, (a, b)) in zip(exact, reduced).enumerated() {
+            let similarity = Self.cosine(a, b)
+            worst = min(worst, similarity)
+            closest = max(closest, similarity)
+            // The parity bound, which is why the index does not record the precision (D66); the gate is 0.995.
+            #expect(similarity >= 0.9999, "case \(index): cosine \(similarity) against fp32")
+            #expect(Self.cosine(b, cases[index].case.embedding) >= 0.9999)
+        }
+        // Really bf16: fp32 itself agrees with fp32 to about 1e-10.
+        #expect(worst < 0.999999, "bf16 vectors are as close to fp32 as fp32's own: is bf16 running?")
+        // A text alone (a query) gets the vector it gets in a packed pass: bf16 runs every pass the same way.
+        for index in [0, texts.count / 2, texts.count - 1] {
+            let single = try await bf16.embed([texts[index]])
+            #expect(Self.cosine(single[0], reduced[index]) > 0.99999)
+        }
+        print("minilm bf16: \(texts.count) texts, worst cosine against fp32 \(worst), best \(closest)")
+    }
+
+    private func checkParity(_ embedder: BertEmbedder, label: String) async throws {
         let cases = try ReferenceFixture.cases()
         #expect(cases.count >= 30)
         // One call over all texts: exercises sorting, packing and concurrent passes.
@@ -44,7 +123,7 @@ struct BertEmbedderTests {
             #expect(Self.cosine(single[0], vectors[index]) > 0.999999)
             #expect(Self.cosine(single[0], cases[index].case.embedding) >= 0.9999)
         }
-        print("minilm parity (\(kernels) kernels): \(cases.count) texts, worst cosine \(worst)")
+        print("minilm parity (\(label)): \(cases.count) texts, worst cosine \(worst)")
     }
 
     @Test(

@@ -6,7 +6,9 @@
 # Needs: the model (scripts/fetch-model.sh, or EMBED_MODEL_DIR), `pip install torch==2.13.0
 # sentence-transformers` (in benchmarks/work/venv if it exists, else the python3 on PATH), and
 # postgresql-doc-15 (the text source). Usage: benchmarks/bert/run.sh
-# Environment: BENCH_THREADS (default: 1 and all cores): the thread counts to compare at.
+# Environment: BENCH_THREADS (default: 1 and all cores): the thread counts to compare at; BERT_PARTS
+# (default models,pipeline): the model tables against sentence-transformers, and the PostgreSQL manual's
+# ingest against the model alone on the same texts.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -19,9 +21,11 @@ python="${PYTHON:-$( [ -x benchmarks/work/venv/bin/python ] && echo benchmarks/w
 
 if [ -n "${EMBED_MODEL_DIR:-}" ]; then
     model=(--model "$EMBED_MODEL_DIR")
+    embed_model=(--model-dir "$EMBED_MODEL_DIR")
 else
     scripts/fetch-model.sh >/dev/null
     model=()
+    embed_model=()
 fi
 swift build -c release --product bert-bench 2>&1 | tail -1
 bench="$(swift build -c release --show-bin-path)/bert-bench"
@@ -30,27 +34,67 @@ if [ ! -f "$work/chunks.json" ] || [ ! -f "$work/sentences.json" ]; then
     "$python" benchmarks/bert/bench.py workloads "$work"
 fi
 
+# bf16 rows only where the CPU has AVX512_BF16 (bert-bench refuses them elsewhere, with the reason).
+precisions="fp32"
+grep -qw avx512_bf16 /proc/cpuinfo && precisions="fp32 bf16"
+parts="${BERT_PARTS:-models,pipeline}"
+
 results="$work/results.jsonl"
 : >"$results"
 for workload in chunks sentences; do
+    [[ ",$parts," == *",models,"* ]] || break
     for threads in $thread_counts; do
         BENCH_THREADS="$threads" "$python" benchmarks/bert/bench.py reference "$work/$workload.json" 2>/dev/null >>"$results"
-        # One forward pass per thread with single-threaded BLAS (the default) ...
-        "$bench" "$work/$workload.json" "${model[@]}" --passes "$threads" --blas-threads 1 >>"$results"
+        # One forward pass per thread with single-threaded BLAS (the default), in each precision the CPU has ...
+        for precision in $precisions; do
+            "$bench" "$work/$workload.json" "${model[@]}" --passes "$threads" --blas-threads 1 --precision "$precision" >>"$results"
+        done
         if [ "$threads" -eq 1 ]; then
-            # The portable element-wise kernels, for what the per-CPU variants gain.
-            "$bench" "$work/$workload.json" "${model[@]}" --passes 1 --blas-threads 1 --kernels portable >>"$results"
+            # The portable path: OpenBLAS and the portable element-wise kernels, which every CPU runs. With
+            # oneDNN present (AVX-512), also OpenBLAS with this CPU's kernels, for what oneDNN gains.
+            "$bench" "$work/$workload.json" "${model[@]}" --passes 1 --blas-threads 1 --kernels portable --matrix openblas >>"$results"
+            grep -qw avx512f /proc/cpuinfo &&
+                "$bench" "$work/$workload.json" "${model[@]}" --passes 1 --blas-threads 1 --matrix openblas >>"$results"
         fi
         if [ "$threads" -gt 1 ]; then
             # ... then one pass with multi-threaded BLAS, to show which is faster here ...
             "$bench" "$work/$workload.json" "${model[@]}" --passes 1 --blas-threads "$threads" >>"$results"
             # ... and as the ingest pipeline calls it: batches of 64 texts.
-            "$bench" "$work/$workload.json" "${model[@]}" --passes "$threads" --blas-threads 1 --batch 64 >>"$results"
+            for precision in $precisions; do
+                "$bench" "$work/$workload.json" "${model[@]}" --passes "$threads" --blas-threads 1 --batch 64 --precision "$precision" >>"$results"
+            done
         fi
     done
 done
 
+# Pipeline against model-only, on the same texts: the PostgreSQL manual ingested with minilm end to end (parse,
+# chunk, embed, store), then the distinct texts of its chunks through the model alone, as the pipeline calls it
+# (batches of 64, one pass per core).
+pipeline="$work/pipeline.jsonl"
+if [[ ",$parts," == *",pipeline,"* ]]; then
+    : >"$pipeline"
+    swift build -c release --product embed 2>&1 | tail -1
+    embed_bin="$(swift build -c release --show-bin-path)/embed"
+    for precision in $precisions; do
+        db="$work/pg-$precision.sqlite"
+        rm -f "$db" "$db"-*
+        /usr/bin/time -f '%e %M' -o "$work/time.txt" \
+            "$embed_bin" ingest /usr/share/doc/postgresql-doc-15/html --db "$db" --precision "$precision" \
+            --chunk-context none "${embed_model[@]}" 2>&1 | tee "$work/ingest.txt" | tail -1
+        read -r seconds peak_kib <"$work/time.txt"
+        files=$(sed -n 's/^Indexed \([0-9,]*\) files.*/\1/p' "$work/ingest.txt" | tr -d ,)
+        embedded=$(sed -n 's/.*chunks stored (\([0-9,]*\) embedded.*/\1/p' "$work/ingest.txt" | tr -d ,)
+        "$python" benchmarks/bert/bench.py chunk-texts "$db" "$work/pg-texts.json"
+        model_line=$("$bench" "$work/pg-texts.json" "${model[@]}" --passes "$cores" --blas-threads 1 --batch 64 \
+            --precision "$precision" --queries 0)
+        echo "{\"precision\": \"$precision\", \"ingest_seconds\": $seconds, \"ingest_peak_rss_mib\": $((peak_kib / 1024)), \"files\": $files, \"embedded\": $embedded, \"model\": $model_line}" >>"$pipeline"
+    done
+fi
+
 echo
 echo "$cores cores, $(lscpu | sed -n 's/^Model name: *//p'); flags of note:" \
     "$(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -E '^(avx|avx2|fma|avx512f|avx512_bf16|avx512_vnni|avx_vnni|amx_bf16|amx_int8)$' | tr '\n' ' ')"
-"$python" benchmarks/bert/bench.py report "$results"
+echo "oneDNN: $("$bench" --isa)"
+[ -s "$results" ] && "$python" benchmarks/bert/bench.py report "$results"
+[ -s "$pipeline" ] && "$python" benchmarks/bert/bench.py pipeline "$pipeline"
+exit 0

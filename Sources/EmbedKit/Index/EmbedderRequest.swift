@@ -1,5 +1,14 @@
 import Foundation
 
+/// The arithmetic of a local model's linear layers. Not part of an index's identity: bf16's vectors stay within the
+/// parity bound of fp32's (cosine ≥ 0.9999), so an index built with one is searched and updated with the other.
+public enum ModelPrecision: String, Sendable, Hashable, CaseIterable, Codable {
+    /// fp32 throughout, on every CPU. The default.
+    case fp32
+    /// bf16 weights and inputs to the linear layers, fp32 sums and everything else: CPUs with AVX512_BF16 only.
+    case bf16
+}
+
 /// The embedder a command asks for: every field nil unless given. Resolved against an index's recipe field
 /// by field: what is asked, else what the index recorded, else the library's default.
 public struct EmbedderRequest: Sendable, Equatable {
@@ -8,6 +17,8 @@ public struct EmbedderRequest: Sendable, Equatable {
     public var documentPrefix: String?
     /// minilm: the model folder; nil searches the usual places (``ModelLocations`` in EmbedKitBERT).
     public var modelDirectory: String?
+    /// minilm: the precision of the linear layers; nil is fp32.
+    public var precision: ModelPrecision?
     /// openai: what was asked for; the recorded configuration fills the rest.
     public var openai: OpenAIRecipe
     /// Requests in flight at most (remote embedders).
@@ -15,8 +26,10 @@ public struct EmbedderRequest: Sendable, Equatable {
 
     public init(
         kind: EmbedderKind? = nil, queryPrefix: String? = nil, documentPrefix: String? = nil,
-        modelDirectory: String? = nil, openai: OpenAIRecipe = OpenAIRecipe(), concurrency: Int = 8
+        modelDirectory: String? = nil, precision: ModelPrecision? = nil, openai: OpenAIRecipe = OpenAIRecipe(),
+        concurrency: Int = 8
     ) {
+        self.precision = precision
         self.kind = kind
         self.queryPrefix = queryPrefix
         self.documentPrefix = documentPrefix
@@ -40,7 +53,7 @@ public struct EmbedderRequest: Sendable, Equatable {
             spec: spec, recordedDimension: same?.identity.dimension,
             queryPrefix: queryPrefix ?? recipe?.identity.queryPrefix ?? "",
             documentPrefix: documentPrefix ?? recipe?.identity.documentPrefix ?? "",
-            modelDirectory: modelDirectory, concurrency: concurrency)
+            modelDirectory: modelDirectory, precision: precision ?? .fp32, concurrency: concurrency)
     }
 }
 
@@ -52,6 +65,8 @@ public struct ResolvedEmbedder: Sendable, Equatable {
     public var queryPrefix: String
     public var documentPrefix: String
     public var modelDirectory: String?
+    /// minilm: the precision of the linear layers.
+    public var precision: ModelPrecision = .fp32
     public var concurrency: Int
 
     /// The openai configuration to record in the index; nil for other embedders.

@@ -7,11 +7,11 @@ extension Bert {
         let intermediate: Intermediate
         let output: Output
 
-        init(weights: Weights, index: Int, configuration: BertConfiguration) throws(BertError) {
-            attention = try SelfAttention(weights: weights, layer: index, configuration: configuration)
-            attentionOutput = try SelfOutput(weights: weights, layer: index, configuration: configuration)
-            intermediate = try Intermediate(weights: weights, layer: index, configuration: configuration)
-            output = try Output(weights: weights, layer: index, configuration: configuration)
+        init(weights: Weights, index: Int, configuration: BertConfiguration, backend: MatrixBackend) throws(BertError) {
+            attention = try SelfAttention(weights: weights, layer: index, configuration: configuration, backend: backend)
+            attentionOutput = try SelfOutput(weights: weights, layer: index, configuration: configuration, backend: backend)
+            intermediate = try Intermediate(weights: weights, layer: index, configuration: configuration, backend: backend)
+            output = try Output(weights: weights, layer: index, configuration: configuration, backend: backend)
         }
 
         func callAsFunction(_ batch: PackedBatch, workspace: Workspace) {
@@ -26,10 +26,10 @@ extension Bert {
     struct Encoder: Sendable {
         let layers: [Layer]
 
-        init(weights: Weights, configuration: BertConfiguration) throws(BertError) {
+        init(weights: Weights, configuration: BertConfiguration, backend: MatrixBackend) throws(BertError) {
             var layers: [Layer] = []
             for index in 0..<configuration.layerCount {
-                layers.append(try Layer(weights: weights, index: index, configuration: configuration))
+                layers.append(try Layer(weights: weights, index: index, configuration: configuration, backend: backend))
             }
             self.layers = layers
         }

@@ -5,15 +5,18 @@ extension Bert {
         let configuration: BertConfiguration
         let embeddings: Embeddings
         let encoder: Encoder
+        /// What runs the linear layers.
+        let backend: MatrixBackend
         /// Keeps the memory-mapped checkpoint alive for the weight views.
         let file: SafetensorsFile
 
-        init(file: SafetensorsFile, configuration: BertConfiguration) throws(BertError) {
+        init(file: SafetensorsFile, configuration: BertConfiguration, backend: MatrixBackend) throws(BertError) {
             let weights = Weights(file: file)
             self.configuration = configuration
             self.file = file
+            self.backend = backend
             embeddings = try Embeddings(weights: weights, configuration: configuration)
-            encoder = try Encoder(weights: weights, configuration: configuration)
+            encoder = try Encoder(weights: weights, configuration: configuration, backend: backend)
         }
 
         /// Embeds every sequence of `batch` into consecutive rows of `output` (`sequences × hidden`).

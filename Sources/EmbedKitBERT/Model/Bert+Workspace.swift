@@ -10,6 +10,10 @@ extension Bert {
         let kernels: Int32
         /// Threads the linear layers of a short pass may split over (``Kernels/fewRows``); set per pass.
         var threads = 1
+        /// Threads oneDNN runs a longer pass's products on (the configuration's `blasThreads`).
+        let matrixThreads: Int
+        /// The bf16 copy of a product's input (bf16 backend only; nil otherwise).
+        let matrixScratch: UnsafeMutableRawPointer?
         /// Hidden states, `tokens × hidden`.
         let hidden: UnsafeMutablePointer<Float>
         /// Fused query/key/value projections, `tokens × 3·hidden`.
@@ -25,9 +29,17 @@ extension Bert {
 
         private let storage: UnsafeMutablePointer<Float>
 
-        init(tokenCapacity: Int, maxSequenceLength: Int, configuration: BertConfiguration, kernels: Int32) {
+        init(
+            tokenCapacity: Int, maxSequenceLength: Int, configuration: BertConfiguration, kernels: Int32,
+            backend: MatrixBackend, matrixThreads: Int
+        ) {
             self.tokenCapacity = tokenCapacity
             self.kernels = kernels
+            self.matrixThreads = matrixThreads
+            // Two bytes per input value of the widest product (the feed-forward output's).
+            matrixScratch =
+                backend == .bf16
+                ? .allocate(byteCount: tokenCapacity * configuration.intermediateSize * 2, alignment: 64) : nil
             self.maxSequenceLength = maxSequenceLength
             let h = configuration.hiddenSize
             let sizes = [
@@ -52,6 +64,9 @@ extension Bert {
             scores = storage + offsets[5]
         }
 
-        deinit { storage.deallocate() }
+        deinit {
+            storage.deallocate()
+            matrixScratch?.deallocate()
+        }
     }
 }

@@ -34,6 +34,16 @@ struct EmbedderOptions: ParsableArguments {
         completion: .directory)
     var modelDir: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "minilm: the arithmetic of the linear layers: fp32 or bf16.",
+            discussion: """
+                Default fp32. bf16 is about twice as fast on CPUs with AVX512_BF16 and refused on others; its vectors \
+                stay within cosine 0.9999 of fp32's, so an index built with one is searched and updated with the other.
+                """),
+        completion: .list(rawValues(ModelPrecision.self)), transform: choice("--precision"))
+    var precision: ModelPrecision?
+
     @Option(help: "openai: the API root, e.g. https://api.openai.com/v1 or http://127.0.0.1:11434/v1.")
     var baseURL: String?
 
@@ -70,7 +80,7 @@ struct EmbedderOptions: ParsableArguments {
     func request(concurrency: Int = 8) -> EmbedderRequest {
         EmbedderRequest(
             kind: embedder, queryPrefix: queryPrefix, documentPrefix: documentPrefix, modelDirectory: modelDir,
-            openai: OpenAIRecipe(
+            precision: precision, openai: OpenAIRecipe(
                 baseURL: baseURL, model: model, dimensions: dimensions,
                 encoding: encoding.flatMap { .init(rawValue: $0) }, apiKeyEnvironmentVariable: apiKeyEnv,
                 maxInputsPerRequest: maxInputsPerRequest, maxInputTokens: maxInputTokens,

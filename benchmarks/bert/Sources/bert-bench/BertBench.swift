@@ -1,13 +1,19 @@
 // bert-bench: times the native all-MiniLM-L6-v2 embedder on a workload file and prints one JSON line.
 //
-// Usage: bert-bench WORKLOAD.json [--model DIR] [--blas-threads N] [--passes N] [--batch N] [--queries N]
-//        [--kernels portable|avx2|avx512f]
+// Usage: bert-bench --isa     (what oneDNN runs here)
+//        bert-bench WORKLOAD.json [--model DIR] [--blas-threads N] [--passes N] [--batch N] [--queries N]
+//        [--kernels portable|avx2|avx512f] [--matrix openblas|onednn] [--precision fp32|bf16]
+//        bert-bench --compare WORKLOAD.json [--model DIR]
 // WORKLOAD.json: {"name": ..., "texts": [...], "queries": [...]}. Run by benchmarks/bert/run.sh.
 //
 // Besides throughput and latency it reports the forward pass's achieved GFLOP/s and, measured in the same
-// process right after with the same threads (passes × BLAS threads), OpenBLAS sgemm's GFLOP/s: the ceiling.
+// process right after with the same threads (passes × BLAS threads), the GEMM's GFLOP/s on the feed-forward
+// shape: OpenBLAS sgemm, oneDNN fp32 and oneDNN bf16 where the CPU has them. The ceiling of a run is the one of
+// its precision. --compare embeds the texts in fp32 and in bf16 and prints the cosines between them (the
+// quality gate of the bf16 path).
 
 import CEmbedBLAS
+import CEmbedMatmul
 import Dispatch
 import EmbedKit
 import EmbedKitBERT
@@ -69,6 +75,47 @@ func measureSGEMM(passes: Int, seconds: Double = 1.5) -> Double {
     return Double(counts.withLock { $0.reduce(0, +) }) * 2 * Double(m * n * k) / elapsed / 1e9
 }
 
+/// GFLOP/s of oneDNN on the same shape and threads as ``measureSGEMM``, in `precision` (an `EMBED_MATMUL_*`);
+/// nil where this CPU has no such kernels.
+func measureOneDNN(precision: Int32, passes: Int, threads: Int, seconds: Double = 1.5) -> Double? {
+    let m = 2048, k = 384, n = 1536
+    let weight = [Float](repeating: 0.25, count: n * k)
+    guard let matmul = embed_matmul_create(precision, weight, n, k, nil, nil, 0) else { return nil }
+    defer { embed_matmul_destroy(matmul) }
+    nonisolated(unsafe) let shared = matmul
+    let start = now()
+    let counts = Locked<[Int]>([Int](repeating: 0, count: passes))
+    DispatchQueue.concurrentPerform(iterations: passes) { worker in
+        let a = [Float](repeating: 0.5, count: m * k)
+        var c = [Float](repeating: 0, count: m * n)
+        let scratch = UnsafeMutableRawPointer.allocate(byteCount: max(embed_matmul_scratch_bytes(shared, m), 1), alignment: 64)
+        defer { scratch.deallocate() }
+        var done = 0
+        repeat {
+            _ = embed_matmul_run(shared, a, m, &c, scratch, Int32(threads))
+            done += 1
+        } while now() - start < seconds
+        counts.withLock { $0[worker] = done }
+    }
+    let elapsed = now() - start
+    return Double(counts.withLock { $0.reduce(0, +) }) * 2 * Double(m * n * k) / elapsed / 1e9
+}
+
+/// Embeds `texts` in fp32 and bf16 and prints one JSON line of the cosines between the two.
+func compare(_ texts: [String], name: String, modelDirectory: URL?) async throws {
+    let fp32 = try BertEmbedder.load(modelDirectory: modelDirectory)
+    let bf16 = try BertEmbedder.load(modelDirectory: modelDirectory, configuration: .init(precision: .bf16))
+    let a = try await fp32.embed(texts), b = try await bf16.embed(texts)
+    var cosines = zip(a, b).map { x, y in zip(x, y).reduce(0.0) { $0 + Double($1.0) * Double($1.1) } }
+    cosines.sort()
+    let result: [String: Any] = [
+        "workload": name, "texts": texts.count, "worst": cosines.first ?? 1,
+        "p1": cosines.isEmpty ? 1 : cosines[cosines.count / 100], "median": cosines.isEmpty ? 1 : cosines[cosines.count / 2],
+        "below_0_9999": cosines.filter { $0 < 0.9999 }.count, "below_0_995": cosines.filter { $0 < 0.995 }.count,
+    ]
+    print(String(decoding: try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys]), as: UTF8.self))
+}
+
 @main
 struct BertBench {
     static func main() async throws {
@@ -85,6 +132,16 @@ struct BertBench {
         let batchSize = Int(option("--batch") ?? "0") ?? 0
         let queryCount = Int(option("--queries") ?? "50") ?? 50
         let kernels = option("--kernels")
+        let matrix = option("--matrix")
+        let precision = BertEmbedder.Precision(rawValue: option("--precision") ?? "fp32") ?? .fp32
+        if arguments.contains("--isa") {
+            let fp32 = embed_matmul_available(Int32(EMBED_MATMUL_F32)) != 0 ? "oneDNN" : "OpenBLAS"
+            let precisions = BertEmbedder.availablePrecisions.map(\.rawValue).joined(separator: ", ")
+            print("\(BertEmbedder.oneDNNInstructionSet); fp32 linear layers on \(fp32); precisions \(precisions)")
+            return
+        }
+        let comparing = arguments.contains("--compare")
+        arguments.removeAll { $0 == "--compare" }
         guard let workloadPath = arguments.first else { fail("usage: bert-bench WORKLOAD.json [options]") }
 
         let workload: Workload
@@ -94,12 +151,18 @@ struct BertBench {
             fail("cannot read \(workloadPath): \(error)")
         }
 
+        if comparing {
+            try await compare(workload.texts, name: workload.name, modelDirectory: modelPath.map { URL(fileURLWithPath: $0) })
+            return
+        }
         let loadStart = now()
         let embedder: BertEmbedder
         do {
             embedder = try BertEmbedder.load(
                 modelDirectory: modelPath.map { URL(fileURLWithPath: $0) },
-                configuration: .init(maxConcurrentPasses: passes, blasThreads: blasThreads, kernels: kernels))
+                configuration: .init(
+                    maxConcurrentPasses: passes, blasThreads: blasThreads, kernels: kernels, precision: precision,
+                    matrixLibrary: matrix))
         } catch {
             fail("\(error)")
         }
@@ -136,7 +199,14 @@ struct BertBench {
             latencies.append(now() - t0)
         }
         latencies.sort()
-        let sgemm = measureSGEMM(passes: embedder.configuration.maxConcurrentPasses)
+        let passCount = embedder.configuration.maxConcurrentPasses
+        let sgemm = measureSGEMM(passes: passCount)
+        let oneDNN = measureOneDNN(
+            precision: Int32(EMBED_MATMUL_F32), passes: passCount, threads: embedder.configuration.blasThreads)
+        let oneDNNBF16 = measureOneDNN(
+            precision: Int32(EMBED_MATMUL_BF16), passes: passCount, threads: embedder.configuration.blasThreads)
+        // The ceiling of a run: the fastest GEMM of its precision measured here.
+        let ceiling = precision == .bf16 ? (oneDNNBF16 ?? 0) : max(sgemm, oneDNN ?? 0)
         let threads = embedder.configuration.maxConcurrentPasses * embedder.configuration.blasThreads
         func percentile(_ p: Double) -> Double {
             latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))]
@@ -146,7 +216,12 @@ struct BertBench {
             "implementation": "swift",
             "workload": workload.name,
             "config": "passes=\(embedder.configuration.maxConcurrentPasses) blas_threads=\(embedder.configuration.blasThreads)"
-                + (batchSize > 0 ? " batch=\(batchSize)" : " batch=all") + " kernels=\(embedder.kernelVariant)",
+                + (batchSize > 0 ? " batch=\(batchSize)" : " batch=all") + " kernels=\(embedder.kernelVariant)"
+                + " matrix=\(embedder.matrixLibrary)",
+            "precision": precision.rawValue,
+            "ceiling_gflops": ceiling,
+            "onednn_gflops": oneDNN ?? 0,
+            "onednn_bf16_gflops": oneDNNBF16 ?? 0,
             "threads": threads,
             "gflops": flops / seconds / 1e9,
             "sgemm_gflops": sgemm,

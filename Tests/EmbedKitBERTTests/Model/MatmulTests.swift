@@ -1,0 +1,136 @@
+import CEmbedBLAS
+import CEmbedMatmul
+@testable import EmbedKitBERT
+import Foundation
+import Testing
+
+/// A fixed pseudo-random sequence in [−scale, scale), so failures repeat.
+private func noise(_ count: Int, seed: UInt64, scale: Float = 1) -> [Float] {
+    var state = seed
+    return (0..<count).map { _ in
+        state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+        return (Float(state >> 40) / Float(1 << 24) * 2 - 1) * scale
+    }
+}
+
+/// `x · wᵀ + bias` in Double (OpenBLAS's dgemm), the reference every library is held to.
+private func reference(_ x: [Float], rows: Int, _ w: [Float], n: Int, k: Int, bias: [Float]?) -> [Double] {
+    var out = [Double](repeating: 0, count: rows * n)
+    if let bias {
+        for r in 0..<rows { for j in 0..<n { out[r * n + j] = Double(bias[j]) } }
+    }
+    let a = x.map(Double.init), b = w.map(Double.init)
+    cblas_dgemm(
+        CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(n), Int32(k), 1, a, Int32(k), b, Int32(k),
+        1, &out, Int32(n))
+    return out
+}
+
+private func roundedToBF16(_ values: [Float]) -> [Float] {
+    var out = [Float](repeating: 0, count: values.count)
+    embed_matmul_round_bf16(values, &out, values.count)
+    return out
+}
+
+@Suite("oneDNN linear layers against a Double reference, where the CPU has them")
+struct MatmulTests {
+    /// The model's shapes (Q/K/V with bias, feed-forward in and out), at row counts that are not multiples of any
+    /// block size, one row, and more rows than a sequence.
+    static let shapes = [(n: 1152, k: 384, bias: true), (n: 1536, k: 384, bias: false), (n: 384, k: 1536, bias: false)]
+    static let rowCounts = [1, 33, 257]
+
+    private func run(_ backend: Bert.MatrixBackend, x: [Float], rows: Int, w: [Float], n: Int, k: Int, bias: [Float]?) throws -> [Float] {
+        let weight = FloatBuffer(copying: w, shape: [n, k])
+        let prepared = try Bert.PreparedMatmul(
+            backend: backend, weight: weight, bias: bias.map { FloatBuffer(copying: $0, shape: [n]) })
+        var out = [Float](repeating: .nan, count: rows * n)
+        let scratch = UnsafeMutableRawPointer.allocate(byteCount: max(prepared.scratchBytes(rows: rows), 1), alignment: 64)
+        defer { scratch.deallocate() }
+        #expect(prepared.run(x, rows: rows, into: &out, scratch: scratch, threads: 1))
+        return out
+    }
+
+    @Test("fp32 products equal the reference to 1e-4 relative, bias included, at every shape and row count")
+    func fp32() throws {
+        guard Bert.MatrixBackend.isAvailable(.oneDNN) else {
+            print("oneDNN fp32 not tested: no AVX-512 kernels on this CPU (\(BertEmbedder.oneDNNInstructionSet)); OpenBLAS serves")
+            return
+        }
+        for (index, shape) in Self.shapes.enumerated() {
+            for rows in Self.rowCounts {
+                let x = noise(rows * shape.k, seed: UInt64(10 + index)), w = noise(shape.n * shape.k, seed: UInt64(20 + index))
+                let bias = shape.bias ? noise(shape.n, seed: 30) : nil
+                let got = try run(.oneDNN, x: x, rows: rows, w: w, n: shape.n, k: shape.k, bias: bias)
+                let want = reference(x, rows: rows, w, n: shape.n, k: shape.k, bias: bias)
+                let worst = zip(got, want).map { abs(Double($0) - $1) / max(abs($1), 1) }.max() ?? 0
+                #expect(worst < 1e-4, "\(shape) rows \(rows): relative error \(worst)")
+            }
+        }
+    }
+
+    @Test("bf16 products equal the reference on bf16-rounded inputs and weights to 1e-4: only the rounding differs")
+    func bf16() throws {
+        guard Bert.MatrixBackend.isAvailable(.bf16) else {
+            print("oneDNN bf16 not tested: this CPU has no AVX512_BF16 (\(BertEmbedder.oneDNNInstructionSet)); bf16 is refused")
+            return
+        }
+        for (index, shape) in Self.shapes.enumerated() {
+            for rows in Self.rowCounts {
+                let x = noise(rows * shape.k, seed: UInt64(40 + index)), w = noise(shape.n * shape.k, seed: UInt64(50 + index))
+                let bias = shape.bias ? noise(shape.n, seed: 60) : nil
+                let got = try run(.bf16, x: x, rows: rows, w: w, n: shape.n, k: shape.k, bias: bias)
+                let want = reference(roundedToBF16(x), rows: rows, roundedToBF16(w), n: shape.n, k: shape.k, bias: bias)
+                let worst = zip(got, want).map { abs(Double($0) - $1) / max(abs($1), 1) }.max() ?? 0
+                #expect(worst < 1e-4, "\(shape) rows \(rows): relative error \(worst)")
+                // And it is bf16: against the unrounded product the error is far larger than fp32's.
+                let exact = reference(x, rows: rows, w, n: shape.n, k: shape.k, bias: bias)
+                let fromExact = zip(got, exact).map { abs(Double($0) - $1) / max(abs($1), 1) }.max() ?? 0
+                #expect(fromExact > 1e-3, "\(shape) rows \(rows): bf16 as exact as fp32 (\(fromExact))")
+            }
+        }
+    }
+
+    @Test("bf16 rounding is to nearest, ties to even, and keeps infinities and NaN")
+    func rounding() {
+        let one = Float(1), ulp = Float(bitPattern: 0x3F80_8000) - one  // half a bf16 step above 1: a tie
+        let values: [Float] = [one, one + ulp, Float(bitPattern: 0x3F81_8000), Float(bitPattern: 0x3F80_8001), -2.5, .infinity, -.infinity]
+        let rounded = roundedToBF16(values)
+        #expect(rounded[0] == 1)
+        #expect(rounded[1] == 1, "a tie goes to the even neighbour, 1")
+        #expect(rounded[2] == Float(bitPattern: 0x3F82_0000), "a tie from an odd bf16 goes up to the even one")
+        #expect(rounded[3] == Float(bitPattern: 0x3F81_0000), "above the tie rounds up")
+        #expect(rounded[4] == -2.5 && rounded[5] == .infinity && rounded[6] == -.infinity)
+        #expect(roundedToBF16([.nan])[0].isNaN)
+    }
+
+    @Test("attention's products on oneDNN's sgemm equal OpenBLAS's on strided views (query, key and value of one head)")
+    func attention() {
+        guard Bert.MatrixBackend.isAvailable(.oneDNN) else {
+            print("oneDNN attention not tested: no AVX-512 kernels on this CPU (\(BertEmbedder.oneDNNInstructionSet))")
+            return
+        }
+        let n = 77, stride = 1152, head = 32
+        let rows = noise(n * stride, seed: 70)
+        var viaOneDNN = [Float](repeating: .nan, count: n * n), viaBLAS = viaOneDNN
+        rows.withUnsafeBufferPointer { qkv in
+            let query = qkv.baseAddress! + 3 * head, key = qkv.baseAddress! + 384 + 3 * head
+            Kernels.multiplyTransposed(query, lda: stride, key, ldb: stride, m: n, n: n, k: head, alpha: 0.125, into: &viaOneDNN, ldc: n, oneDNNThreads: 1)
+            Kernels.multiplyTransposed(query, lda: stride, key, ldb: stride, m: n, n: n, k: head, alpha: 0.125, into: &viaBLAS, ldc: n)
+        }
+        #expect(zip(viaOneDNN, viaBLAS).allSatisfy { abs($0 - $1) <= 1e-5 * max(abs($1), 1) })
+        var contextOneDNN = [Float](repeating: .nan, count: n * 384), contextBLAS = contextOneDNN
+        rows.withUnsafeBufferPointer { qkv in
+            let value = qkv.baseAddress! + 768 + 5 * head
+            Kernels.multiply(viaBLAS, lda: n, value, ldb: stride, m: n, n: head, k: n, into: &contextOneDNN, ldc: 384, oneDNNThreads: 1)
+            Kernels.multiply(viaBLAS, lda: n, value, ldb: stride, m: n, n: head, k: n, into: &contextBLAS, ldc: 384)
+        }
+        for r in 0..<n {
+            for c in 0..<head {
+                let a = contextOneDNN[r * 384 + c], b = contextBLAS[r * 384 + c]
+                #expect(abs(a - b) <= 1e-4 * max(abs(b), 1), "row \(r) column \(c)")
+            }
+        }
+        // Columns outside the head are not written.
+        #expect(contextOneDNN[head].isNaN && contextOneDNN[383].isNaN)
+    }
+}
