@@ -68,8 +68,8 @@ for workload in chunks sentences; do
 done
 
 # Pipeline against model-only, on the same texts: the PostgreSQL manual ingested with minilm end to end (parse,
-# chunk, embed, store), then the distinct texts of its chunks through the model alone, as the pipeline calls it
-# (batches of 64, one pass per core).
+# chunk, embed, store), then the distinct texts of its chunks through the model alone in one call, one pass per
+# core: the model's best case, every text sorted by length and packed, no batch boundaries.
 pipeline="$work/pipeline.jsonl"
 if [[ ",$parts," == *",pipeline,"* ]]; then
     : >"$pipeline"
@@ -85,7 +85,7 @@ if [[ ",$parts," == *",pipeline,"* ]]; then
         files=$(sed -n 's/^Indexed \([0-9,]*\) files.*/\1/p' "$work/ingest.txt" | tr -d ,)
         embedded=$(sed -n 's/.*chunks stored (\([0-9,]*\) embedded.*/\1/p' "$work/ingest.txt" | tr -d ,)
         "$python" benchmarks/bert/bench.py chunk-texts "$db" "$work/pg-texts.json"
-        model_line=$("$bench" "$work/pg-texts.json" "${model[@]}" --passes "$cores" --blas-threads 1 --batch 64 \
+        model_line=$("$bench" "$work/pg-texts.json" "${model[@]}" --passes "$cores" --blas-threads 1 \
             --precision "$precision" --queries 0)
         echo "{\"precision\": \"$precision\", \"ingest_seconds\": $seconds, \"ingest_peak_rss_mib\": $((peak_kib / 1024)), \"files\": $files, \"embedded\": $embedded, \"model\": $model_line}" >>"$pipeline"
     done
