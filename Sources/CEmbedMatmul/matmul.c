@@ -2,6 +2,7 @@
 
 #include <oneapi/dnnl/dnnl.h>
 #include <pthread.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +49,7 @@ int embed_matmul_available(int precision) {
     dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();
     switch (precision) {
     case EMBED_MATMUL_F32:
+    case EMBED_MATMUL_INT8_SIMULATED:
         return (isa & dnnl_cpu_isa_avx512_core) == dnnl_cpu_isa_avx512_core;
     case EMBED_MATMUL_BF16:
         // The conversion below needs the instruction itself, whatever oneDNN would emulate.
@@ -95,6 +97,17 @@ void embed_matmul_round_bf16(const float *x, float *out, size_t count) {
     }
 }
 
+// Each row of `count` values rounded to int8 with its own symmetric scale, and scaled back.
+static void round_rows_int8(const float *x, size_t rows, size_t count, float *out) {
+    for (size_t r = 0; r < rows; r++) {
+        const float *row = x + r * count;
+        float largest = 0;
+        for (size_t i = 0; i < count; i++) largest = fmaxf(largest, fabsf(row[i]));
+        float scale = largest > 0 ? largest / 127.0f : 1.0f;
+        for (size_t i = 0; i < count; i++) out[r * count + i] = nearbyintf(row[i] / scale) * scale;
+    }
+}
+
 #if defined(__x86_64__)
 __attribute__((target("avx512f,avx512bf16,avx512vl")))
 static void to_bf16(const float *x, uint16_t *out, size_t count) {
@@ -139,6 +152,15 @@ embed_matmul *embed_matmul_create(int precision, const float *w, size_t n, size_
         for (size_t i = 0; i < n * k; i++) copy[i] = bf16_bits(w[i]);
         m->owned = copy;
         m->weight = copy;
+    } else if (precision == EMBED_MATMUL_INT8_SIMULATED) {
+        float *copy = aligned_alloc(64, (n * k * 4 + 63) / 64 * 64);
+        if (copy == NULL) {
+            free(m);
+            return NULL;
+        }
+        round_rows_int8(w, n, k, copy);  // per output channel: a weight row is one
+        m->owned = copy;
+        m->weight = copy;
     } else {
         m->weight = w;
     }
@@ -177,7 +199,11 @@ void embed_matmul_destroy(embed_matmul *m) {
 }
 
 size_t embed_matmul_scratch_bytes(const embed_matmul *m, size_t rows) {
-    return m->precision == EMBED_MATMUL_BF16 ? rows * m->k * 2 : 0;
+    switch (m->precision) {
+    case EMBED_MATMUL_BF16: return rows * m->k * 2;
+    case EMBED_MATMUL_INT8_SIMULATED: return rows * m->k * 4;
+    default: return 0;
+    }
 }
 
 int embed_matmul_run(const embed_matmul *m, const float *x, size_t rows, float *out, void *scratch, int threads) {
@@ -187,6 +213,9 @@ int embed_matmul_run(const embed_matmul *m, const float *x, size_t rows, float *
     const void *source_data = x;
     if (m->precision == EMBED_MATMUL_BF16) {
         to_bf16(x, scratch, rows * m->k);
+        source_data = scratch;
+    } else if (m->precision == EMBED_MATMUL_INT8_SIMULATED) {
+        round_rows_int8(x, rows, m->k, scratch);
         source_data = scratch;
     }
     dnnl_dims_t source_dims = {(dnnl_dim_t)rows, (dnnl_dim_t)m->k};

@@ -31,8 +31,9 @@ public final class BertEmbedder: Embedder {
         public var kernels: String?
         /// The linear layers' arithmetic. Default fp32.
         public var precision: Precision
-        /// The library for fp32 linear layers ("openblas", "onednn"); nil or one this CPU cannot run means the
-        /// faster one it has (``BertEmbedder/matrixLibrary`` tells which ran). For tests and benchmarks.
+        /// The library for fp32 linear layers ("openblas", "onednn"; "int8-simulated" measures int8's rounding and
+        /// is not for use); nil or one this CPU cannot run means the faster one it has
+        /// (``BertEmbedder/matrixLibrary`` tells which ran). For tests and benchmarks.
         public var matrixLibrary: String?
 
         public init(
@@ -162,6 +163,7 @@ public final class BertEmbedder: Embedder {
             switch (configuration.precision, configuration.matrixLibrary) {
             case (.bf16, _): .bf16
             case (.fp32, "openblas"): .openBLAS
+            case (.fp32, "int8-simulated") where Bert.MatrixBackend.isAvailable(.int8Simulated): .int8Simulated
             case (.fp32, _): Bert.MatrixBackend.bestFP32
             }
         let model: Bert.Model

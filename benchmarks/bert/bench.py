@@ -4,8 +4,10 @@
   bench.py workloads OUTDIR     make chunks.json and sentences.json from the PostgreSQL HTML docs
   bench.py reference FILE       time sentence-transformers (PyTorch CPU) on one workload, print JSON
   bench.py report FILES...      print a Markdown table from result JSON lines (ours/theirs ratios)
-  bench.py chunk-texts DB OUT   write the distinct chunk texts of an index as a workload (pipeline vs model)
+  bench.py chunk-texts DB OUT [N]  write the distinct chunk texts of an index as a workload (pipeline vs
+                                model), or N of them spread evenly over the index (the precision gate)
   bench.py pipeline FILE        print the pipeline-against-model table from run.sh's pipeline lines
+  bench.py gate FILE            print the precision-gate table from bert-bench --compare lines
 
 Workloads: about 250 chunks of documentation text cut to at most 256 model tokens (including
 [CLS]/[SEP]) and about 2,000 sentences of 10 to 20 words, all from /usr/share/doc/postgresql-doc-15/html,
@@ -140,13 +142,15 @@ def reference(path, threads, batch_size):
     }, sort_keys=True))
 
 
-def chunk_texts(database, out):
+def chunk_texts(database, out, sample=None):
     import sqlite3
     connection = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
     # What the pipeline embedded: chunks with words (the rest are stored without a vector), each text once (the
     # others come from the embedding cache). The index was built with --chunk-context none, so the text is the input.
     texts = [row[0] for row in connection.execute(
         "SELECT text FROM chunks WHERE token_count > 0 GROUP BY text ORDER BY min(id)")]
+    if sample:
+        texts = [texts[i * len(texts) // sample] for i in range(min(sample, len(texts)))]
     with open(out, "w") as f:
         json.dump({"name": "pg-manual-chunks", "texts": texts, "queries": []}, f)
 
@@ -163,6 +167,17 @@ def pipeline(path):
         print(f"| {r['precision']} | {r['ingest_seconds']:.1f} | {r['files']} | {r['embedded']} | {pipeline_rate:.1f} "
               f"| {r['model']['texts']} | {r['model']['seconds']:.1f} | {model_rate:.1f} "
               f"| {pipeline_rate / model_rate:.0%} | {r['ingest_peak_rss_mib']:.0f} |")
+
+
+def gate(path):
+    with open(path) as f:
+        rows = [json.loads(line) for line in f if line.startswith("{")]
+    print("| precision | texts | worst cosine vs fp32 | 1st percentile | median | below 0.9999 | below 0.995 | gate (worst ≥ 0.995) |")
+    print("|---|---:|---:|---:|---:|---:|---:|---|")
+    for r in rows:
+        verdict = "passes" if r["worst"] >= 0.995 else "fails: not shipped"
+        print(f"| {r['precision']} | {r['texts']} | {r['worst']:.6f} | {r['p1']:.6f} | {r['median']:.6f} "
+              f"| {r['below_0_9999']} | {r['below_0_995']} | {verdict} |")
 
 
 def report(paths):
@@ -201,7 +216,9 @@ if __name__ == "__main__":
     elif command == "report":
         report(sys.argv[2:])
     elif command == "chunk-texts":
-        chunk_texts(sys.argv[2], sys.argv[3])
+        chunk_texts(sys.argv[2], sys.argv[3], int(sys.argv[4]) if len(sys.argv) > 4 else None)
+    elif command == "gate":
+        gate(sys.argv[2])
     elif command == "pipeline":
         pipeline(sys.argv[2])
     else:

@@ -7,8 +7,9 @@
 # sentence-transformers` (in benchmarks/work/venv if it exists, else the python3 on PATH), and
 # postgresql-doc-15 (the text source). Usage: benchmarks/bert/run.sh
 # Environment: BENCH_THREADS (default: 1 and all cores): the thread counts to compare at; BERT_PARTS
-# (default models,pipeline): the model tables against sentence-transformers, and the PostgreSQL manual's
-# ingest against the model alone on the same texts.
+# (default models,pipeline,gate): the model tables against sentence-transformers, the PostgreSQL manual's
+# ingest against the model alone on the same texts, and the reduced precisions' cosines against fp32 on 2,000
+# of the manual's chunks (nDCG: benchmarks/retrieval/run.sh --ingest-variant 'bf16=--precision bf16').
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -37,10 +38,10 @@ fi
 # bf16 rows only where the CPU has AVX512_BF16 (bert-bench refuses them elsewhere, with the reason).
 precisions="fp32"
 grep -qw avx512_bf16 /proc/cpuinfo && precisions="fp32 bf16"
-parts="${BERT_PARTS:-models,pipeline}"
+parts="${BERT_PARTS:-models,pipeline,gate}"
 
 results="$work/results.jsonl"
-: >"$results"
+[[ ",$parts," == *",models,"* ]] && : >"$results"
 for workload in chunks sentences; do
     [[ ",$parts," == *",models,"* ]] || break
     for threads in $thread_counts; do
@@ -91,10 +92,29 @@ if [[ ",$parts," == *",pipeline,"* ]]; then
     done
 fi
 
+# The quality gate of the reduced precisions: 2,000 chunks of the manual (as embed chunks it, spread evenly), in
+# fp32 and in bf16 / int8's rounding (simulated: per-channel weights, per-row inputs), cosines between them.
+gate="$work/gate.jsonl"
+if [[ ",$parts," == *",gate,"* ]]; then
+    : >"$gate"
+    swift build -c release --product embed 2>&1 | tail -1
+    embed_bin="$(swift build -c release --show-bin-path)/embed"
+    rm -f "$work/pg-hash.sqlite" "$work/pg-hash.sqlite"-*
+    "$embed_bin" ingest /usr/share/doc/postgresql-doc-15/html --db "$work/pg-hash.sqlite" --embedder hash --quiet
+    "$python" benchmarks/bert/bench.py chunk-texts "$work/pg-hash.sqlite" "$work/chunks-2000.json" 2000
+    for other in bf16 int8-simulated; do
+        grep -qw avx512f /proc/cpuinfo || break  # both need oneDNN's AVX-512 kernels
+        [ "$other" = bf16 ] && ! grep -qw avx512_bf16 /proc/cpuinfo && continue
+        "$bench" "$work/chunks-2000.json" "${model[@]}" --compare "$other" >>"$gate"
+    done
+fi
+
 echo
 echo "$cores cores, $(lscpu | sed -n 's/^Model name: *//p'); flags of note:" \
     "$(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -E '^(avx|avx2|fma|avx512f|avx512_bf16|avx512_vnni|avx_vnni|amx_bf16|amx_int8)$' | tr '\n' ' ')"
 echo "oneDNN: $("$bench" --isa)"
-[ -s "$results" ] && "$python" benchmarks/bert/bench.py report "$results"
-[ -s "$pipeline" ] && "$python" benchmarks/bert/bench.py pipeline "$pipeline"
+# Only the parts this run made (files of earlier runs stay in benchmarks/work/bert).
+[[ ",$parts," == *",models,"* ]] && "$python" benchmarks/bert/bench.py report "$results"
+[[ ",$parts," == *",pipeline,"* ]] && "$python" benchmarks/bert/bench.py pipeline "$pipeline"
+[[ ",$parts," == *",gate,"* ]] && [ -s "$gate" ] && "$python" benchmarks/bert/bench.py gate "$gate"
 exit 0

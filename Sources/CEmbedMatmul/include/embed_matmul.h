@@ -10,6 +10,11 @@
 enum {
     EMBED_MATMUL_F32 = 0,
     EMBED_MATMUL_BF16 = 1,
+    /// int8's rounding, in fp32 arithmetic: weights rounded per output channel and each input row per row
+    /// (symmetric, scale = max |value| / 127), then multiplied exactly in fp32. Integer products summed in int32
+    /// are exact, so this gives the vectors a true int8 path would give, at fp32 speed: how int8 was measured
+    /// against the quality gate (docs/decisions.md, D66). Needs what f32 needs.
+    EMBED_MATMUL_INT8_SIMULATED = 2,
 };
 
 /// 1 when oneDNN runs `precision` on this CPU with native kernels: f32 needs AVX-512 (avx512_core), bf16

@@ -9,6 +9,9 @@ extension Bert {
         case oneDNN
         /// oneDNN with bf16 weights and inputs, fp32 accumulation and outputs: CPUs with AVX512_BF16.
         case bf16
+        /// int8's rounding simulated in fp32 (per-channel weights, per-row inputs): how int8 was measured against
+        /// the quality gate, which it fails, so it is never picked but by name (matrix library "int8-simulated").
+        case int8Simulated
 
         /// The fastest fp32 backend this CPU has.
         static var bestFP32: MatrixBackend { isAvailable(.oneDNN) ? .oneDNN : .openBLAS }
@@ -16,7 +19,7 @@ extension Bert {
         static func isAvailable(_ backend: MatrixBackend) -> Bool {
             switch backend {
             case .openBLAS: true
-            case .oneDNN: embed_matmul_available(Int32(EMBED_MATMUL_F32)) != 0
+            case .oneDNN, .int8Simulated: embed_matmul_available(Int32(EMBED_MATMUL_F32)) != 0
             case .bf16: embed_matmul_available(Int32(EMBED_MATMUL_BF16)) != 0
             }
         }
@@ -26,6 +29,7 @@ extension Bert {
             case .openBLAS: "openblas"
             case .oneDNN: "onednn"
             case .bf16: "onednn-bf16"
+            case .int8Simulated: "int8-simulated"
             }
         }
 
@@ -44,7 +48,12 @@ extension Bert {
         init(backend: MatrixBackend, weight: FloatBuffer, bias: FloatBuffer?) throws(BertError) {
             self.weight = weight
             self.bias = bias
-            let precision = Int32(backend == .bf16 ? EMBED_MATMUL_BF16 : EMBED_MATMUL_F32)
+            let precision: Int32 =
+                switch backend {
+                case .bf16: Int32(EMBED_MATMUL_BF16)
+                case .int8Simulated: Int32(EMBED_MATMUL_INT8_SIMULATED)
+                case .openBLAS, .oneDNN: Int32(EMBED_MATMUL_F32)
+                }
             var message = [CChar](repeating: 0, count: 256)
             let made = embed_matmul_create(
                 precision, weight.base, weight.shape[0], weight.shape[1], bias?.base, &message, message.count)
@@ -88,9 +97,9 @@ extension Bert {
         func callAsFunction(
             _ input: UnsafePointer<Float>, rows: Int, into output: UnsafeMutablePointer<Float>, workspace: Workspace
         ) {
-            // bf16 runs every pass in bf16, so that a text's vector does not depend on the pass it was in. fp32
-            // passes of a few rows go to the row kernel, which reads the weights once in place (D64).
-            if let prepared, backend == .bf16 || rows > Kernels.fewRows {
+            // Reduced precision runs every pass so, so that a text's vector does not depend on the pass it was in.
+            // fp32 passes of a few rows go to the row kernel, which reads the weights once in place (D64).
+            if let prepared, backend == .bf16 || backend == .int8Simulated || rows > Kernels.fewRows {
                 let threads = rows > Kernels.fewRows ? workspace.matrixThreads : workspace.threads
                 if prepared.run(input, rows: rows, into: output, scratch: workspace.matrixScratch, threads: threads) {
                     return

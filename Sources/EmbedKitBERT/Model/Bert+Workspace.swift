@@ -12,7 +12,7 @@ extension Bert {
         var threads = 1
         /// Threads oneDNN runs a longer pass's products on (the configuration's `blasThreads`).
         let matrixThreads: Int
-        /// The bf16 copy of a product's input (bf16 backend only; nil otherwise).
+        /// The reduced-precision copy of a product's input (bf16 and int8-simulated backends; nil otherwise).
         let matrixScratch: UnsafeMutableRawPointer?
         /// Hidden states, `tokens × hidden`.
         let hidden: UnsafeMutablePointer<Float>
@@ -36,10 +36,12 @@ extension Bert {
             self.tokenCapacity = tokenCapacity
             self.kernels = kernels
             self.matrixThreads = matrixThreads
-            // Two bytes per input value of the widest product (the feed-forward output's).
+            // A copy of the widest product's input (the feed-forward output's): bf16, or int8-rounded floats.
+            let bytesPerValue = backend == .bf16 ? 2 : backend == .int8Simulated ? 4 : 0
             matrixScratch =
-                backend == .bf16
-                ? .allocate(byteCount: tokenCapacity * configuration.intermediateSize * 2, alignment: 64) : nil
+                bytesPerValue > 0
+                ? .allocate(byteCount: tokenCapacity * configuration.intermediateSize * bytesPerValue, alignment: 64)
+                : nil
             self.maxSequenceLength = maxSequenceLength
             let h = configuration.hiddenSize
             let sizes = [

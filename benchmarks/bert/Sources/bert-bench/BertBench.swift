@@ -3,14 +3,14 @@
 // Usage: bert-bench --isa     (what oneDNN runs here)
 //        bert-bench WORKLOAD.json [--model DIR] [--blas-threads N] [--passes N] [--batch N] [--queries N]
 //        [--kernels portable|avx2|avx512f] [--matrix openblas|onednn] [--precision fp32|bf16]
-//        bert-bench --compare WORKLOAD.json [--model DIR]
+//        bert-bench WORKLOAD.json --compare bf16|int8-simulated [--model DIR]
 // WORKLOAD.json: {"name": ..., "texts": [...], "queries": [...]}. Run by benchmarks/bert/run.sh.
 //
 // Besides throughput and latency it reports the forward pass's achieved GFLOP/s and, measured in the same
 // process right after with the same threads (passes × BLAS threads), the GEMM's GFLOP/s on the feed-forward
 // shape: OpenBLAS sgemm, oneDNN fp32 and oneDNN bf16 where the CPU has them. The ceiling of a run is the one of
-// its precision. --compare embeds the texts in fp32 and in bf16 and prints the cosines between them (the
-// quality gate of the bf16 path).
+// its precision. --compare embeds the texts in fp32 and in bf16 (or int8's rounding, simulated) and prints the
+// cosines between them: the quality gate of a reduced precision.
 
 import CEmbedBLAS
 import CEmbedMatmul
@@ -101,15 +101,19 @@ func measureOneDNN(precision: Int32, passes: Int, threads: Int, seconds: Double 
     return Double(counts.withLock { $0.reduce(0, +) }) * 2 * Double(m * n * k) / elapsed / 1e9
 }
 
-/// Embeds `texts` in fp32 and bf16 and prints one JSON line of the cosines between the two.
-func compare(_ texts: [String], name: String, modelDirectory: URL?) async throws {
+/// Embeds `texts` in fp32 and in `other` (bf16, or int8-simulated) and prints one JSON line of the cosines
+/// between the two.
+func compare(_ texts: [String], name: String, other: String, modelDirectory: URL?) async throws {
     let fp32 = try BertEmbedder.load(modelDirectory: modelDirectory)
-    let bf16 = try BertEmbedder.load(modelDirectory: modelDirectory, configuration: .init(precision: .bf16))
-    let a = try await fp32.embed(texts), b = try await bf16.embed(texts)
+    let configuration: BertEmbedder.Configuration =
+        other == "bf16" ? .init(precision: .bf16) : .init(matrixLibrary: other)
+    let reduced = try BertEmbedder.load(modelDirectory: modelDirectory, configuration: configuration)
+    guard reduced.matrixLibrary != fp32.matrixLibrary else { fail("\(other) does not run on this CPU") }
+    let a = try await fp32.embed(texts), b = try await reduced.embed(texts)
     var cosines = zip(a, b).map { x, y in zip(x, y).reduce(0.0) { $0 + Double($1.0) * Double($1.1) } }
     cosines.sort()
     let result: [String: Any] = [
-        "workload": name, "texts": texts.count, "worst": cosines.first ?? 1,
+        "workload": name, "precision": other, "texts": texts.count, "worst": cosines.first ?? 1,
         "p1": cosines.isEmpty ? 1 : cosines[cosines.count / 100], "median": cosines.isEmpty ? 1 : cosines[cosines.count / 2],
         "below_0_9999": cosines.filter { $0 < 0.9999 }.count, "below_0_995": cosines.filter { $0 < 0.995 }.count,
     ]
@@ -140,8 +144,7 @@ struct BertBench {
             print("\(BertEmbedder.oneDNNInstructionSet); fp32 linear layers on \(fp32); precisions \(precisions)")
             return
         }
-        let comparing = arguments.contains("--compare")
-        arguments.removeAll { $0 == "--compare" }
+        let comparing = option("--compare")
         guard let workloadPath = arguments.first else { fail("usage: bert-bench WORKLOAD.json [options]") }
 
         let workload: Workload
@@ -151,8 +154,9 @@ struct BertBench {
             fail("cannot read \(workloadPath): \(error)")
         }
 
-        if comparing {
-            try await compare(workload.texts, name: workload.name, modelDirectory: modelPath.map { URL(fileURLWithPath: $0) })
+        if let comparing {
+            try await compare(
+                workload.texts, name: workload.name, other: comparing, modelDirectory: modelPath.map { URL(fileURLWithPath: $0) })
             return
         }
         let loadStart = now()
