@@ -147,8 +147,11 @@ def chunk_texts(database, out, sample=None):
     connection = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
     # What the pipeline embedded: chunks with words (the rest are stored without a vector), each text once (the
     # others come from the embedding cache). The index was built with --chunk-context none, so the text is the input.
+    # In the order of the files' paths and the chunks in them, not of ids, which follow the order concurrent
+    # parsing finished in: the same texts every run.
     texts = [row[0] for row in connection.execute(
-        "SELECT text FROM chunks WHERE token_count > 0 GROUP BY text ORDER BY min(id)")]
+        "SELECT c.text FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.token_count > 0 "
+        "GROUP BY c.text ORDER BY min(printf('%s/%08d', d.path, c.ordinal))")]
     if sample:
         texts = [texts[i * len(texts) // sample] for i in range(min(sample, len(texts)))]
     with open(out, "w") as f:

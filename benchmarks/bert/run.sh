@@ -68,20 +68,30 @@ for workload in chunks sentences; do
     done
 done
 
+pipeline="$work/pipeline.jsonl"
+gate="$work/gate.jsonl"
+if [[ ",$parts," == *",pipeline,"* || ",$parts," == *",gate,"* ]]; then
+    swift build -c release --product embed 2>&1 | tail -1
+    embed_bin="$(swift build -c release --show-bin-path)/embed"
+fi
+# A fresh index of the manual at DB with the ingest flags that follow; its summary in ingest.txt, its wall seconds
+# and peak RSS (KiB) in time.txt.
+ingest_manual() {
+    local db="$1"
+    shift
+    rm -f "$db" "$db"-*
+    /usr/bin/time -f '%e %M' -o "$work/time.txt" \
+        "$embed_bin" ingest /usr/share/doc/postgresql-doc-15/html --db "$db" "$@" 2>&1 | tee "$work/ingest.txt" | tail -1
+}
+
 # Pipeline against model-only, on the same texts: the PostgreSQL manual ingested with minilm end to end (parse,
 # chunk, embed, store), then the distinct texts of its chunks through the model alone in one call, one pass per
 # core: the model's best case, every text sorted by length and packed, no batch boundaries.
-pipeline="$work/pipeline.jsonl"
 if [[ ",$parts," == *",pipeline,"* ]]; then
     : >"$pipeline"
-    swift build -c release --product embed 2>&1 | tail -1
-    embed_bin="$(swift build -c release --show-bin-path)/embed"
     for precision in $precisions; do
         db="$work/pg-$precision.sqlite"
-        rm -f "$db" "$db"-*
-        /usr/bin/time -f '%e %M' -o "$work/time.txt" \
-            "$embed_bin" ingest /usr/share/doc/postgresql-doc-15/html --db "$db" --precision "$precision" \
-            --chunk-context none "${embed_model[@]}" 2>&1 | tee "$work/ingest.txt" | tail -1
+        ingest_manual "$db" --precision "$precision" --chunk-context none "${embed_model[@]}"
         read -r seconds peak_kib <"$work/time.txt"
         files=$(sed -n 's/^Indexed \([0-9,]*\) files.*/\1/p' "$work/ingest.txt" | tr -d ,)
         embedded=$(sed -n 's/.*chunks stored (\([0-9,]*\) embedded.*/\1/p' "$work/ingest.txt" | tr -d ,)
@@ -94,13 +104,9 @@ fi
 
 # The quality gate of the reduced precisions: 2,000 chunks of the manual (as embed chunks it, spread evenly), in
 # fp32 and in bf16 / int8's rounding (simulated: per-channel weights, per-row inputs), cosines between them.
-gate="$work/gate.jsonl"
 if [[ ",$parts," == *",gate,"* ]]; then
     : >"$gate"
-    swift build -c release --product embed 2>&1 | tail -1
-    embed_bin="$(swift build -c release --show-bin-path)/embed"
-    rm -f "$work/pg-hash.sqlite" "$work/pg-hash.sqlite"-*
-    "$embed_bin" ingest /usr/share/doc/postgresql-doc-15/html --db "$work/pg-hash.sqlite" --embedder hash --quiet
+    ingest_manual "$work/pg-hash.sqlite" --embedder hash
     "$python" benchmarks/bert/bench.py chunk-texts "$work/pg-hash.sqlite" "$work/chunks-2000.json" 2000
     for other in bf16 int8-simulated; do
         grep -qw avx512f /proc/cpuinfo || break  # both need oneDNN's AVX-512 kernels

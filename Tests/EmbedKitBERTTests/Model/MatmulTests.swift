@@ -4,15 +4,6 @@ import CEmbedMatmul
 import Foundation
 import Testing
 
-/// A fixed pseudo-random sequence in [−scale, scale), so failures repeat.
-private func noise(_ count: Int, seed: UInt64, scale: Float = 1) -> [Float] {
-    var state = seed
-    return (0..<count).map { _ in
-        state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-        return (Float(state >> 40) / Float(1 << 24) * 2 - 1) * scale
-    }
-}
-
 /// `x · wᵀ + bias` in Double (OpenBLAS's dgemm), the reference every library is held to.
 private func reference(_ x: [Float], rows: Int, _ w: [Float], n: Int, k: Int, bias: [Float]?) -> [Double] {
     var out = [Double](repeating: 0, count: rows * n)
@@ -50,22 +41,37 @@ struct MatmulTests {
         return out
     }
 
+    /// The worst relative error of `backend` against the Double reference, over every shape and row count, and
+    /// (bf16) against the reference on unrounded inputs.
+    private func worstErrors(_ backend: Bert.MatrixBackend, seed: UInt64, rounding: ([Float]) -> [Float])
+        throws -> (rounded: Double, exact: Double)
+    {
+        var worst = (rounded: 0.0, exact: Double.infinity)
+        for (index, shape) in Self.shapes.enumerated() {
+            for rows in Self.rowCounts {
+                let x = noise(rows * shape.k, seed: seed + UInt64(index), scale: 1)
+                let w = noise(shape.n * shape.k, seed: seed + 10, scale: 1)
+                let bias = shape.bias ? noise(shape.n, seed: seed + 20, scale: 1) : nil
+                let got = try run(backend, x: x, rows: rows, w: w, n: shape.n, k: shape.k, bias: bias)
+                func error(_ want: [Double]) -> Double {
+                    zip(got, want).map { abs(Double($0) - $1) / max(abs($1), 1) }.max() ?? .nan
+                }
+                let rounded = error(reference(rounding(x), rows: rows, rounding(w), n: shape.n, k: shape.k, bias: bias))
+                let exact = error(reference(x, rows: rows, w, n: shape.n, k: shape.k, bias: bias))
+                #expect(rounded < 1e-4, "\(backend) \(shape) rows \(rows): relative error \(rounded)")
+                worst = (max(worst.rounded, rounded), min(worst.exact, exact))
+            }
+        }
+        return worst
+    }
+
     @Test("fp32 products equal the reference to 1e-4 relative, bias included, at every shape and row count")
     func fp32() throws {
         guard Bert.MatrixBackend.isAvailable(.oneDNN) else {
             print("oneDNN fp32 not tested: no AVX-512 kernels on this CPU (\(BertEmbedder.oneDNNInstructionSet)); OpenBLAS serves")
             return
         }
-        for (index, shape) in Self.shapes.enumerated() {
-            for rows in Self.rowCounts {
-                let x = noise(rows * shape.k, seed: UInt64(10 + index)), w = noise(shape.n * shape.k, seed: UInt64(20 + index))
-                let bias = shape.bias ? noise(shape.n, seed: 30) : nil
-                let got = try run(.oneDNN, x: x, rows: rows, w: w, n: shape.n, k: shape.k, bias: bias)
-                let want = reference(x, rows: rows, w, n: shape.n, k: shape.k, bias: bias)
-                let worst = zip(got, want).map { abs(Double($0) - $1) / max(abs($1), 1) }.max() ?? 0
-                #expect(worst < 1e-4, "\(shape) rows \(rows): relative error \(worst)")
-            }
-        }
+        _ = try worstErrors(.oneDNN, seed: 10) { $0 }
     }
 
     @Test("bf16 products equal the reference on bf16-rounded inputs and weights to 1e-4: only the rounding differs")
@@ -74,20 +80,9 @@ struct MatmulTests {
             print("oneDNN bf16 not tested: this CPU has no AVX512_BF16 (\(BertEmbedder.oneDNNInstructionSet)); bf16 is refused")
             return
         }
-        for (index, shape) in Self.shapes.enumerated() {
-            for rows in Self.rowCounts {
-                let x = noise(rows * shape.k, seed: UInt64(40 + index)), w = noise(shape.n * shape.k, seed: UInt64(50 + index))
-                let bias = shape.bias ? noise(shape.n, seed: 60) : nil
-                let got = try run(.bf16, x: x, rows: rows, w: w, n: shape.n, k: shape.k, bias: bias)
-                let want = reference(roundedToBF16(x), rows: rows, roundedToBF16(w), n: shape.n, k: shape.k, bias: bias)
-                let worst = zip(got, want).map { abs(Double($0) - $1) / max(abs($1), 1) }.max() ?? 0
-                #expect(worst < 1e-4, "\(shape) rows \(rows): relative error \(worst)")
-                // And it is bf16: against the unrounded product the error is far larger than fp32's.
-                let exact = reference(x, rows: rows, w, n: shape.n, k: shape.k, bias: bias)
-                let fromExact = zip(got, exact).map { abs(Double($0) - $1) / max(abs($1), 1) }.max() ?? 0
-                #expect(fromExact > 1e-3, "\(shape) rows \(rows): bf16 as exact as fp32 (\(fromExact))")
-            }
-        }
+        let worst = try worstErrors(.bf16, seed: 40, rounding: roundedToBF16)
+        // And it is bf16: against the unrounded product every case errs far more than fp32 does.
+        #expect(worst.exact > 1e-3, "bf16 as exact as fp32 (\(worst.exact))")
     }
 
     @Test("bf16 rounding is to nearest, ties to even, and keeps infinities and NaN")
@@ -110,7 +105,7 @@ struct MatmulTests {
             return
         }
         let n = 77, stride = 1152, head = 32
-        let rows = noise(n * stride, seed: 70)
+        let rows = noise(n * stride, seed: 70, scale: 1)
         var viaOneDNN = [Float](repeating: .nan, count: n * n), viaBLAS = viaOneDNN
         rows.withUnsafeBufferPointer { qkv in
             let query = qkv.baseAddress! + 3 * head, key = qkv.baseAddress! + 384 + 3 * head
