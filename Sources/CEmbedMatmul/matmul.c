@@ -15,6 +15,7 @@
 // as many threads as the calling thread's OpenMP setting allows, which is every core by default. Each pass
 // sets its own count, so that passes × threads stays within the cores.
 extern void omp_set_num_threads(int);
+extern int omp_get_max_threads(void);
 
 struct embed_matmul {
     int precision;
@@ -23,7 +24,7 @@ struct embed_matmul {
     const void *weight;  // f32: the caller's; bf16: `owned`
     void *owned;
     dnnl_primitive_t primitive;
-    dnnl_memory_desc_t weight_desc, bias_desc;
+    dnnl_memory_desc_t weight_desc;
 };
 
 static dnnl_engine_t engine;
@@ -73,8 +74,8 @@ const char *embed_matmul_isa(void) {
     }
 }
 
-// Round to nearest even, in integers: the same result as the instruction, for the portable test helper and for
-// weights (converted once at load).
+// Round to nearest even, in integers: the instruction's result for normal numbers (it flushes subnormals to
+// zero, which the model never meets), for the test helper, the weights (converted once at load) and a row's tail.
 static uint16_t bf16_bits(float value) {
     uint32_t bits;
     memcpy(&bits, &value, 4);
@@ -124,6 +125,20 @@ static void to_bf16(const float *x, uint16_t *out, size_t count) {
 }
 #endif
 
+// The bias is added after the product, not by the primitive: oneDNN's GEMM-based matmul runs its bias pass on
+// the thread count of the thread that created the primitive, not on the count each call sets, which would put
+// a team of every core behind every concurrent pass. The primitive is also made on one thread, for the same
+// reason, whatever the caller's setting.
+static dnnl_status_t create_primitive(dnnl_primitive_desc_t *primitive_desc, const dnnl_matmul_desc_t *desc,
+                                      dnnl_primitive_t *primitive) {
+    int threads = omp_get_max_threads();
+    omp_set_num_threads(1);
+    dnnl_status_t status = dnnl_primitive_desc_create(primitive_desc, desc, NULL, engine, NULL);
+    if (status == dnnl_success) status = dnnl_primitive_create(primitive, *primitive_desc);
+    omp_set_num_threads(threads);
+    return status;
+}
+
 static void set_error(char *error, size_t size, const char *what, dnnl_status_t status) {
     if (error != NULL && size > 0) snprintf(error, size, "%s failed (oneDNN status %d)", what, (int)status);
 }
@@ -137,7 +152,10 @@ embed_matmul *embed_matmul_create(int precision, const float *w, size_t n, size_
         return NULL;
     }
     embed_matmul *m = calloc(1, sizeof *m);
-    if (m == NULL) return NULL;
+    if (m == NULL) {
+        if (error != NULL && error_size > 0) snprintf(error, error_size, "out of memory");
+        return NULL;
+    }
     m->precision = precision;
     m->n = n;
     m->k = k;
@@ -146,6 +164,7 @@ embed_matmul *embed_matmul_create(int precision, const float *w, size_t n, size_
     if (precision == EMBED_MATMUL_BF16) {
         uint16_t *copy = aligned_alloc(64, (n * k * 2 + 63) / 64 * 64);
         if (copy == NULL) {
+            if (error != NULL && error_size > 0) snprintf(error, error_size, "out of memory");
             free(m);
             return NULL;
         }
@@ -155,6 +174,7 @@ embed_matmul *embed_matmul_create(int precision, const float *w, size_t n, size_
     } else if (precision == EMBED_MATMUL_INT8_SIMULATED) {
         float *copy = aligned_alloc(64, (n * k * 4 + 63) / 64 * 64);
         if (copy == NULL) {
+            if (error != NULL && error_size > 0) snprintf(error, error_size, "out of memory");
             free(m);
             return NULL;
         }
@@ -167,7 +187,6 @@ embed_matmul *embed_matmul_create(int precision, const float *w, size_t n, size_
     // Rows are a run-time dimension, so one primitive serves every pass.
     dnnl_dims_t source_dims = {DNNL_RUNTIME_DIM_VAL, (dnnl_dim_t)k};
     dnnl_dims_t weight_dims = {(dnnl_dim_t)k, (dnnl_dim_t)n};
-    dnnl_dims_t bias_dims = {1, (dnnl_dim_t)n};
     dnnl_dims_t output_dims = {DNNL_RUNTIME_DIM_VAL, (dnnl_dim_t)n};
     dnnl_memory_desc_t source, output;
     dnnl_status_t status;
@@ -176,11 +195,9 @@ embed_matmul *embed_matmul_create(int precision, const float *w, size_t n, size_
     // `ba`: k × n stored column by column, which is PyTorch's n × k row-major.
     if ((status = dnnl_memory_desc_init_by_tag(&source, 2, source_dims, type, dnnl_ab)) ||
         (status = dnnl_memory_desc_init_by_tag(&m->weight_desc, 2, weight_dims, type, dnnl_ba)) ||
-        (status = dnnl_memory_desc_init_by_tag(&m->bias_desc, 2, bias_dims, dnnl_f32, dnnl_ab)) ||
         (status = dnnl_memory_desc_init_by_tag(&output, 2, output_dims, dnnl_f32, dnnl_ab)) ||
-        (status = dnnl_matmul_desc_init(&desc, &source, &m->weight_desc, bias ? &m->bias_desc : NULL, &output)) ||
-        (status = dnnl_primitive_desc_create(&primitive_desc, &desc, NULL, engine, NULL)) ||
-        (status = dnnl_primitive_create(&m->primitive, primitive_desc))) {
+        (status = dnnl_matmul_desc_init(&desc, &source, &m->weight_desc, NULL, &output)) ||
+        (status = create_primitive(&primitive_desc, &desc, &m->primitive))) {
         set_error(error, error_size, "preparing a matrix product", status);
         if (primitive_desc) dnnl_primitive_desc_destroy(primitive_desc);
         free(m->owned);
@@ -221,7 +238,7 @@ int embed_matmul_run(const embed_matmul *m, const float *x, size_t rows, float *
     dnnl_dims_t source_dims = {(dnnl_dim_t)rows, (dnnl_dim_t)m->k};
     dnnl_dims_t output_dims = {(dnnl_dim_t)rows, (dnnl_dim_t)m->n};
     dnnl_memory_desc_t source_desc, output_desc;
-    dnnl_memory_t source = NULL, weight = NULL, bias = NULL, output = NULL;
+    dnnl_memory_t source = NULL, weight = NULL, output = NULL;
     dnnl_stream_t stream = NULL;
     dnnl_status_t status;
     // The memory objects only wrap the caller's buffers; they are per call because they are not shared safely.
@@ -230,17 +247,20 @@ int embed_matmul_run(const embed_matmul *m, const float *x, size_t rows, float *
         !(status = dnnl_memory_create(&source, &source_desc, engine, (void *)source_data)) &&
         !(status = dnnl_memory_create(&weight, &m->weight_desc, engine, (void *)m->weight)) &&
         !(status = dnnl_memory_create(&output, &output_desc, engine, out)) &&
-        !(status = m->bias ? dnnl_memory_create(&bias, &m->bias_desc, engine, (void *)m->bias) : dnnl_success) &&
         !(status = dnnl_stream_create(&stream, engine, dnnl_stream_default_flags))) {
-        dnnl_exec_arg_t arguments[4] = {
-            {DNNL_ARG_SRC, source}, {DNNL_ARG_WEIGHTS, weight}, {DNNL_ARG_DST, output}, {DNNL_ARG_BIAS, bias}};
-        status = dnnl_primitive_execute(m->primitive, stream, m->bias ? 4 : 3, arguments);
+        dnnl_exec_arg_t arguments[3] = {{DNNL_ARG_SRC, source}, {DNNL_ARG_WEIGHTS, weight}, {DNNL_ARG_DST, output}};
+        status = dnnl_primitive_execute(m->primitive, stream, 3, arguments);
         if (!status) status = dnnl_stream_wait(stream);
+    }
+    if (!status && m->bias != NULL) {
+        for (size_t r = 0; r < rows; r++) {
+            float *row = out + r * m->n;
+            for (size_t j = 0; j < m->n; j++) row[j] += m->bias[j];
+        }
     }
     if (stream) dnnl_stream_destroy(stream);
     if (source) dnnl_memory_destroy(source);
     if (weight) dnnl_memory_destroy(weight);
-    if (bias) dnnl_memory_destroy(bias);
     if (output) dnnl_memory_destroy(output);
     return (int)status;
 }

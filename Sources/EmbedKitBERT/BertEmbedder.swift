@@ -2,7 +2,8 @@ internal import CEmbedBLAS
 public import EmbedKit
 public import Foundation
 
-/// The native all-MiniLM-L6-v2 embedder: WordPiece tokenizer, 6-layer BERT forward pass on OpenBLAS,
+/// The native all-MiniLM-L6-v2 embedder: WordPiece tokenizer, 6-layer BERT forward pass on oneDNN (AVX-512) or
+/// OpenBLAS,
 /// mean pooling, L2 normalisation. Matches sentence-transformers (cosine ≥ 0.9999).
 ///
 /// Weights are memory-mapped and immutable, so one embedder serves many concurrent calls. Each call
@@ -20,7 +21,8 @@ public final class BertEmbedder: Embedder {
         /// Forward passes run at once, across all concurrent calls. Default: the number of active cores
         /// divided by `blasThreads`, so BLAS threads × passes never exceed the cores.
         public var maxConcurrentPasses: Int
-        /// OpenBLAS threads per pass (a process-wide OpenBLAS setting, applied at load). Default 1.
+        /// Threads per pass for its matrix products: OpenBLAS's (a process-wide setting, applied at load) and
+        /// oneDNN's (set on each call). Default 1.
         public var blasThreads: Int
         /// Tokens per forward pass, bounding scratch memory (about 17 KB per token). Default 2048.
         public var maxTokensPerPass: Int
@@ -118,8 +120,8 @@ public final class BertEmbedder: Embedder {
         guard availablePrecisions.contains(configuration.precision) else {
             throw EmbeddingError(
                 .modelUnavailable,
-                "all-MiniLM-L6-v2 in \(configuration.precision.rawValue) needs a CPU with AVX512_BF16, and this one has "
-                    + "none (oneDNN runs \(oneDNNInstructionSet) here). Leave out --precision (fp32) on this machine.")
+                "all-MiniLM-L6-v2 in \(configuration.precision.rawValue) needs a CPU with AVX512_BF16 that oneDNN can use, "
+                    + "and oneDNN runs \(oneDNNInstructionSet) here. Leave out --precision (fp32) on this machine.")
         }
         do {
             let embedder = try load(directory: directory, configuration: configuration)

@@ -8,6 +8,11 @@ extension ResolvedEmbedder {
     ///   leaves no room; ``BertError`` when the model cannot be loaded; ``EmbeddingError`` when an openai server
     ///   asked for its dimension fails.
     public func makeEmbedder(embedding kind: PrefixedEmbedder.TextKind) async throws -> any Embedder {
+        if precision != .fp32, spec != .minilm {
+            throw UsageError(
+                "--precision \(precision.rawValue) is for the minilm embedder; \(spec.kind.rawValue) has no such setting. "
+                    + "Leave out --precision.")
+        }
         let base: any Embedder
         switch spec {
         case .hash(let dimension):

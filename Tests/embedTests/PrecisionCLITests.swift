@@ -12,9 +12,11 @@ struct PrecisionCLITests {
         return ["avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512_bf16"].allSatisfy { flags.contains(Substring($0)) }
     }()
 
-    @Test("an index built in bf16 is searched and updated in fp32 (same identity, same top hits); without AVX512_BF16 bf16 is refused with status 3")
+    @Test(
+        "an index built in bf16 is searched and updated in fp32 (same identity, same top hits); without AVX512_BF16 bf16 is refused with status 3",
+        .enabled(if: InstallTests.modelSource != nil, "model not fetched: run scripts/fetch-model.sh")
+    )
     func bf16AndFP32ShareAnIndex() async throws {
-        _ = try #require(InstallTests.modelSource, "the model is needed: run scripts/fetch-model.sh")
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         try dir.write("docs/vacuum.txt", "The VACUUM command reclaims storage occupied by dead tuples in PostgreSQL tables.")
@@ -47,5 +49,17 @@ struct PrecisionCLITests {
         #expect(reindex.status == 0, "\(reindex.stderr)")
         let summary = reindex.stdout + reindex.stderr
         #expect(summary.contains("1 updated, 2 unchanged"), "\(summary)")
+    }
+
+    @Test("--precision bf16 with the hash embedder is a usage error (status 2) and writes nothing")
+    func precisionWithAnotherEmbedder() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try dir.write("docs/a.txt", "Some text to index.")
+        let db = dir.path + "/index.sqlite"
+        let run = try await EmbedBinary.run(["ingest", dir.path + "/docs", "--db", db, "--embedder", "hash", "--precision", "bf16"])
+        #expect(run.status == 2, "\(run.stderr)")
+        #expect(run.stderr.contains("--precision bf16 is for the minilm embedder"), "\(run.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: db))
     }
 }

@@ -36,11 +36,12 @@ extension Bert {
             self.tokenCapacity = tokenCapacity
             self.kernels = kernels
             self.matrixThreads = matrixThreads
-            // A copy of the widest product's input (the feed-forward output's): bf16, or int8-rounded floats.
+            // A copy of the widest product's input (hidden or feed-forward width): bf16, or int8-rounded floats.
             let bytesPerValue = backend == .bf16 ? 2 : backend == .int8Simulated ? 4 : 0
+            let widest = max(configuration.hiddenSize, configuration.intermediateSize)
             matrixScratch =
                 bytesPerValue > 0
-                ? .allocate(byteCount: tokenCapacity * configuration.intermediateSize * bytesPerValue, alignment: 64)
+                ? .allocate(byteCount: tokenCapacity * widest * bytesPerValue, alignment: 64)
                 : nil
             self.maxSequenceLength = maxSequenceLength
             let h = configuration.hiddenSize

@@ -30,14 +30,16 @@ struct MatmulTests {
     static let shapes = [(n: 1152, k: 384, bias: true), (n: 1536, k: 384, bias: false), (n: 384, k: 1536, bias: false)]
     static let rowCounts = [1, 33, 257]
 
-    private func run(_ backend: Bert.MatrixBackend, x: [Float], rows: Int, w: [Float], n: Int, k: Int, bias: [Float]?) throws -> [Float] {
+    private func run(
+        _ backend: Bert.MatrixBackend, x: [Float], rows: Int, w: [Float], n: Int, k: Int, bias: [Float]?, threads: Int = 1
+    ) throws -> [Float] {
         let weight = FloatBuffer(copying: w, shape: [n, k])
         let prepared = try Bert.PreparedMatmul(
             backend: backend, weight: weight, bias: bias.map { FloatBuffer(copying: $0, shape: [n]) })
         var out = [Float](repeating: .nan, count: rows * n)
         let scratch = UnsafeMutableRawPointer.allocate(byteCount: max(prepared.scratchBytes(rows: rows), 1), alignment: 64)
         defer { scratch.deallocate() }
-        #expect(prepared.run(x, rows: rows, into: &out, scratch: scratch, threads: 1))
+        #expect(prepared.run(x, rows: rows, into: &out, scratch: scratch, threads: threads))
         return out
     }
 
@@ -83,6 +85,34 @@ struct MatmulTests {
         let worst = try worstErrors(.bf16, seed: 40, rounding: roundedToBF16)
         // And it is bf16: against the unrounded product every case errs far more than fp32 does.
         #expect(worst.exact > 1e-3, "bf16 as exact as fp32 (\(worst.exact))")
+    }
+
+    @Test("a product gives the same bits on one thread and on two, so a vector does not depend on the load", arguments: ["fp32", "bf16"])
+    func threadsDoNotChangeBits(_ precision: String) throws {
+        let backend: Bert.MatrixBackend = precision == "bf16" ? .bf16 : .oneDNN
+        guard Bert.MatrixBackend.isAvailable(backend) else {
+            print("oneDNN \(precision) threads not tested: this CPU cannot run it (\(BertEmbedder.oneDNNInstructionSet))")
+            return
+        }
+        for (index, shape) in Self.shapes.enumerated() {
+            for rows in [2, 17, 32, 100] {
+                let x = noise(rows * shape.k, seed: 80 + UInt64(index), scale: 1)
+                let w = noise(shape.n * shape.k, seed: 90, scale: 1)
+                let bias = shape.bias ? noise(shape.n, seed: 95, scale: 1) : nil
+                let one = try run(backend, x: x, rows: rows, w: w, n: shape.n, k: shape.k, bias: bias, threads: 1)
+                let two = try run(backend, x: x, rows: rows, w: w, n: shape.n, k: shape.k, bias: bias, threads: 2)
+                #expect(one.map(\.bitPattern) == two.map(\.bitPattern), "\(precision) \(shape) rows \(rows)")
+            }
+        }
+    }
+
+    @Test("an empty product writes nothing and succeeds")
+    func noRows() throws {
+        guard Bert.MatrixBackend.isAvailable(.oneDNN) else {
+            print("oneDNN not tested: no AVX-512 kernels on this CPU (\(BertEmbedder.oneDNNInstructionSet))")
+            return
+        }
+        #expect(try run(.oneDNN, x: [], rows: 0, w: noise(384 * 384, seed: 1), n: 384, k: 384, bias: nil).isEmpty)
     }
 
     @Test("bf16 rounding is to nearest, ties to even, and keeps infinities and NaN")

@@ -80,7 +80,11 @@ func measureSGEMM(passes: Int, seconds: Double = 1.5) -> Double {
 func measureOneDNN(precision: Int32, passes: Int, threads: Int, seconds: Double = 1.5) -> Double? {
     let m = 2048, k = 384, n = 1536
     let weight = [Float](repeating: 0.25, count: n * k)
-    guard let matmul = embed_matmul_create(precision, weight, n, k, nil, nil, 0) else { return nil }
+    // fp32 keeps a pointer to the weights: they must outlive the primitive.
+    let weights = UnsafeMutablePointer<Float>.allocate(capacity: n * k)
+    weights.initialize(from: weight, count: n * k)
+    defer { weights.deallocate() }
+    guard let matmul = embed_matmul_create(precision, weights, n, k, nil, nil, 0) else { return nil }
     defer { embed_matmul_destroy(matmul) }
     nonisolated(unsafe) let shared = matmul
     let start = now()
