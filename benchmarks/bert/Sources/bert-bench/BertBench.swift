@@ -53,56 +53,63 @@ func forwardFLOPs(tokens n: Int, layers: Int = 6, hidden h: Int = 384, intermedi
     return Double(layers) * (2 * n * (4 * h * h + 2 * h * i) + 4 * n * n * h)
 }
 
-/// sgemm GFLOP/s with `passes` threads each multiplying the feed-forward shape (2048 × 384 by 384 × 1536, the
-/// largest product of a pass) for about `seconds`, BLAS threads as already set.
-func measureSGEMM(passes: Int, seconds: Double = 1.5) -> Double {
-    let m = 2048, k = 384, n = 1536
+/// The feed-forward shape, the largest product of a pass: 2048 × 384 by 384 × 1536.
+let gemmShape = (m: 2048, k: 384, n: 1536)
+
+/// GFLOP/s of `passes` threads each running one product of ``gemmShape`` again and again for about `seconds`.
+/// `product` runs on each thread once: it makes that thread's buffers and returns the call that multiplies once.
+func measureGFLOPs(passes: Int, seconds: Double = 1.5, product: @Sendable (_ worker: Int) -> () -> Void) -> Double {
     let start = now()
     let counts = Locked<[Int]>([Int](repeating: 0, count: passes))
     DispatchQueue.concurrentPerform(iterations: passes) { worker in
-        let a = [Float](repeating: 0.5, count: m * k), b = [Float](repeating: 0.25, count: n * k)
-        var c = [Float](repeating: 0, count: m * n)
+        let multiply = product(worker)
         var done = 0
         repeat {
-            cblas_sgemm(
-                CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k), 1, a, Int32(k), b, Int32(k),
-                0, &c, Int32(n))
+            multiply()
             done += 1
         } while now() - start < seconds
         counts.withLock { $0[worker] = done }
     }
     let elapsed = now() - start
+    let (m, k, n) = gemmShape
     return Double(counts.withLock { $0.reduce(0, +) }) * 2 * Double(m * n * k) / elapsed / 1e9
 }
 
-/// GFLOP/s of oneDNN on the same shape and threads as ``measureSGEMM``, in `precision` (an `EMBED_MATMUL_*`);
-/// nil where this CPU has no such kernels.
-func measureOneDNN(precision: Int32, passes: Int, threads: Int, seconds: Double = 1.5) -> Double? {
-    let m = 2048, k = 384, n = 1536
-    let weight = [Float](repeating: 0.25, count: n * k)
+/// OpenBLAS sgemm's GFLOP/s on ``gemmShape``, `passes` threads at once, BLAS threads as already set.
+func measureSGEMM(passes: Int) -> Double {
+    let (m, k, n) = gemmShape
+    return measureGFLOPs(passes: passes) { _ in
+        let a = [Float](repeating: 0.5, count: m * k), b = [Float](repeating: 0.25, count: n * k)
+        var c = [Float](repeating: 0, count: m * n)
+        return {
+            cblas_sgemm(
+                CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k), 1, a, Int32(k), b, Int32(k),
+                0, &c, Int32(n))
+        }
+    }
+}
+
+/// oneDNN's GFLOP/s on the same shape and passes as ``measureSGEMM``, `threads` each, in `precision` (an
+/// `EMBED_MATMUL_*`); nil where this CPU has no such kernels.
+func measureOneDNN(precision: Int32, passes: Int, threads: Int) -> Double? {
+    let (m, k, n) = gemmShape
     // fp32 keeps a pointer to the weights: they must outlive the primitive.
     let weights = UnsafeMutablePointer<Float>.allocate(capacity: n * k)
-    weights.initialize(from: weight, count: n * k)
+    weights.initialize(repeating: 0.25, count: n * k)
     defer { weights.deallocate() }
     guard let matmul = embed_matmul_create(precision, weights, n, k, nil, nil, 0) else { return nil }
     defer { embed_matmul_destroy(matmul) }
     nonisolated(unsafe) let shared = matmul
-    let start = now()
-    let counts = Locked<[Int]>([Int](repeating: 0, count: passes))
-    DispatchQueue.concurrentPerform(iterations: passes) { worker in
+    let scratchBytes = max(embed_matmul_scratch_bytes(shared, m), 1)
+    nonisolated(unsafe) let scratches = (0..<passes).map { _ in
+        UnsafeMutableRawPointer.allocate(byteCount: scratchBytes, alignment: 64)
+    }
+    defer { scratches.forEach { $0.deallocate() } }
+    return measureGFLOPs(passes: passes) { worker in
         let a = [Float](repeating: 0.5, count: m * k)
         var c = [Float](repeating: 0, count: m * n)
-        let scratch = UnsafeMutableRawPointer.allocate(byteCount: max(embed_matmul_scratch_bytes(shared, m), 1), alignment: 64)
-        defer { scratch.deallocate() }
-        var done = 0
-        repeat {
-            _ = embed_matmul_run(shared, a, m, &c, scratch, Int32(threads))
-            done += 1
-        } while now() - start < seconds
-        counts.withLock { $0[worker] = done }
+        return { _ = embed_matmul_run(shared, a, m, &c, scratches[worker], Int32(threads)) }
     }
-    let elapsed = now() - start
-    return Double(counts.withLock { $0.reduce(0, +) }) * 2 * Double(m * n * k) / elapsed / 1e9
 }
 
 /// Embeds `texts` in fp32 and in `other` (bf16, or int8-simulated) and prints one JSON line of the cosines
