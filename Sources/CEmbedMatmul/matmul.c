@@ -19,6 +19,7 @@ extern int omp_get_max_threads(void);
 
 struct embed_matmul {
     int precision;
+    dnnl_data_type_t type;  // of the product's inputs: bf16 for bf16, else f32
     size_t n, k;
     const float *bias;
     const void *weight;  // f32: the caller's; bf16: `owned`
@@ -139,50 +140,41 @@ static dnnl_status_t create_primitive(dnnl_primitive_desc_t *primitive_desc, con
     return status;
 }
 
-static void set_error(char *error, size_t size, const char *what, dnnl_status_t status) {
-    if (error != NULL && size > 0) snprintf(error, size, "%s failed (oneDNN status %d)", what, (int)status);
+static void set_message(char *error, size_t size, const char *message) {
+    if (error != NULL && size > 0) snprintf(error, size, "%s", message);
 }
 
 embed_matmul *embed_matmul_create(int precision, const float *w, size_t n, size_t k, const float *bias,
                                   char *error, size_t error_size) {
+    char message[160];
     if (!embed_matmul_available(precision)) {
-        if (error != NULL && error_size > 0)
-            snprintf(error, error_size, "this CPU has no %s kernels in oneDNN (it uses %s)",
-                     precision == EMBED_MATMUL_BF16 ? "AVX512_BF16" : "AVX-512", embed_matmul_isa());
+        snprintf(message, sizeof message, "this CPU has no %s kernels in oneDNN (it uses %s)",
+                 precision == EMBED_MATMUL_BF16 ? "AVX512_BF16" : "AVX-512", embed_matmul_isa());
+        set_message(error, error_size, message);
         return NULL;
     }
     embed_matmul *m = calloc(1, sizeof *m);
-    if (m == NULL) {
-        if (error != NULL && error_size > 0) snprintf(error, error_size, "out of memory");
+    // f32 multiplies the caller's weights in place; the others multiply a converted copy of their own.
+    size_t copy_bytes = precision == EMBED_MATMUL_BF16 ? 2 : precision == EMBED_MATMUL_INT8_SIMULATED ? 4 : 0;
+    void *copy = copy_bytes ? aligned_alloc(64, (n * k * copy_bytes + 63) / 64 * 64) : NULL;
+    if (m == NULL || (copy_bytes && copy == NULL)) {
+        set_message(error, error_size, "out of memory");
+        free(copy);
+        free(m);
         return NULL;
     }
     m->precision = precision;
+    m->type = precision == EMBED_MATMUL_BF16 ? dnnl_bf16 : dnnl_f32;
     m->n = n;
     m->k = k;
     m->bias = bias;
-    dnnl_data_type_t type = precision == EMBED_MATMUL_BF16 ? dnnl_bf16 : dnnl_f32;
+    m->owned = copy;
+    m->weight = copy ? copy : (const void *)w;
     if (precision == EMBED_MATMUL_BF16) {
-        uint16_t *copy = aligned_alloc(64, (n * k * 2 + 63) / 64 * 64);
-        if (copy == NULL) {
-            if (error != NULL && error_size > 0) snprintf(error, error_size, "out of memory");
-            free(m);
-            return NULL;
-        }
-        for (size_t i = 0; i < n * k; i++) copy[i] = bf16_bits(w[i]);
-        m->owned = copy;
-        m->weight = copy;
+        uint16_t *bits = copy;
+        for (size_t i = 0; i < n * k; i++) bits[i] = bf16_bits(w[i]);
     } else if (precision == EMBED_MATMUL_INT8_SIMULATED) {
-        float *copy = aligned_alloc(64, (n * k * 4 + 63) / 64 * 64);
-        if (copy == NULL) {
-            if (error != NULL && error_size > 0) snprintf(error, error_size, "out of memory");
-            free(m);
-            return NULL;
-        }
         round_rows_int8(w, n, k, copy);  // per output channel: a weight row is one
-        m->owned = copy;
-        m->weight = copy;
-    } else {
-        m->weight = w;
     }
     // Rows are a run-time dimension, so one primitive serves every pass.
     dnnl_dims_t source_dims = {DNNL_RUNTIME_DIM_VAL, (dnnl_dim_t)k};
@@ -193,12 +185,13 @@ embed_matmul *embed_matmul_create(int precision, const float *w, size_t n, size_
     dnnl_matmul_desc_t desc;
     dnnl_primitive_desc_t primitive_desc = NULL;
     // `ba`: k × n stored column by column, which is PyTorch's n × k row-major.
-    if ((status = dnnl_memory_desc_init_by_tag(&source, 2, source_dims, type, dnnl_ab)) ||
-        (status = dnnl_memory_desc_init_by_tag(&m->weight_desc, 2, weight_dims, type, dnnl_ba)) ||
+    if ((status = dnnl_memory_desc_init_by_tag(&source, 2, source_dims, m->type, dnnl_ab)) ||
+        (status = dnnl_memory_desc_init_by_tag(&m->weight_desc, 2, weight_dims, m->type, dnnl_ba)) ||
         (status = dnnl_memory_desc_init_by_tag(&output, 2, output_dims, dnnl_f32, dnnl_ab)) ||
         (status = dnnl_matmul_desc_init(&desc, &source, &m->weight_desc, NULL, &output)) ||
         (status = create_primitive(&primitive_desc, &desc, &m->primitive))) {
-        set_error(error, error_size, "preparing a matrix product", status);
+        snprintf(message, sizeof message, "preparing a matrix product failed (oneDNN status %d)", (int)status);
+        set_message(error, error_size, message);
         if (primitive_desc) dnnl_primitive_desc_destroy(primitive_desc);
         free(m->owned);
         free(m);
@@ -226,7 +219,6 @@ size_t embed_matmul_scratch_bytes(const embed_matmul *m, size_t rows) {
 int embed_matmul_run(const embed_matmul *m, const float *x, size_t rows, float *out, void *scratch, int threads) {
     if (rows == 0) return 0;
     omp_set_num_threads(threads < 1 ? 1 : threads);
-    dnnl_data_type_t type = m->precision == EMBED_MATMUL_BF16 ? dnnl_bf16 : dnnl_f32;
     const void *source_data = x;
     if (m->precision == EMBED_MATMUL_BF16) {
         to_bf16(x, scratch, rows * m->k);
@@ -242,7 +234,7 @@ int embed_matmul_run(const embed_matmul *m, const float *x, size_t rows, float *
     dnnl_stream_t stream = NULL;
     dnnl_status_t status;
     // The memory objects only wrap the caller's buffers; they are per call because they are not shared safely.
-    if (!(status = dnnl_memory_desc_init_by_tag(&source_desc, 2, source_dims, type, dnnl_ab)) &&
+    if (!(status = dnnl_memory_desc_init_by_tag(&source_desc, 2, source_dims, m->type, dnnl_ab)) &&
         !(status = dnnl_memory_desc_init_by_tag(&output_desc, 2, output_dims, dnnl_f32, dnnl_ab)) &&
         !(status = dnnl_memory_create(&source, &source_desc, engine, (void *)source_data)) &&
         !(status = dnnl_memory_create(&weight, &m->weight_desc, engine, (void *)m->weight)) &&

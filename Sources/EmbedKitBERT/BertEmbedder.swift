@@ -3,8 +3,7 @@ public import EmbedKit
 public import Foundation
 
 /// The native all-MiniLM-L6-v2 embedder: WordPiece tokenizer, 6-layer BERT forward pass on oneDNN (AVX-512) or
-/// OpenBLAS,
-/// mean pooling, L2 normalisation. Matches sentence-transformers (cosine ≥ 0.9999).
+/// OpenBLAS, mean pooling, L2 normalisation. Matches sentence-transformers (cosine ≥ 0.9999).
 ///
 /// Weights are memory-mapped and immutable, so one embedder serves many concurrent calls. Each call
 /// sorts its texts by length, packs them into passes of at most
@@ -67,7 +66,6 @@ public final class BertEmbedder: Embedder {
     public static var availablePrecisions: [Precision] {
         Bert.MatrixBackend.isAvailable(.bf16) ? [.fp32, .bf16] : [.fp32]
     }
-
 
     /// Model input length, `[CLS]` and `[SEP]` included (sentence-transformers' `max_seq_length`).
     public static let maxSequenceLength = 256
