@@ -108,11 +108,14 @@ struct EmbedBinary {
     }
 
     /// Starts the binary without waiting for it; its output is discarded.
-    static func start(_ arguments: [String]) throws -> Process {
+    static func start(_ arguments: [String], environment: [String: String] = [:]) throws -> Process {
         let binary = try #require(executable, "build the embed executable first: swift build")
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         process.currentDirectoryURL = repository
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice

@@ -252,7 +252,8 @@ struct QuietCronTests {
         #expect(upgraded.status == 0)
         #expect(upgraded.stderr.split(separator: "\n").count == 3)
         await #expect(Self.rows(db, "SELECT identifier FROM schema_migrations ORDER BY identifier")
-            == ["v1-documents-chunks-vectors", "v2-skipped-files", "v3-chunks-fts", "v4-chunks-without-vectors"])
+            == ["v1-documents-chunks-vectors", "v2-skipped-files", "v3-chunks-fts", "v4-chunks-without-vectors",
+               "v5-vector-changes"])
         let quiet = try await EmbedBinary.run(["reindex", "--quiet", "--db", db] + limit)
         #expect((quiet.status, quiet.stdout, quiet.stderr) == (0, "", ""))
         #expect(try await EmbedBinary.run(["stats", "--db", db, "--check"]).status == 0)

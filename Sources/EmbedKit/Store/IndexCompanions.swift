@@ -15,8 +15,12 @@ public enum IndexCompanions {
     static let journal = "-journal"
     /// The writers' lock (``IndexLock``).
     static let lock = ".lock"
-    /// The vector file (``VectorFile``).
+    /// The vector file's manifest (``VectorFile``).
     static let vectors = ".vectors"
+    /// The vector file's segments, `<index>.vectors.seg-<serial>`.
+    static let segmentMarker = ".seg-"
+    /// The lock taken by whoever updates the vector file (a writer, or a query when no writer runs).
+    static let vectorsLock = vectors + ".lock"
 
     /// What a run keeps beside an index while it works, `<index><marker><pid>-<random>`: a new index being
     /// created, a `--reembed` rebuild, and a vector file being written.
@@ -27,10 +31,24 @@ public enum IndexCompanions {
     static let temporaryMarker = ".tmp-"
     static let leftoverMarkers = [creatingMarker, rebuildMarker, vectorsTemporaryMarker]
 
-    static let suffixes = ["", log, sharedMemory, journal, lock, vectors]
+    static let suffixes = ["", log, sharedMemory, journal, lock, vectors, vectorsLock]
 
-    /// The index file and its companions (never ingested as documents).
-    public static func all(_ index: String) -> Set<String> { Set(suffixes.map { index + $0 }) }
+    /// The index file and its companions, the vector file's segments present now included (never ingested as
+    /// documents).
+    public static func all(_ index: String) -> Set<String> { Set(suffixes.map { index + $0 } + segments(of: index)) }
+
+    /// The paths of the vector file's segments beside the index at `index`, whichever manifest names them.
+    static func segments(of index: String) -> [String] { segments(besidesManifest: vectorsPath(index)) }
+
+    /// The paths of the segment files beside the vector file's manifest at `manifest`.
+    static func segments(besidesManifest manifest: String) -> [String] {
+        let directory = (manifest as NSString).deletingLastPathComponent
+        let prefix = (manifest as NSString).lastPathComponent + segmentMarker
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.isEmpty ? "." : directory)) ?? []
+        // The name of a segment is the prefix and 16 hex digits (see `VectorFile.segmentPath`).
+        return names.filter { $0.hasPrefix(prefix) && $0.count == prefix.count + 16 }
+            .map { directory.isEmpty ? $0 : directory + "/" + $0 }
+    }
 
     static func logPath(_ index: String) -> String { index + log }
     static func vectorsPath(_ index: String) -> String { index + vectors }

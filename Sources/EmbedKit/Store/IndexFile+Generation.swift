@@ -51,7 +51,7 @@ extension IndexFile {
         return try body()
     }
 
-    /// Writes `<index>.vectors` from the index as it is now, read in one snapshot so it is consistent (the
+    /// Writes `<index>.vectors` anew from the index as it is now, read in one snapshot so it is consistent (the
     /// caller's transaction when one is open, else its own).
     static func buildVectorFile(_ connection: SQLiteConnection, indexPath: String, dimension: Int) throws {
         try inReadTransaction(connection) {
@@ -59,6 +59,7 @@ extension IndexFile {
                 throw StoreError(.corrupt, "\(indexPath): the index has no id to bind a vector file to", path: indexPath)
             }
             let generation = try generation(connection)
+            let changeSeq = try lastChange(connection)
             // Chunks left without a vector (an empty one: no words) are not rows of the file.
             let counter = try connection.prepare(
                 "SELECT count(*) FROM chunks c JOIN vectors v ON v.id = c.vector_id WHERE length(v.embedding) > 0")
@@ -68,7 +69,7 @@ extension IndexFile {
                     + "WHERE length(v.embedding) > 0 ORDER BY c.id")
             try VectorFile.write(
                 path: VectorFile.path(forIndex: indexPath), dimension: dimension, count: count, generation: generation,
-                indexID: indexID
+                indexID: indexID, changeSeq: changeSeq
             ) { emit in
                 while try rows.step() {
                     try rows.withBlob(2) { try emit(rows.int(0), rows.int(1), $0) }

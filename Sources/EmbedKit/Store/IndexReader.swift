@@ -263,9 +263,10 @@ public final class IndexReader {
     }
 
     /// Every chunk's vector, in chunk-id order, as one contiguous row-major matrix: read from the index's
-    /// vector file when that is provably this index's current one (see `VectorFile`), else from SQLite, after
-    /// which the vector file is rewritten from the same rows unless a writer holds the index. (A read-only
-    /// folder or a full disk only leaves the next query to read SQLite too.)
+    /// vector file when that is provably this index's current one (see `VectorFile`). A stale file is first
+    /// brought up to date by what changed, unless a writer holds the index (it does so when it finishes); anything
+    /// else is read from SQLite, after which the vector file is rewritten from the same rows unless a writer holds
+    /// the index. (A read-only folder or a full disk only leaves the next query to read SQLite too.)
     public func vectors(dimension: Int) throws -> VectorMatrix {
         try vectors(dimension: dimension, believeFile: true)
     }
@@ -281,9 +282,17 @@ public final class IndexReader {
                 if let cached = vectorCache?.value(indexID: indexID, generation: generation), cached.dimension == dimension {
                     return cached
                 }
-                if case .current(let matrix) = VectorFile.load(
-                    path: file, dimension: dimension, generation: generation, indexID: indexID)
+                var verdict = VectorFile.load(path: file, dimension: dimension, generation: generation, indexID: indexID)
+                if case .stale = verdict, immutableStamp == nil, !IndexLock.isHeld(indexPath: path),
+                    let lock = VectorFileLock(indexPath: path, wait: false)
                 {
+                    let updated = try? IndexFile.updateVectorFile(connection, indexPath: path, dimension: dimension)
+                    withExtendedLifetime(lock) {}
+                    if updated != nil {
+                        verdict = VectorFile.load(path: file, dimension: dimension, generation: generation, indexID: indexID)
+                    }
+                }
+                if case .current(let matrix) = verdict {
                     if immutableStamp == nil { vectorCache?.keep(matrix, indexID: indexID, generation: generation) }
                     return matrix
                 }
@@ -291,8 +300,11 @@ public final class IndexReader {
             let matrix = try loadVectors(dimension: dimension)
             // A reader without locks (immutable) may have read a state torn by a writer; only a snapshot is kept.
             if let indexID, immutableStamp == nil { vectorCache?.keep(matrix, indexID: indexID, generation: generation) }
-            if let indexID, !IndexLock.isHeld(indexPath: path) {
-                try? VectorFile.write(path: file, matrix: matrix, generation: generation, indexID: indexID)
+            if let indexID, !IndexLock.isHeld(indexPath: path), let lock = VectorFileLock(indexPath: path, wait: false) {
+                try? VectorFile.write(
+                    path: file, matrix: matrix, generation: generation, indexID: indexID,
+                    changeSeq: try IndexFile.lastChange(connection))
+                withExtendedLifetime(lock) {}
             }
             return matrix
         }

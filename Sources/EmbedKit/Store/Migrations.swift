@@ -91,6 +91,13 @@ enum Migrations {
             "v4-chunks-without-vectors",
             "SELECT 1;"
         ),
+        (
+            // The change log that lets the vector file be updated by what changed instead of rewritten: every
+            // chunk inserted, deleted or changed is logged, in the same transaction, by triggers. AUTOINCREMENT so
+            // that a sequence number is never reused once the log is pruned (see `IndexFile.updateVectorFile`).
+            "v5-vector-changes",
+            IndexFile.changeLogSQL(ifNotExists: false)
+        ),
     ]
 
     /// Applies the migrations this index has not seen yet.

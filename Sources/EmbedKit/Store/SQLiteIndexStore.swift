@@ -15,6 +15,8 @@ public actor SQLiteIndexStore: IndexStore {
     private let executor: DispatchQueueExecutor
     private let connection: SQLiteConnection
     public nonisolated let path: String
+    /// What the last ``refreshVectorFile()`` did to the vector file, for the tests.
+    private(set) var lastVectorFileUpdate: VectorFile.UpdateOutcome?
 
     public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
 
@@ -292,22 +294,25 @@ public actor SQLiteIndexStore: IndexStore {
         }
     }
 
-    /// Rewrites the index's vector file when it is not this index's current one, so that queries start at
-    /// once. Most failures here cost queries speed, never correctness, so they are reported, not thrown; a full
-    /// disk is thrown, because the user must free space before the index can be written again.
+    /// Brings the index's vector file up to date, by what changed when it can (see `IndexFile.updateVectorFile`),
+    /// so that queries start at once. Most failures here cost queries speed, never correctness, so they are
+    /// reported, not thrown; a full disk is thrown, because the user must free space before the index can be
+    /// written again.
     public func refreshVectorFile() throws -> String? {
         let file = VectorFile.path(forIndex: path)
         do {
             guard let settings = try IndexFile.settings(connection) else { return nil }
-            // Temporaries of writers and queries that died (one of a running query has a live pid).
-            IndexCompanions.removeLeftovers(of: file, marker: IndexCompanions.temporaryMarker)
-            let indexID = try IndexFile.ensureIndexID(connection)
-            let dimension = settings.embedder.dimension
-            let generation = try IndexFile.generation(connection)
-            if VectorFile.isCurrent(path: file, dimension: dimension, generation: generation, indexID: indexID) {
-                return nil
+            guard let lock = VectorFileLock(indexPath: path, wait: true) else {
+                return "cannot lock the vector file \(file) (\(file).lock); queries will read SQLite"
             }
-            try IndexFile.buildVectorFile(connection, indexPath: path, dimension: dimension)
+            defer { withExtendedLifetime(lock) {} }
+            // Temporaries and segments of writers and queries that died (one of a running query has a live pid).
+            IndexCompanions.removeLeftovers(of: file, marker: IndexCompanions.temporaryMarker)
+            try IndexFile.ensureIndexID(connection)
+            let outcome = try IndexFile.updateVectorFile(connection, indexPath: path, dimension: settings.embedder.dimension)
+            lastVectorFileUpdate = outcome
+            if outcome.kind == .rebuilt { try IndexFile.repairChangeLog(connection) }
+            if let reflected = outcome.reflects { try IndexFile.pruneChanges(connection, through: reflected) }
             return nil
         } catch let error as VectorFileError where error.isDiskFull {
             throw StoreError(

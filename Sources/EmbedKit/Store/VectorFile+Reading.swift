@@ -17,65 +17,275 @@ extension VectorFile {
         case unusable(String)
     }
 
-    /// Reads the file into memory when it is a regular file holding exactly this index's (`indexID`) vectors
-    /// of `generation` and `dimension`, with every checksum right.
+    /// Reads the vector file into memory when its manifest and every segment it names hold exactly this
+    /// index's (`indexID`) vectors of `generation` and `dimension`, with every checksum right. The live rows
+    /// come back in chunk-id order, as one matrix.
     static func load(path: String, dimension: Int, generation: Int64, indexID: [UInt8]) -> Verdict {
+        var previous: [UInt64]?
+        while true {
+            let manifest: Manifest
+            switch checkedManifest(path, dimension: dimension, generation: generation, indexID: indexID) {
+            case .success(let found): manifest = found
+            case .failure(let box): return box.verdict
+            }
+            switch loadSegments(of: manifest, manifestPath: path) {
+            case .success(let matrix): return .current(matrix)
+            case .failure(let problem):
+                // A segment deleted under the reader: another process replaced the manifest meanwhile. Read the
+                // new one, once.
+                let serials = manifest.segments.map(\.serial)
+                if problem.isMissingSegment, previous != serials {
+                    previous = serials
+                    continue
+                }
+                return .unusable(problem.message)
+            }
+        }
+    }
+
+    /// True when the manifest says it holds this index's vectors of `generation` and every segment it names is
+    /// there with the right header (their blocks unchecked): the writer's cheap test of whether to rewrite it.
+    static func isCurrent(path: String, dimension: Int, generation: Int64, indexID: [UInt8]) -> Bool {
+        guard case .success(let manifest) = checkedManifest(
+            path, dimension: dimension, generation: generation, indexID: indexID)
+        else { return false }
+        return manifest.segments.allSatisfy { segment in
+            guard case .success(let open) = openSegment(segment, manifestPath: path, dimension: dimension,
+                                                        indexID: indexID)
+            else { return false }
+            close(open.fd)
+            return true
+        }
+    }
+
+    /// The manifest at `path` when it is this index's, of `dimension` and at `generation`.
+    static func checkedManifest(
+        _ path: String, dimension: Int, generation: Int64?, indexID: [UInt8]
+    ) -> Result<Manifest, VerdictBox> {
+        switch readManifest(path) {
+        case .missing: return .failure(VerdictBox(.missing))
+        case .unusable(let why): return .failure(VerdictBox(.unusable(why)))
+        case .found(let manifest):
+            guard manifest.indexID == indexID else { return .failure(VerdictBox(.unusable("belongs to another index"))) }
+            guard manifest.dimension == dimension else {
+                return .failure(VerdictBox(.unusable("has vectors of \(manifest.dimension) dimensions, not \(dimension)")))
+            }
+            if let generation, manifest.generation != generation {
+                return .failure(VerdictBox(.stale(
+                    "is stale (made at generation \(manifest.generation), the index is at \(generation))")))
+            }
+            return .success(manifest)
+        }
+    }
+
+    /// Why a segment could not be used.
+    struct SegmentProblem: Error {
+        var message: String
+        var isMissingSegment = false
+    }
+
+    /// A segment opened and its header and block table checked against the manifest's entry.
+    struct OpenSegment {
+        let fd: Int32
+        let entry: SegmentEntry
+        let layout: Layout
+        let checksums: [UInt32]
+    }
+
+    static func openSegment(
+        _ entry: SegmentEntry, manifestPath: String, dimension: Int, indexID: [UInt8]
+    ) -> Result<OpenSegment, SegmentProblem> {
+        let path = segmentPath(manifestPath, serial: entry.serial)
+        let name = (path as NSString).lastPathComponent
         let fd: Int32
         switch openRegularFile(path) {
         case .success(let descriptor): fd = descriptor
-        case .failure(let box): return box.verdict
+        case .failure(let box):
+            if case .missing = box.verdict {
+                return .failure(SegmentProblem(message: "names a segment that is missing (\(name))", isMissingSegment: true))
+            }
+            if case .unusable(let why) = box.verdict { return .failure(SegmentProblem(message: "has a segment that \(why) (\(name))")) }
+            return .failure(SegmentProblem(message: "has a segment that cannot be opened (\(name))"))
         }
-        defer { close(fd) }
-        let header: Header
-        let layout: Layout
-        switch inspect(fd, dimension: dimension, generation: generation, indexID: indexID) {
-        case .success(let found): (header, layout) = found
-        case .failure(let box): return box.verdict
+        var info = stat()
+        var bytes = [UInt8](repeating: 0, count: headerSize)
+        guard fstat(fd, &info) == 0, bytes.withUnsafeMutableBytes({ readFully(fd, $0, at: 0) }),
+            let header = decodeHeader(bytes), header.indexID == indexID, header.dimension == dimension,
+            header.serial == entry.serial, header.count == entry.rows, header.tableChecksum == entry.tableChecksum,
+            let layout = Layout(count: header.count, dimension: dimension), Int(info.st_size) == layout.fileSize,
+            let table = readTable(fd, layout: layout, checksum: header.tableChecksum)
+        else {
+            close(fd)
+            return .failure(SegmentProblem(message: "has a segment that is damaged or not the one it names (\(name))"))
         }
-        guard let table = readTable(fd, layout: layout, checksum: header.tableChecksum) else {
-            return .unusable("its block checksums are damaged")
+        return .success(OpenSegment(fd: fd, entry: entry, layout: layout, checksums: table))
+    }
+
+    /// Reads every live row of the manifest's segments into one matrix, in chunk-id order.
+    private static func loadSegments(of manifest: Manifest, manifestPath: String) -> Result<VectorMatrix, SegmentProblem> {
+        let dimension = manifest.dimension
+        var segments: [OpenSegment] = []
+        defer { for segment in segments { close(segment.fd) } }
+        for entry in manifest.segments {
+            switch openSegment(entry, manifestPath: manifestPath, dimension: dimension, indexID: manifest.indexID) {
+            case .success(let open): segments.append(open)
+            case .failure(let problem): return .failure(problem)
+            }
+        }
+        let count = manifest.liveRows
+        guard let layout = Layout(count: count, dimension: dimension) else {
+            return .failure(SegmentProblem(message: "holds more rows than fit in memory"))
         }
         let data = UnsafeMutableRawPointer.allocate(byteCount: max(layout.dataBytes, 64), alignment: 64)
-        guard let damaged = readBlocks(fd, into: data, layout: layout, checksums: table) else {
-            data.deallocate()
-            return .unusable("cannot be read")
-        }
-        if let damaged {
-            data.deallocate()
-            return .unusable("block \(damaged) fails its checksum")
-        }
-        let count = layout.count
-        let ids = UnsafeBufferPointer(
+        var keep = false
+        defer { if !keep { data.deallocate() } }
+        let ids = UnsafeMutableBufferPointer(
             start: (data + layout.valuesBytes).assumingMemoryBound(to: Int64.self), count: count)
-        let documents = UnsafeBufferPointer(
+        let documents = UnsafeMutableBufferPointer(
             start: (data + layout.valuesBytes + 8 * count).assumingMemoryBound(to: Int64.self), count: count)
-        let values = UnsafeBufferPointer(start: data.assumingMemoryBound(to: Float.self), count: count * dimension)
-        // Rows are written in chunk-id order: anything else was not written by us.
-        guard header.maxRowNorm.isFinite, header.maxRowNorm >= 0, zip(ids, ids.dropFirst()).allSatisfy({ $0 < $1 })
-        else {
-            data.deallocate()
-            return .unusable("its contents are inconsistent")
+        if segments.count == 1, segments[0].entry.deadRows == 0 {
+            // The common case after a compaction: the segment's data is the matrix's, byte for byte.
+            let only = segments[0]
+            guard let damaged = readBlocks(only.fd, into: data, layout: only.layout, checksums: only.checksums) else {
+                return .failure(SegmentProblem(message: "cannot be read"))
+            }
+            if let damaged { return .failure(SegmentProblem(message: "has a segment whose block \(damaged) fails its checksum")) }
+        } else {
+            // Where each live row goes: segments are each in chunk-id order, so merge them by id.
+            var destinations: [[Int]] = []
+            var heads: [(ids: [Int64], documents: [Int64])] = []
+            for segment in segments {
+                guard let read = readIdentifiers(segment) else {
+                    return .failure(SegmentProblem(message: "has a segment whose ids fail their checksums"))
+                }
+                heads.append(read)
+                destinations.append([Int](repeating: -1, count: segment.entry.rows))
+            }
+            var next = [Int](repeating: 0, count: segments.count)
+            for s in segments.indices { while next[s] < heads[s].ids.count, segments[s].entry.isDead(next[s]) { next[s] += 1 } }
+            for position in 0..<count {
+                var best = -1
+                for s in segments.indices where next[s] < heads[s].ids.count {
+                    if best < 0 || heads[s].ids[next[s]] < heads[best].ids[next[best]] { best = s }
+                }
+                guard best >= 0 else { return .failure(SegmentProblem(message: "its contents are inconsistent")) }
+                let row = next[best]
+                ids[position] = heads[best].ids[row]
+                documents[position] = heads[best].documents[row]
+                destinations[best][row] = position
+                next[best] += 1
+                while next[best] < heads[best].ids.count, segments[best].entry.isDead(next[best]) { next[best] += 1 }
+            }
+            for (s, segment) in segments.enumerated() {
+                guard scatterRows(segment, destinations: destinations[s], into: data) else {
+                    return .failure(SegmentProblem(message: "has a segment whose rows fail their checksums"))
+                }
+            }
         }
-        let storage = VectorMatrix.Storage(ids: ids, documentIDs: documents, values: values) { data.deallocate() }
-        return .current(
+        // Rows are written in chunk-id order and segments hold distinct chunks: anything else was not written by us.
+        guard zip(ids, ids.dropFirst()).allSatisfy({ $0 < $1 }) else {
+            return .failure(SegmentProblem(message: "its contents are inconsistent"))
+        }
+        keep = true
+        let storage = VectorMatrix.Storage(
+            ids: UnsafeBufferPointer(ids), documentIDs: UnsafeBufferPointer(documents),
+            values: UnsafeBufferPointer(start: data.assumingMemoryBound(to: Float.self), count: count * dimension)
+        ) { data.deallocate() }
+        return .success(
             VectorMatrix(
-                dimension: dimension, count: count, maxRowNorm: header.maxRowNorm, storage: storage,
+                dimension: dimension, count: count, maxRowNorm: manifest.maxRowNorm, storage: storage,
                 isFromVectorFile: true))
     }
 
-    /// True when the file's header says it holds this index's vectors of `generation` (its blocks unchecked):
-    /// the writer's cheap test of whether to rewrite it.
-    static func isCurrent(path: String, dimension: Int, generation: Int64, indexID: [UInt8]) -> Bool {
-        guard case .success(let fd) = openRegularFile(path) else { return false }
-        defer { close(fd) }
-        guard case .success = inspect(fd, dimension: dimension, generation: generation, indexID: indexID) else {
-            return false
+    /// A segment's chunk ids and document ids, their blocks checked; nil when a block fails or cannot be read.
+    static func readIdentifiers(_ segment: OpenSegment) -> (ids: [Int64], documents: [Int64])? {
+        let layout = segment.layout
+        let count = layout.count
+        guard let bytes = readChecked(segment, range: layout.valuesBytes..<layout.dataBytes) else { return nil }
+        return bytes.withUnsafeBytes { raw in
+            (Array(raw.bindMemory(to: Int64.self).prefix(count)), Array(raw.bindMemory(to: Int64.self).dropFirst(count)))
         }
-        return true
+    }
+
+    /// The bytes `range` of a segment's data, every block they touch read whole and checked.
+    static func readChecked(_ segment: OpenSegment, range: Range<Int>) -> [UInt8]? {
+        guard !range.isEmpty else { return [] }
+        let first = range.lowerBound / blockSize
+        let last = (range.upperBound - 1) / blockSize
+        let start = first * blockSize
+        let end = min(segment.layout.dataBytes, (last + 1) * blockSize)
+        var bytes = [UInt8](repeating: 0, count: end - start)
+        let ok = bytes.withUnsafeMutableBytes { raw -> Bool in
+            guard readFully(segment.fd, raw, at: headerSize + start) else { return false }
+            for block in first...last {
+                let from = block * blockSize - start
+                let piece = UnsafeRawBufferPointer(rebasing: raw[from..<min(raw.count, from + blockSize)])
+                guard crc32c(piece) == segment.checksums[block] else { return false }
+            }
+            return true
+        }
+        guard ok else { return nil }
+        return Array(bytes[(range.lowerBound - start)..<(range.upperBound - start)])
+    }
+
+    /// Copies each live row of `segment` to row `destinations[row]` of the matrix at `data`, reading the rows'
+    /// blocks one at a time (split between the cores) and checking each. False when a block fails or cannot be read.
+    private static func scatterRows(_ segment: OpenSegment, destinations: [Int], into data: UnsafeMutableRawPointer) -> Bool {
+        let rowBytes = segment.layout.dimension * 4
+        let valueBlocks = (segment.layout.count * rowBytes + blockSize - 1) / blockSize
+        guard valueBlocks > 0 else { return true }
+        let parts = max(1, min(ProcessInfoCores.active, valueBlocks))
+        let perPart = (valueBlocks + parts - 1) / parts
+        let failed = Locked(false)
+        let target = UncheckedPointer(data)
+        destinations.withUnsafeBufferPointer { destinations in
+            let destinations = UncheckedBuffer(destinations)
+            DispatchQueue.concurrentPerform(iterations: parts) { part in
+                let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: blockSize, alignment: 64)
+                defer { buffer.deallocate() }
+                for block in (part * perPart)..<min(valueBlocks, (part + 1) * perPart) {
+                    let start = block * blockSize
+                    let bytes = UnsafeMutableRawBufferPointer(
+                        rebasing: buffer[0..<(min(segment.layout.dataBytes, start + blockSize) - start)])
+                    guard readFully(segment.fd, bytes, at: headerSize + start),
+                        crc32c(UnsafeRawBufferPointer(bytes)) == segment.checksums[block]
+                    else {
+                        failed.withLock { $0 = true }
+                        return
+                    }
+                    // The rows this block holds all or part of.
+                    let end = min(start + bytes.count, segment.layout.count * rowBytes)
+                    var row = start / rowBytes
+                    while row * rowBytes < end {
+                        let destination = destinations.buffer[row]
+                        if destination >= 0 {
+                            let from = max(start, row * rowBytes)
+                            let to = min(end, (row + 1) * rowBytes)
+                            (target.pointer + destination * rowBytes + (from - row * rowBytes)).copyMemory(
+                                from: bytes.baseAddress! + (from - start), byteCount: to - from)
+                        }
+                        row += 1
+                    }
+                }
+            }
+        }
+        return !failed.withLock { $0 }
+    }
+
+    /// `@unchecked Sendable`: the parts of `scatterRows` write disjoint rows, and `concurrentPerform` returns
+    /// only when every part is done.
+    private struct UncheckedPointer: @unchecked Sendable {
+        let pointer: UnsafeMutableRawPointer
+        init(_ pointer: UnsafeMutableRawPointer) { self.pointer = pointer }
+    }
+
+    private struct UncheckedBuffer: @unchecked Sendable {
+        let buffer: UnsafeBufferPointer<Int>
+        init(_ buffer: UnsafeBufferPointer<Int>) { self.buffer = buffer }
     }
 
     /// Opens a regular file without following a link and without blocking (a FIFO would block `open`).
-    private static func openRegularFile(_ path: String) -> Result<Int32, VerdictBox> {
+    static func openRegularFile(_ path: String) -> Result<Int32, VerdictBox> {
         let fd = open(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC)
         guard fd >= 0 else {
             let error = errno
@@ -91,38 +301,14 @@ extension VectorFile {
         return .success(fd)
     }
 
-    /// Reads and checks the header and the file's size.
-    private static func inspect(
-        _ fd: Int32, dimension: Int, generation: Int64, indexID: [UInt8]
-    ) -> Result<(Header, Layout), VerdictBox> {
-        var info = stat()
-        guard fstat(fd, &info) == 0 else { return .failure(VerdictBox(.unusable("cannot be read"))) }
-        var bytes = [UInt8](repeating: 0, count: headerSize)
-        let read = bytes.withUnsafeMutableBytes { readFully(fd, $0, at: 0) }
-        guard read, let header = decodeHeader(bytes) else {
-            return .failure(VerdictBox(.unusable("has no valid header (damaged, cut short or not a vector file)")))
-        }
-        guard header.indexID == indexID else { return .failure(VerdictBox(.unusable("belongs to another index"))) }
-        guard header.dimension == dimension, let layout = Layout(count: header.count, dimension: dimension) else {
-            return .failure(VerdictBox(.unusable("has vectors of \(header.dimension) dimensions, not \(dimension)")))
-        }
-        guard Int(info.st_size) == layout.fileSize else {
-            return .failure(VerdictBox(.unusable("has \(info.st_size) bytes instead of \(layout.fileSize) (cut short or damaged)")))
-        }
-        guard header.generation == generation else {
-            return .failure(VerdictBox(.stale("is stale (made at generation \(header.generation), the index is at \(generation))")))
-        }
-        return .success((header, layout))
-    }
-
     /// A verdict wrapped as an error, so the helpers above can return `Result`.
-    private struct VerdictBox: Error {
+    struct VerdictBox: Error {
         let verdict: Verdict
         init(_ verdict: Verdict) { self.verdict = verdict }
     }
 
     /// The block checksums, when their own checksum (in the header) is right.
-    private static func readTable(_ fd: Int32, layout: Layout, checksum: UInt32) -> [UInt32]? {
+    static func readTable(_ fd: Int32, layout: Layout, checksum: UInt32) -> [UInt32]? {
         var table = [UInt32](repeating: 0, count: layout.blocks)
         let ok = table.withUnsafeMutableBytes { bytes in
             readFully(fd, bytes, at: headerSize + layout.dataBytes) && crc32c(UnsafeRawBufferPointer(bytes)) == checksum
@@ -132,7 +318,7 @@ extension VectorFile {
 
     /// Reads the data block by block into `data`, checking each block's checksum while it is still in the cache;
     /// the blocks are split between the cores. Returns nil when a read fails, else the first damaged block, if any.
-    private static func readBlocks(
+    static func readBlocks(
         _ fd: Int32, into data: UnsafeMutableRawPointer, layout: Layout, checksums: [UInt32]
     ) -> Int?? {
         guard layout.blocks > 0 else { return .some(nil) }

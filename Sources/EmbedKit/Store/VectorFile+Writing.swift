@@ -4,14 +4,18 @@ import Foundation
     import Glibc
 #endif
 
-// Writing a vector file: all of it under a temporary name, the header last, then a rename.
+// Writing a vector file: segments under a temporary name, renamed into place, then the manifest the same way.
 extension VectorFile {
-    /// Writes a new file from `matrix` (rows read from SQLite in one snapshot of `generation`).
-    static func write(path: String, matrix: VectorMatrix, generation: Int64, indexID: [UInt8]) throws {
+    /// Replaces the whole vector file at `path` with one made from `matrix` (rows read from SQLite in one
+    /// snapshot of `generation`), and deletes every other segment beside it. Only under the `VectorFileLock`.
+    static func write(
+        path: String, matrix: VectorMatrix, generation: Int64, indexID: [UInt8], changeSeq: Int64? = nil
+    ) throws {
         let rowBytes = matrix.dimension * 4
         let values = UnsafeRawBufferPointer(matrix.values)
         try write(
-            path: path, dimension: matrix.dimension, count: matrix.count, generation: generation, indexID: indexID
+            path: path, dimension: matrix.dimension, count: matrix.count, generation: generation, indexID: indexID,
+            changeSeq: changeSeq
         ) { emit in
             for row in 0..<matrix.count {
                 try emit(
@@ -21,21 +25,114 @@ extension VectorFile {
         }
     }
 
-    /// Writes a new file from rows delivered in chunk-id order by `rows`, then renames it into place.
+    /// Replaces the whole vector file at `path` with one segment of the rows `rows` delivers in chunk-id order,
+    /// and deletes every other segment beside it. Only under the `VectorFileLock`.
+    static func write(
+        path: String, dimension: Int, count: Int, generation: Int64, indexID: [UInt8], changeSeq: Int64? = nil,
+        rows: ((Int64, Int64, UnsafeRawBufferPointer) throws -> Void) throws -> Void
+    ) throws {
+        var segments: [SegmentEntry] = []
+        if count > 0 {
+            segments.append(
+                try writeSegment(
+                    manifestPath: path, dimension: dimension, count: count, indexID: indexID, rows: rows))
+        }
+        do {
+            try writeManifest(
+                Manifest(dimension: dimension, generation: generation, changeSeq: changeSeq, indexID: indexID,
+                         segments: segments),
+                to: path)
+        } catch {
+            for segment in segments { unlink(segmentPath(path, serial: segment.serial)) }
+            throw error
+        }
+        removeSegments(besides: path, keeping: segments)
+    }
+
+    /// Deletes the segment files beside the manifest at `manifestPath` that `kept` does not name: those of the
+    /// manifest it replaced, and those of updaters killed before their manifest was renamed into place.
+    static func removeSegments(besides manifestPath: String, keeping kept: [SegmentEntry]) {
+        let keep = Set(kept.map { segmentPath(manifestPath, serial: $0.serial) })
+        for path in IndexCompanions.segments(besidesManifest: manifestPath) where !keep.contains(path) { unlink(path) }
+    }
+
+    /// Writes a new segment of `count` rows delivered in chunk-id order by `rows`, under a new random serial.
     ///
     /// The file is written with `pwrite`, 1 MiB at a time, so a full disk is an error (`ENOSPC`), never a
     /// fault. The temporary is created with `O_EXCL | O_NOFOLLOW` under an unpredictable name, so nothing
     /// planted at that name is written through; it keeps `-<pid>-` so leftovers of dead processes can be found.
     /// It is not fsynced: a file torn by a power cut fails its checksums and is rebuilt.
     /// - Parameter rows: calls its argument once per row with (chunk id, document id, vector bytes).
-    static func write(
-        path: String, dimension: Int, count: Int, generation: Int64, indexID: [UInt8],
+    static func writeSegment(
+        manifestPath: String, dimension: Int, count: Int, indexID: [UInt8],
         rows: ((Int64, Int64, UnsafeRawBufferPointer) throws -> Void) throws -> Void
-    ) throws {
+    ) throws -> SegmentEntry {
         guard let layout = Layout(count: count, dimension: dimension), indexID.count == indexIDSize else {
-            throw StoreError(.corrupt, "\(path): \(count) vectors of \(dimension) dimensions do not fit a vector file")
+            throw StoreError(
+                .corrupt, "\(manifestPath): \(count) vectors of \(dimension) dimensions do not fit a vector file")
         }
-        let temporary = IndexCompanions.temporaryName(for: path, marker: IndexCompanions.temporaryMarker)
+        var serial: UInt64 = 0
+        var path = ""
+        repeat {
+            serial = UInt64.random(in: 1...UInt64.max)
+            path = segmentPath(manifestPath, serial: serial)
+        } while access(path, F_OK) == 0
+        var tableChecksum: UInt32 = 0
+        var largest: Float = 0
+        try writeReplacing(path, temporaryBeside: manifestPath) { fd, temporary in
+            var out = BlockWriter(fd: fd, path: temporary)
+            defer { out.buffer.deallocate() }
+            let rowBytes = dimension * 4
+            var ids: [Int64] = []
+            var documents: [Int64] = []
+            ids.reserveCapacity(count)
+            documents.reserveCapacity(count)
+            try rows { id, document, vector in
+                guard ids.count < count, vector.count == rowBytes, ids.last.map({ $0 < id }) ?? true else {
+                    throw StoreError(.corrupt, "\(manifestPath): the index changed while its vector file was being built")
+                }
+                try out.append(vector)
+                ids.append(id)
+                documents.append(document)
+                var sum: Float = 0
+                for i in 0..<dimension {
+                    let x = vector.loadUnaligned(fromByteOffset: i * 4, as: Float.self)
+                    sum += x * x
+                }
+                largest = max(largest, sum)
+            }
+            guard ids.count == count else {
+                throw StoreError(.corrupt, "\(manifestPath): the index changed while its vector file was being built")
+            }
+            try [UInt8](repeating: 0, count: layout.valuesBytes - count * rowBytes).withUnsafeBytes { try out.append($0) }
+            try ids.withUnsafeBytes { try out.append($0) }
+            try documents.withUnsafeBytes { try out.append($0) }
+            try out.flush()
+            guard out.checksums.count == layout.blocks else {
+                throw StoreError(.corrupt, "\(manifestPath): the vector file came out at the wrong size")
+            }
+            tableChecksum = try out.checksums.withUnsafeBytes { table in
+                try writeFully(fd, table, at: headerSize + layout.dataBytes, path: temporary)
+                return crc32c(table)
+            }
+            largest = largest.squareRoot() * (1 + 0x1p-20)
+            Failpoint.reach("segment-without-header")
+            // The header goes last, so a temporary cut short is never mistaken for a whole file.
+            let header = encodeHeader(
+                Header(
+                    dimension: dimension, count: count, serial: serial, maxRowNorm: largest, indexID: indexID,
+                    tableChecksum: tableChecksum))
+            try header.withUnsafeBytes { try writeFully(fd, $0, at: 0, path: temporary) }
+        }
+        Failpoint.reach("segment-renamed")
+        return SegmentEntry(serial: serial, rows: count, tableChecksum: tableChecksum, maxRowNorm: largest)
+    }
+
+    /// Creates a temporary `<base>.tmp-<pid>-<random>` (`O_EXCL | O_NOFOLLOW`), lets `body` fill it, and renames
+    /// it to `path`. The temporary is removed when anything fails. All of a vector file's temporaries are named
+    /// after its manifest, so one sweep finds the leftovers of killed processes.
+    static func writeReplacing(_ path: String, temporaryBeside base: String, body: (Int32, String) throws -> Void) throws {
+        let temporary = IndexCompanions.temporaryName(for: base, marker: IndexCompanions.temporaryMarker)
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw VectorFileError(path: temporary, errno: errno) }
         var isOpen = true
@@ -44,48 +141,7 @@ extension VectorFile {
             if isOpen { close(fd) }
             if !keep { unlink(temporary) }
         }
-        var out = BlockWriter(fd: fd, path: temporary)
-        defer { out.buffer.deallocate() }
-        let rowBytes = dimension * 4
-        var ids: [Int64] = []
-        var documents: [Int64] = []
-        ids.reserveCapacity(count)
-        documents.reserveCapacity(count)
-        var largest: Float = 0
-        try rows { id, document, vector in
-            guard ids.count < count, vector.count == rowBytes else {
-                throw StoreError(.corrupt, "\(path): the index changed while its vector file was being built")
-            }
-            try out.append(vector)
-            ids.append(id)
-            documents.append(document)
-            var sum: Float = 0
-            for i in 0..<dimension {
-                let x = vector.loadUnaligned(fromByteOffset: i * 4, as: Float.self)
-                sum += x * x
-            }
-            largest = max(largest, sum)
-        }
-        guard ids.count == count else {
-            throw StoreError(.corrupt, "\(path): the index changed while its vector file was being built")
-        }
-        try [UInt8](repeating: 0, count: layout.valuesBytes - count * rowBytes).withUnsafeBytes { try out.append($0) }
-        try ids.withUnsafeBytes { try out.append($0) }
-        try documents.withUnsafeBytes { try out.append($0) }
-        try out.flush()
-        guard out.checksums.count == layout.blocks else {
-            throw StoreError(.corrupt, "\(path): the vector file came out at the wrong size")
-        }
-        let tableChecksum = try out.checksums.withUnsafeBytes { table in
-            try writeFully(fd, table, at: headerSize + layout.dataBytes, path: temporary)
-            return crc32c(table)
-        }
-        // The header goes last, so a temporary cut short is never mistaken for a whole file.
-        let header = encodeHeader(
-            Header(
-                dimension: dimension, count: count, generation: generation,
-                maxRowNorm: largest.squareRoot() * (1 + 0x1p-20), indexID: indexID, tableChecksum: tableChecksum))
-        try header.withUnsafeBytes { try writeFully(fd, $0, at: 0, path: temporary) }
+        try body(fd, temporary)
         isOpen = false
         // Some filesystems (NFS) report a failed write only here.
         guard close(fd) == 0 else { throw VectorFileError(path: temporary, errno: errno) }

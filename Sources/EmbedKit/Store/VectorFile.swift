@@ -1,35 +1,53 @@
 import CEmbedCRC32C
 
-/// A copy of an index's vectors, kept beside it as `<index>.vectors`, that a query reads in one go.
+/// A copy of an index's vectors, kept beside it, that a query reads in one go and a writer updates by what
+/// changed.
 ///
-/// SQLite stays the source of truth; this file is derived from it so that a query can start scanning at once
-/// instead of reading a million BLOBs one row at a time. Nothing in it is believed unless it is provably this
-/// index's current vectors: its header records the index's random *id* (so another index's file is refused)
-/// and *generation* (a counter every write transaction increments, so a stale file is refused), and every
-/// 1 MiB block of it has a CRC-32C, checked while the file is read. A file that fails any check is ignored:
-/// the query reads SQLite, and rewrites the file when no writer holds the index.
+/// SQLite stays the source of truth; these files are derived from it so that a query can start scanning at once
+/// instead of reading a million BLOBs one row at a time. They are made of:
+/// - a *manifest*, `<index>.vectors`: which segments hold the vectors, which of their rows are dead (their chunk
+///   was deleted or changed since), the index's random *id* (so another index's files are refused) and
+///   *generation* (a counter every write transaction increments, so a stale manifest is refused), and the last
+///   entry of the index's change log the segments reflect. It is replaced by a rename: that is the commit point.
+/// - *segments*, `<index>.vectors.seg-<serial>`: immutable files of rows in chunk-id order, each bound to the
+///   manifest by its serial, row count and checksums. A change appends one segment of the changed chunks and
+///   marks their old rows dead; segments are merged when there are too many, and rewritten whole when too many
+///   rows are dead (see `VectorFile.Policy`).
 ///
-/// The file is read with `pread` into memory, never mapped: a mapped file that someone truncates makes the
+/// Nothing is believed unless it is provably this index's current vectors: every 1 MiB block of a segment has a
+/// CRC-32C, checked while it is read, and the manifest has its own. A file that fails any check is ignored: the
+/// query reads SQLite, and rewrites the files when no writer holds the index.
+///
+/// Files are read with `pread` into memory, never mapped: a mapped file that someone truncates makes the
 /// reader fault (SIGBUS), and a file read into memory cannot change under the scan.
 ///
-/// Layout (little-endian): a 64-byte header, then the data (the rows as float32, row-major, padded to 64
+/// Segment layout (little-endian): a 64-byte header, then the data (the rows as float32, row-major, padded to 64
 /// bytes; the chunk id of each row as int64; the document id of each row as int64), then one CRC-32C per
-/// 1 MiB block of the data. Header: `EMBEDVEC`, version (u32), dimension (u32), row count (i64), generation
-/// (i64), largest row norm (f32), block size (u32), index id (16 bytes), CRC-32C of the block checksums (u32),
-/// CRC-32C of the 60 bytes before it (u32).
+/// 1 MiB block of the data. Header: `EMBEDSEG`, version (u32), dimension (u32), row count (i64), serial
+/// (u64), largest row norm (f32), block size (u32), index id (16 bytes), CRC-32C of the block checksums (u32),
+/// CRC-32C of the 60 bytes before it (u32). The manifest's layout is in VectorFile+Manifest.swift.
 enum VectorFile {
-    static let magic: [UInt8] = Array("EMBEDVEC".utf8)
-    static let version: UInt32 = 2
+    static let magic: [UInt8] = Array("EMBEDSEG".utf8)
+    static let version: UInt32 = 3
     static let headerSize = 64
     static let blockSize = 1 << 20
     static let indexIDSize = 16
 
+    /// The manifest's path.
     static func path(forIndex indexPath: String) -> String { IndexCompanions.vectorsPath(indexPath) }
 
+    /// The path of the segment numbered `serial` of the manifest at `manifestPath`.
+    static func segmentPath(_ manifestPath: String, serial: UInt64) -> String {
+        let hex = String(serial, radix: 16)
+        return manifestPath + IndexCompanions.segmentMarker + String(repeating: "0", count: 16 - hex.count) + hex
+    }
+
+    /// A segment's header.
     struct Header: Equatable {
         var dimension: Int
         var count: Int
-        var generation: Int64
+        /// The segment's number, also in its name.
+        var serial: UInt64
         var maxRowNorm: Float
         var indexID: [UInt8]
         var tableChecksum: UInt32
@@ -71,7 +89,7 @@ enum VectorFile {
             guard count >= 0, count <= Int64(Int32.max) * 64 else { return nil }
             return Header(
                 dimension: Int(raw.loadUnaligned(fromByteOffset: 12, as: UInt32.self)), count: Int(count),
-                generation: raw.loadUnaligned(fromByteOffset: 24, as: Int64.self),
+                serial: raw.loadUnaligned(fromByteOffset: 24, as: UInt64.self),
                 maxRowNorm: raw.loadUnaligned(fromByteOffset: 32, as: Float.self),
                 indexID: Array(raw[40..<56]), tableChecksum: raw.loadUnaligned(fromByteOffset: 56, as: UInt32.self))
         }
@@ -84,7 +102,7 @@ enum VectorFile {
             raw.storeBytes(of: version.littleEndian, toByteOffset: 8, as: UInt32.self)
             raw.storeBytes(of: UInt32(header.dimension), toByteOffset: 12, as: UInt32.self)
             raw.storeBytes(of: Int64(header.count), toByteOffset: 16, as: Int64.self)
-            raw.storeBytes(of: header.generation, toByteOffset: 24, as: Int64.self)
+            raw.storeBytes(of: header.serial, toByteOffset: 24, as: UInt64.self)
             raw.storeBytes(of: header.maxRowNorm, toByteOffset: 32, as: Float.self)
             raw.storeBytes(of: UInt32(blockSize), toByteOffset: 36, as: UInt32.self)
             header.indexID.withUnsafeBytes {

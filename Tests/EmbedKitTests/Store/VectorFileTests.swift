@@ -211,12 +211,20 @@ struct VectorFileTests {
         let search = try await IndexSearch(opening: [path])
         let expected = try await search.search(["lighthouse keepers"], embedder: embedder, k: 3)
         #expect(FileManager.default.fileExists(atPath: file))
-        var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: file)))
+        // A manifest and a segment that both claim a largest norm far below the rows' (checksums made to match).
+        guard case .found(var manifest) = VectorFile.readManifest(file) else {
+            Issue.record("no manifest was written")
+            return
+        }
+        let segment = VectorFile.segmentPath(file, serial: manifest.segments[0].serial)
+        var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: segment)))
         var header = try #require(VectorFile.decodeHeader(Array(bytes[0..<64])))
         header.maxRowNorm = 0.01
         bytes.replaceSubrange(0..<64, with: VectorFile.encodeHeader(header))
-        try Data(bytes).write(to: URL(fileURLWithPath: file))
-        guard case .current = VectorFile.load(path: file, dimension: 384, generation: header.generation, indexID: header.indexID)
+        try Data(bytes).write(to: URL(fileURLWithPath: segment))
+        manifest.segments[0].maxRowNorm = 0.01
+        try VectorFile.writeManifest(manifest, to: file)
+        guard case .current = VectorFile.load(path: file, dimension: 384, generation: manifest.generation, indexID: manifest.indexID)
         else {
             Issue.record("the forged file should pass its checksums")
             return
