@@ -54,7 +54,7 @@ let package = Package(
         .target(
             name: "EmbedKit",
             dependencies: [
-                "CEmbedSQLite", "CEmbedXML2", "CEmbedCMark", "CEmbedBLAS", "CEmbedCRC32C", "CEmbedZlib",
+                "CEmbedSQLite", "CEmbedXML2", "CEmbedCMark", "CEmbedBLAS", "CEmbedCRC32C", "CEmbedZlib", "CEmbedKernels",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings

@@ -9,6 +9,7 @@ struct kernel_table {
                        const float *, float, size_t, float *);
     void (*exp_nonpositive)(const float *, float *, size_t);
     void (*matmul_bt)(const float *, size_t, size_t, const float *, size_t, float *, size_t, int);
+    void (*dequantize_int8)(const int8_t *, size_t, size_t, const float *, float *);
 };
 
 // Portable: 16-byte vectors, which baseline x86-64 (SSE2) and arm64 (NEON) both have.
@@ -116,4 +117,9 @@ void embed_k_exp_nonpositive(int variant, const float *x, float *out, size_t cou
 void embed_k_matmul_bt(int variant, const float *x, size_t rows, size_t k, const float *w, size_t n, float *out,
                        size_t ldo, int accumulate) {
     table(variant)->matmul_bt(x, rows, k, w, n, out, ldo, accumulate);
+}
+
+void embed_k_dequantize_int8(int variant, const int8_t *codes, size_t rows, size_t dimension, const float *scale,
+                             float *out) {
+    table(variant)->dequantize_int8(codes, rows, dimension, scale, out);
 }

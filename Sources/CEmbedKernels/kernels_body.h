@@ -228,9 +228,26 @@ TGT static void F(matmul_bt)(const float *x, size_t rows, size_t k, const float 
     }
 }
 
+// out[r][c] = codes[r][c] · scale[c]: int8 rows back to floats, for a scan of compressed vectors.
+typedef int8_t F(vb) __attribute__((vector_size(W)));
+TGT static void F(dequantize_int8)(const int8_t *codes, size_t rows, size_t dimension, const float *scale,
+                                   float *out) {
+    for (size_t r = 0; r < rows; r++) {
+        const int8_t *in = codes + r * dimension;
+        float *o = out + r * dimension;
+        size_t c = 0;
+        for (; c + W <= dimension; c += W) {
+            F(vb) b;
+            __builtin_memcpy(&b, in + c, sizeof b);
+            F(store)(o + c, __builtin_convertvector(b, VF) * F(load)(scale + c));
+        }
+        for (; c < dimension; c++) o[c] = (float)in[c] * scale[c];
+    }
+}
+
 static const struct kernel_table F(table) = {
     F(bias_gelu), F(add_layer_norm), F(softmax_rows), F(mean_pool_normalized), F(embeddings), F(exp_nonpositive),
-    F(matmul_bt),
+    F(matmul_bt), F(dequantize_int8),
 };
 
 #undef VF

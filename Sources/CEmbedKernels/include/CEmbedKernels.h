@@ -39,5 +39,8 @@ void embed_k_exp_nonpositive(int variant, const float *x, float *out, size_t cou
 /// spends its time copying `w` into its packed layout.
 void embed_k_matmul_bt(int variant, const float *x, size_t rows, size_t k, const float *w, size_t n, float *out,
                        size_t ldo, int accumulate);
+/// out[r][c] = codes[r][c] · scale[c], rows × dimension: int8 codes back to floats (any dimension).
+void embed_k_dequantize_int8(int variant, const int8_t *codes, size_t rows, size_t dimension, const float *scale,
+                             float *out);
 
 #endif

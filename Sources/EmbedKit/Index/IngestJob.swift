@@ -13,11 +13,13 @@ public struct IngestJob: Sendable {
     /// Wait for another writer instead of failing with ``StoreError`` `.locked`.
     public var wait: Bool
     public var keywordIndexUpkeep: KeywordIndexUpkeep
+    /// Whether the vector file carries int8 codes from now on; nil keeps the index's own (see ``VectorQuantization``).
+    public var quantization: VectorQuantization?
 
     public init(
         db: String, roots: [IngestRoot]?, embedder: EmbedderRequest = .init(), chunking: ChunkingRequest = .init(),
         pipeline: IngestPipeline.Configuration = .init(), reembed: Bool = false, wait: Bool = false,
-        keywordIndexUpkeep: KeywordIndexUpkeep = .repairIfNeeded
+        keywordIndexUpkeep: KeywordIndexUpkeep = .repairIfNeeded, quantization: VectorQuantization? = nil
     ) {
         self.db = db
         self.roots = roots
@@ -27,6 +29,7 @@ public struct IngestJob: Sendable {
         self.reembed = reembed
         self.wait = wait
         self.keywordIndexUpkeep = keywordIndexUpkeep
+        self.quantization = quantization
     }
 
     /// What the job tells as it goes.
@@ -75,6 +78,7 @@ public struct IngestJob: Sendable {
             reembedding
             ? try index.makeRebuild()
             : try await index.writableStore(keywordIndexProgress: events.keywordIndexProgress, upkeep: keywordIndexUpkeep)
+        if let quantization, !self.pipeline.dryRun { try await store.setQuantization(quantization) }
         var pipeline = IngestPipeline(
             embedder: embedder,
             parser: ParserRegistry(configuration: .init(maximumFileSize: Int(self.pipeline.maxFileSize))),

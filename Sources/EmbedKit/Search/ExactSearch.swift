@@ -75,55 +75,17 @@ public enum ExactSearch {
         _ packed: [Float], queryCount: Int, _ matrix: VectorMatrix, rows: Range<Int>, k: Int, margins: [Float],
         minScore: Float?, accept: (@Sendable (Int) -> Bool)?
     ) -> [[ScoredRow]] {
-        let dimension = matrix.dimension
-        var tops = (0..<queryCount).map { _ in TopK(k: k) }
-        var near = [[ScoredRow]](repeating: [], count: queryCount)
-        // Scores of one block, query-major: scores[j * blockRows + i] is query j against row start + i.
-        var scores = [Float](repeating: 0, count: blockRows * queryCount)
+        var scorer = BlockScorer(queryCount: queryCount, dimension: matrix.dimension, k: k, margins: margins, minScore: minScore)
         let values = matrix.values.baseAddress!
-        packed.withUnsafeBufferPointer { q in
-            scores.withUnsafeMutableBufferPointer { c in
-                var start = rows.lowerBound
-                while start < rows.upperBound {
-                    let count = min(blockRows, rows.upperBound - start)
-                    let block = values + start * dimension
-                    if queryCount == 1 {
-                        cblas_sgemv(
-                            CblasRowMajor, CblasNoTrans, Int32(count), Int32(dimension), 1, block, Int32(dimension),
-                            q.baseAddress, 1, 0, c.baseAddress, 1)
-                    } else {
-                        // (queries × d) · (rows × d)ᵀ: each query's scores for the block are contiguous.
-                        cblas_sgemm(
-                            CblasRowMajor, CblasNoTrans, CblasTrans, Int32(queryCount), Int32(count), Int32(dimension), 1,
-                            q.baseAddress, Int32(dimension), block, Int32(dimension), 0, c.baseAddress, Int32(blockRows))
-                    }
-                    for j in 0..<queryCount {
-                        let slack = 2 * margins[j]
-                        let blockScores = UnsafeBufferPointer(rebasing: c[(j * blockRows)..<(j * blockRows + count)])
-                        // Most blocks hold nothing that can enter once the top k is full: one pass finds that out.
-                        var cut = tops[j].threshold - slack
-                        if let minScore { cut = max(cut, minScore - slack) }
-                        guard Self.maximum(blockScores) >= cut else { continue }
-                        for i in 0..<count {
-                            let score = blockScores[i]
-                            guard score >= cut else { continue }
-                            let row = start + i
-                            if let accept, !accept(row) { continue }
-                            tops[j].insert(ScoredRow(row: row, score: score))
-                            near[j].append(ScoredRow(row: row, score: score))
-                            cut = max(cut, tops[j].threshold - slack)
-                            // Keep the near list short: drop what fell out of reach since it was added.
-                            if near[j].count > 4 * k + 1024 { near[j].removeAll { $0.score < cut } }
-                        }
-                    }
-                    start += count
-                }
+        packed.withUnsafeBufferPointer { queries in
+            var start = rows.lowerBound
+            while start < rows.upperBound {
+                let count = min(blockRows, rows.upperBound - start)
+                scorer.score(values + start * matrix.dimension, count: count, firstRow: start, queries: queries, accept: accept)
+                start += count
             }
         }
-        return (0..<queryCount).map { j in
-            let cut = tops[j].threshold - 2 * margins[j]
-            return near[j].filter { $0.score >= cut }
-        }
+        return scorer.candidates()
     }
 
     /// The largest value (negative infinity for none), eight lanes at a time.
@@ -164,10 +126,88 @@ public enum ExactSearch {
     /// The dot product of `query` with a row, summed in double precision in index order.
     /// (Each product of two floats is exact in a double; only the sum rounds, the same way everywhere.)
     public static func exactScore(_ query: [Float], row: Int, in matrix: VectorMatrix) -> Double {
-        let base = matrix.values.baseAddress! + row * matrix.dimension
+        exactScore(query, UnsafeBufferPointer(rebasing: matrix.values[(row * matrix.dimension)..<((row + 1) * matrix.dimension)]))
+    }
+
+    /// The dot product of `query` with `vector`, summed in double precision in index order.
+    public static func exactScore(_ query: [Float], _ vector: some Collection<Float>) -> Double {
         var sum: Double = 0
-        for i in 0..<matrix.dimension { sum += Double(base[i]) * Double(query[i]) }
+        for (x, q) in zip(vector, query) { sum += Double(x) * Double(q) }
         return sum
+    }
+}
+
+/// Scores blocks of rows against every query and keeps, for each query, its best `k` rows by float32 score and
+/// every row within twice the error margin of the k-th: the candidates an exact re-score must see.
+struct BlockScorer {
+    let queryCount: Int
+    let dimension: Int
+    let margins: [Float]
+    let minScore: Float?
+    private var tops: [TopK]
+    private var near: [[ScoredRow]]
+    private let k: Int
+    /// Scores of one block, query-major: scores[j * blockRows + i] is query j against row i of the block.
+    private var scores: [Float]
+
+    init(queryCount: Int, dimension: Int, k: Int, margins: [Float], minScore: Float?) {
+        self.queryCount = queryCount
+        self.dimension = dimension
+        self.k = k
+        self.margins = margins
+        self.minScore = minScore
+        tops = (0..<queryCount).map { _ in TopK(k: k) }
+        near = [[ScoredRow]](repeating: [], count: queryCount)
+        scores = [Float](repeating: 0, count: ExactSearch.blockRows * queryCount)
+    }
+
+    /// Scores `count` (at most `ExactSearch.blockRows`) rows at `block`, numbered from `firstRow`.
+    /// - Parameter accept: a filter on row numbers, asked only of rows whose score could enter.
+    mutating func score(
+        _ block: UnsafePointer<Float>, count: Int, firstRow: Int, queries: UnsafeBufferPointer<Float>,
+        accept: ((Int) -> Bool)?
+    ) {
+        let blockRows = ExactSearch.blockRows
+        let (queryCount, dimension, k) = (self.queryCount, self.dimension, self.k)
+        scores.withUnsafeMutableBufferPointer { c in
+            if queryCount == 1 {
+                cblas_sgemv(
+                    CblasRowMajor, CblasNoTrans, Int32(count), Int32(dimension), 1, block, Int32(dimension),
+                    queries.baseAddress, 1, 0, c.baseAddress, 1)
+            } else {
+                // (queries × d) · (rows × d)ᵀ: each query's scores for the block are contiguous.
+                cblas_sgemm(
+                    CblasRowMajor, CblasNoTrans, CblasTrans, Int32(queryCount), Int32(count), Int32(dimension), 1,
+                    queries.baseAddress, Int32(dimension), block, Int32(dimension), 0, c.baseAddress, Int32(blockRows))
+            }
+            for j in 0..<queryCount {
+                let slack = 2 * margins[j]
+                let blockScores = UnsafeBufferPointer(rebasing: c[(j * blockRows)..<(j * blockRows + count)])
+                // Most blocks hold nothing that can enter once the top k is full: one pass finds that out.
+                var cut = tops[j].threshold - slack
+                if let minScore { cut = max(cut, minScore - slack) }
+                guard ExactSearch.maximum(blockScores) >= cut else { continue }
+                for i in 0..<count {
+                    let score = blockScores[i]
+                    guard score >= cut else { continue }
+                    let row = firstRow + i
+                    if let accept, !accept(row) { continue }
+                    tops[j].insert(ScoredRow(row: row, score: score))
+                    near[j].append(ScoredRow(row: row, score: score))
+                    cut = max(cut, tops[j].threshold - slack)
+                    // Keep the near list short: drop what fell out of reach since it was added.
+                    if near[j].count > 4 * k + 1024 { near[j].removeAll { $0.score < cut } }
+                }
+            }
+        }
+    }
+
+    /// Every row that may be among the best `k` of its query once scored exactly.
+    func candidates() -> [[ScoredRow]] {
+        (0..<queryCount).map { j in
+            let cut = tops[j].threshold - 2 * margins[j]
+            return near[j].filter { $0.score >= cut }
+        }
     }
 }
 

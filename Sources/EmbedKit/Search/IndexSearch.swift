@@ -319,28 +319,15 @@ public struct IndexSearch: Sendable {
         }
         var truncated = false
 
-        // The vector ranking.
-        var matrix: VectorMatrix?
-        var vectorRows: [[ScoredRow]] = query.texts.map { _ in [] }
+        // The vector ranking: chunk ids and exact scores, best first.
+        var vectorHits: [[(id: Int64, score: Float)]] = query.texts.map { _ in [] }
+        var hasVectors = false
         if let vectors = query.vectors, let identity = query.identity {
-            func rank(_ matrix: VectorMatrix) async -> [[ScoredRow]] {
-                guard let bitmap else {
-                    // Concurrent searches without a filter share their passes over the vectors.
-                    return await scans.search(vectors, in: matrix, k: depth, minScore: filter.minScore)
-                }
-                return await ExactSearch.search(
-                    vectors, in: matrix, k: depth, minScore: filter.minScore,
-                    accept: { row in bitmap.contains(matrix.documentIDs[row]) })
-            }
-            var loaded = try reader.vectors(dimension: identity.dimension)
-            vectorRows = await rank(loaded)
-            if loaded.isFromVectorFile && !ExactSearch.isPlausible(vectorRows, queries: vectors, in: loaded) {
-                // Scores no row of the file can reach: it is damaged in a way its checksums missed. Read SQLite.
-                loaded = try reader.vectors(dimension: identity.dimension, believeFile: false)
-                vectorRows = await rank(loaded)
-            }
-            truncated = truncated || vectorRows.contains { $0.count == depth }
-            matrix = loaded
+            hasVectors = true
+            vectorHits = try await rankVectors(
+                vectors, reader: reader, dimension: identity.dimension, depth: depth, minScore: filter.minScore,
+                bitmap: bitmap, scans: scans)
+            truncated = truncated || vectorHits.contains { $0.count == depth }
         }
 
         // The keyword ranking. A missing or damaged keyword table leaves this index to its vectors.
@@ -355,7 +342,7 @@ public struct IndexSearch: Sendable {
                     for (q, words) in query.words.enumerated() where !words.isEmpty {
                         // In hybrid mode the vector ranking's finds need their BM25 too, for the fusion.
                         var wanted = Set<Int64>()
-                        if options.mode == .hybrid, let matrix { wanted = Set(vectorRows[q].map { matrix.ids[$0.row] }) }
+                        if options.mode == .hybrid, hasVectors { wanted = Set(vectorHits[q].map(\.id)) }
                         (keywordRows[q], keywordScores[q]) = try reader.keywordRanking(
                             words, limit: depth, acceptDocument: bitmap.map { bitmap in { bitmap.contains($0) } },
                             alsoScoring: wanted)
@@ -372,16 +359,18 @@ public struct IndexSearch: Sendable {
             }
         }
 
-        // The similarity of the keyword ranking's finds, for the fusion and the score floor.
+        // The similarity of the keyword ranking's finds, for the fusion and the score floor: their vectors read
+        // from SQLite, scored exactly as a scan's candidates are.
         var similarity: [[Int64: Float]] = query.texts.map { _ in [:] }
-        if let matrix, let vectors = query.vectors, options.mode == .hybrid {
+        if hasVectors, let vectors = query.vectors, let identity = query.identity, options.mode == .hybrid {
             let wanted = Set(keywordRows.joined().map(\.chunkID))
             if !wanted.isEmpty {
-                var rowOf: [Int64: Int] = [:]
-                for row in 0..<matrix.count where wanted.contains(matrix.ids[row]) { rowOf[matrix.ids[row]] = row }
+                let found = try reader.vectors(ofChunks: wanted, dimension: identity.dimension)
                 for q in query.texts.indices {
                     for hit in keywordRows[q] {
-                        if let row = rowOf[hit.chunkID] { similarity[q][hit.chunkID] = Float(ExactSearch.exactScore(vectors[q], row: row, in: matrix)) }
+                        if let vector = found[hit.chunkID] {
+                            similarity[q][hit.chunkID] = Float(ExactSearch.exactScore(vectors[q], vector))
+                        }
                     }
                 }
             }
@@ -389,20 +378,17 @@ public struct IndexSearch: Sendable {
 
         var ids = Set<Int64>()
         for q in query.texts.indices {
-            if let matrix { ids.formUnion(vectorRows[q].map { matrix.ids[$0.row] }) }
+            ids.formUnion(vectorHits[q].map(\.id))
             ids.formUnion(keywordRows[q].map(\.chunkID))
         }
         let chunks = try reader.chunks(ids: Array(ids))
         let perQuery = query.texts.indices.map { q -> [Candidate] in
             var candidates: [Int64: Candidate] = [:]
-            if let matrix {
-                for row in vectorRows[q] {
-                    let id = matrix.ids[row.row]
-                    guard let chunk = chunks[id] else { continue }
-                    candidates[id] = Candidate(
-                        index: path, indexPosition: position, chunk: chunk, similarity: row.score,
-                        keywordScore: keywordScores[q][id].map(Float.init), foundByVector: true, foundByKeyword: false)
-                }
+            for hit in vectorHits[q] {
+                guard let chunk = chunks[hit.id] else { continue }
+                candidates[hit.id] = Candidate(
+                    index: path, indexPosition: position, chunk: chunk, similarity: hit.score,
+                    keywordScore: keywordScores[q][hit.id].map(Float.init), foundByVector: true, foundByKeyword: false)
             }
             for row in keywordRows[q] {
                 if candidates[row.chunkID] != nil {
@@ -419,6 +405,54 @@ public struct IndexSearch: Sendable {
         return IndexCandidates(
             perQuery: perQuery, truncated: truncated, keywordProblem: keywordProblem,
             occupiedPathPrefixes: occupiedPathPrefixes)
+    }
+
+    /// Float data above this many bytes is streamed from the vector file rather than held in memory.
+    static let streamAboveBytes = 1 << 30
+
+    /// The `depth` best chunks for each query by vector: streamed from the vector file's segments (their int8
+    /// codes when the index keeps them) when the index is large or keeps codes, else scanned in memory.
+    private static func rankVectors(
+        _ vectors: [[Float]], reader: IndexReader, dimension: Int, depth: Int, minScore: Float?,
+        bitmap: DocumentBitmap?, scans: ScanCoalescer
+    ) async throws -> [[(id: Int64, score: Float)]] {
+        if let segments = try reader.vectorSegments(dimension: dimension),
+            segments.hasCodes || segments.liveRows * dimension * 4 > streamAboveBytes
+        {
+            var accept: (@Sendable (Int64) -> Bool)?
+            if let bitmap { accept = { bitmap.contains($0) } }
+            do {
+                return try await SegmentSearch.search(
+                    vectors, in: segments, k: depth, useCodes: segments.hasCodes, minScore: minScore,
+                    acceptDocument: accept
+                ).map { $0.map { ($0.id, $0.score) } }
+            } catch let error as StoreError where error.code == .corrupt {
+                // Damage the checksums found while scanning: write the file anew from SQLite, and scan that.
+                if let rewritten = try reader.vectorSegments(dimension: dimension, rewrite: true) {
+                    return try await SegmentSearch.search(
+                        vectors, in: rewritten, k: depth, useCodes: rewritten.hasCodes, minScore: minScore,
+                        acceptDocument: accept
+                    ).map { $0.map { ($0.id, $0.score) } }
+                }
+            }
+        }
+        func rank(_ matrix: VectorMatrix) async -> [[ScoredRow]] {
+            guard let bitmap else {
+                // Concurrent searches without a filter share their passes over the vectors.
+                return await scans.search(vectors, in: matrix, k: depth, minScore: minScore)
+            }
+            return await ExactSearch.search(
+                vectors, in: matrix, k: depth, minScore: minScore,
+                accept: { row in bitmap.contains(matrix.documentIDs[row]) })
+        }
+        var matrix = try reader.vectors(dimension: dimension)
+        var rows = await rank(matrix)
+        if matrix.isFromVectorFile && !ExactSearch.isPlausible(rows, queries: vectors, in: matrix) {
+            // Scores no row of the file can reach: it is damaged in a way its checksums missed. Read SQLite.
+            matrix = try reader.vectors(dimension: dimension, believeFile: false)
+            rows = await rank(matrix)
+        }
+        return rows.map { $0.map { (matrix.ids[$0.row], $0.score) } }
     }
 
     /// Marks where each result holds the query's words. Only decoration: if marking fails, results stay unmarked.

@@ -69,7 +69,8 @@ extension IndexFile {
                     + "WHERE length(v.embedding) > 0 ORDER BY c.id")
             try VectorFile.write(
                 path: VectorFile.path(forIndex: indexPath), dimension: dimension, count: count, generation: generation,
-                indexID: indexID, changeSeq: changeSeq
+                indexID: indexID, changeSeq: changeSeq,
+                codes: try quantization(connection).wantsCodes(rows: count)
             ) { emit in
                 while try rows.step() {
                     try rows.withBlob(2) { try emit(rows.int(0), rows.int(1), $0) }

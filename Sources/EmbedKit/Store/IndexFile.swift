@@ -13,6 +13,8 @@ enum IndexFile {
         /// The counter of changes to chunks and vectors.
         static let generation = "generation"
         /// The random id that binds the vector file to the index.
+        /// ``VectorQuantization``'s raw value; absent means `.auto`.
+        static let quantization = "quantization"
         static let indexID = "index_id"
     }
 

@@ -169,16 +169,26 @@ public final class IndexReader {
             let statement = try connection.prepare("SELECT count(*) FROM \(table)")
             return try statement.step() ? Int(statement.int(0)) : 0
         }
-        var bytes: Int64 = 0
-        for suffix in ["", IndexCompanions.log] {
-            let attributes = try? FileManager.default.attributesOfItem(atPath: path + suffix)
-            bytes += (attributes?[.size] as? NSNumber)?.int64Value ?? 0
+        func size(_ path: String) -> Int64? {
+            ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.int64Value
         }
-        return IndexStatistics(
+        let manifest = VectorFile.path(forIndex: path)
+        var files: [IndexStatistics.FileSize] = []
+        for file in [path, path + IndexCompanions.log, manifest] + IndexCompanions.segments(of: path).sorted() {
+            if let bytes = size(file) { files.append(.init(path: file, bytes: bytes)) }
+        }
+        var deadRows = 0
+        if case .found(let found) = VectorFile.readManifest(manifest) { deadRows = found.rows - found.liveRows }
+        var statistics = IndexStatistics(
             documents: try count("documents"), chunks: try count("chunks"),
             vectors: try count("vectors WHERE length(embedding) > 0"),
             chunksWithoutVector: try count("chunks c JOIN vectors v ON v.id = c.vector_id WHERE length(v.embedding) = 0"),
-            settings: try settings(), roots: try roots(), bytesOnDisk: bytes)
+            settings: try settings(), roots: try roots(),
+            bytesOnDisk: (size(path) ?? 0) + (size(path + IndexCompanions.log) ?? 0))
+        statistics.files = files
+        statistics.quantization = try IndexFile.quantization(connection)
+        statistics.deadRows = deadRows
+        return statistics
     }
 
     /// Checks the file and the index's invariants; returns one line per problem, none when all is well.
@@ -303,11 +313,62 @@ public final class IndexReader {
             if let indexID, !IndexLock.isHeld(indexPath: path), let lock = VectorFileLock(indexPath: path, wait: false) {
                 try? VectorFile.write(
                     path: file, matrix: matrix, generation: generation, indexID: indexID,
-                    changeSeq: try IndexFile.lastChange(connection))
+                    changeSeq: try IndexFile.lastChange(connection),
+                    codes: try IndexFile.quantization(connection).wantsCodes(rows: matrix.count))
                 withExtendedLifetime(lock) {}
             }
             return matrix
         }
+    }
+
+    /// The index's vector file opened for a scan that streams it (see ``SegmentSearch``), when it is provably this
+    /// index's current one; a stale file is first brought up to date by what changed, unless a writer holds the
+    /// index. Nil when it cannot be used: the caller reads the vectors another way.
+    /// - Parameter rewrite: write the file anew from SQLite first (a scan found it damaged).
+    public func vectorSegments(dimension: Int, rewrite: Bool = false) throws -> VectorSegments? {
+        try IndexFile.inReadTransaction(connection) {
+            guard let indexID = try IndexFile.indexID(connection) else { return nil }
+            let file = VectorFile.path(forIndex: path)
+            let generation = try IndexFile.generation(connection)
+            func open() -> Result<VectorSegments, VectorFile.VerdictBox> {
+                VectorSegments.open(path: file, dimension: dimension, generation: generation, indexID: indexID)
+            }
+            var opened = rewrite ? .failure(VectorFile.VerdictBox(.unusable("rewritten"))) : open()
+            if case .failure(let box) = opened, immutableStamp == nil, !IndexLock.isHeld(indexPath: path) {
+                let believe: Bool
+                switch box.verdict {
+                case .stale: believe = true
+                case .unusable, .missing: believe = false
+                case .current: believe = true
+                }
+                if let lock = VectorFileLock(indexPath: path, wait: false),
+                    (try? IndexFile.updateVectorFile(
+                        connection, indexPath: path, dimension: dimension, believeFile: believe)) != nil
+                {
+                    withExtendedLifetime(lock) {}
+                    opened = open()
+                }
+            }
+            if case .success(let segments) = opened { return segments }
+            return nil
+        }
+    }
+
+    /// Whether the index's vector file carries int8 codes.
+    public func quantization() throws -> VectorQuantization { try IndexFile.quantization(connection) }
+
+    /// The vectors of the chunks `ids`, read from SQLite (a chunk without a vector is left out).
+    public func vectors(ofChunks ids: some Collection<Int64>, dimension: Int) throws -> [Int64: [Float]] {
+        let statement = try connection.prepare(
+            "SELECT v.embedding FROM chunks c JOIN vectors v ON v.id = c.vector_id WHERE c.id = ?1")
+        var found: [Int64: [Float]] = [:]
+        for id in ids {
+            statement.bind([.int(id)])
+            guard try statement.step() else { continue }
+            let vector = statement.withBlob(0) { $0.count == dimension * 4 ? Array($0.bindMemory(to: Float.self)) : [] }
+            if !vector.isEmpty { found[id] = vector }
+        }
+        return found
     }
 
     /// What is wrong with the index's vector file, or nil when it is current or absent (or the index has no

@@ -294,6 +294,11 @@ public actor SQLiteIndexStore: IndexStore {
         }
     }
 
+    /// Records whether the vector file carries int8 codes; the next ``refreshVectorFile()`` writes it so.
+    public func setQuantization(_ quantization: VectorQuantization) throws {
+        try connection.transaction { try IndexFile.setQuantization(connection, quantization) }
+    }
+
     /// Brings the index's vector file up to date, by what changed when it can (see `IndexFile.updateVectorFile`),
     /// so that queries start at once. Most failures here cost queries speed, never correctness, so they are
     /// reported, not thrown; a full disk is thrown, because the user must free space before the index can be

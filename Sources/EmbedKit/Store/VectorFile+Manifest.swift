@@ -10,7 +10,7 @@ import Foundation
 // (one bit per row, in 64-bit words), then a CRC-32C of everything before it. Header: `EMBEDMAN`, version
 // (u32), dimension (u32), generation (i64), change-log position (i64, -1 for none), segment count (u32),
 // reserved (u32), index id (16 bytes), reserved (8 bytes). Entry: serial (u64), row count (i64), the segment's
-// block-table checksum (u32), its largest row norm (f32), reserved (8 bytes).
+// block-table checksum (u32), its largest row norm (f32), flags (u32: 1 = int8 codes), reserved (4 bytes).
 extension VectorFile {
     static let manifestMagic: [UInt8] = Array("EMBEDMAN".utf8)
     static let manifestVersion: UInt32 = 3
@@ -26,14 +26,20 @@ extension VectorFile {
         /// The checksum of the segment's block checksums: binds the entry to that exact file.
         var tableChecksum: UInt32
         var maxRowNorm: Float
+        /// Whether the segment holds its rows as int8 codes too.
+        var hasCodes: Bool
         /// One bit per row, set when the row's chunk was deleted or changed after the segment was written.
         var dead: [UInt64]
 
-        init(serial: UInt64, rows: Int, tableChecksum: UInt32, maxRowNorm: Float, dead: [UInt64]? = nil) {
+        init(
+            serial: UInt64, rows: Int, tableChecksum: UInt32, maxRowNorm: Float, hasCodes: Bool = false,
+            dead: [UInt64]? = nil
+        ) {
             self.serial = serial
             self.rows = rows
             self.tableChecksum = tableChecksum
             self.maxRowNorm = maxRowNorm
+            self.hasCodes = hasCodes
             self.dead = dead ?? [UInt64](repeating: 0, count: (rows + 63) / 64)
         }
 
@@ -80,6 +86,7 @@ extension VectorFile {
                 raw.storeBytes(of: Int64(segment.rows), toByteOffset: offset + 8, as: Int64.self)
                 raw.storeBytes(of: segment.tableChecksum, toByteOffset: offset + 16, as: UInt32.self)
                 raw.storeBytes(of: segment.maxRowNorm, toByteOffset: offset + 20, as: Float.self)
+                raw.storeBytes(of: UInt32(segment.hasCodes ? 1 : 0), toByteOffset: offset + 24, as: UInt32.self)
                 offset += segmentEntrySize
             }
             for segment in manifest.segments {
@@ -114,12 +121,14 @@ extension VectorFile {
             var words = 0
             for _ in 0..<count {
                 let rows = raw.loadUnaligned(fromByteOffset: offset + 8, as: Int64.self)
-                guard rows > 0, rows <= Int64(Int32.max) * 64 else { return nil }
+                let flags = raw.loadUnaligned(fromByteOffset: offset + 24, as: UInt32.self)
+                guard rows > 0, rows <= Int64(Int32.max) * 64, flags & ~1 == 0 else { return nil }
                 manifest.segments.append(
                     SegmentEntry(
                         serial: raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self), rows: Int(rows),
                         tableChecksum: raw.loadUnaligned(fromByteOffset: offset + 16, as: UInt32.self),
-                        maxRowNorm: raw.loadUnaligned(fromByteOffset: offset + 20, as: Float.self)))
+                        maxRowNorm: raw.loadUnaligned(fromByteOffset: offset + 20, as: Float.self),
+                        hasCodes: flags & 1 != 0))
                 words += (Int(rows) + 63) / 64
                 offset += segmentEntrySize
             }

@@ -112,7 +112,9 @@ extension VectorFile {
         guard fstat(fd, &info) == 0, bytes.withUnsafeMutableBytes({ readFully(fd, $0, at: 0) }),
             let header = decodeHeader(bytes), header.indexID == indexID, header.dimension == dimension,
             header.serial == entry.serial, header.count == entry.rows, header.tableChecksum == entry.tableChecksum,
-            let layout = Layout(count: header.count, dimension: dimension), Int(info.st_size) == layout.fileSize,
+            header.hasCodes == entry.hasCodes,
+            let layout = Layout(count: header.count, dimension: dimension, hasCodes: header.hasCodes),
+            Int(info.st_size) == layout.fileSize,
             let table = readTable(fd, layout: layout, checksum: header.tableChecksum)
         else {
             close(fd)
@@ -136,7 +138,9 @@ extension VectorFile {
         guard let layout = Layout(count: count, dimension: dimension) else {
             return .failure(SegmentProblem(message: "holds more rows than fit in memory"))
         }
-        let data = UnsafeMutableRawPointer.allocate(byteCount: max(layout.dataBytes, 64), alignment: 64)
+        // Room for whole blocks: the one-segment case below reads blocks straight into it.
+        let data = UnsafeMutableRawPointer.allocate(
+            byteCount: max((layout.matrixBytes + blockSize - 1) / blockSize * blockSize, 64), alignment: 64)
         var keep = false
         defer { if !keep { data.deallocate() } }
         let ids = UnsafeMutableBufferPointer(
@@ -146,7 +150,9 @@ extension VectorFile {
         if segments.count == 1, segments[0].entry.deadRows == 0 {
             // The common case after a compaction: the segment's data is the matrix's, byte for byte.
             let only = segments[0]
-            guard let damaged = readBlocks(only.fd, into: data, layout: only.layout, checksums: only.checksums) else {
+            guard let damaged = readBlocks(
+                only.fd, into: data, layout: only.layout, bytes: only.layout.matrixBytes, checksums: only.checksums)
+            else {
                 return .failure(SegmentProblem(message: "cannot be read"))
             }
             if let damaged { return .failure(SegmentProblem(message: "has a segment whose block \(damaged) fails its checksum")) }
@@ -201,7 +207,7 @@ extension VectorFile {
     static func readIdentifiers(_ segment: OpenSegment) -> (ids: [Int64], documents: [Int64])? {
         let layout = segment.layout
         let count = layout.count
-        guard let bytes = readChecked(segment, range: layout.valuesBytes..<layout.dataBytes) else { return nil }
+        guard let bytes = readChecked(segment, range: layout.idsOffset..<layout.matrixBytes) else { return nil }
         return bytes.withUnsafeBytes { raw in
             (Array(raw.bindMemory(to: Int64.self).prefix(count)), Array(raw.bindMemory(to: Int64.self).dropFirst(count)))
         }
@@ -316,22 +322,25 @@ extension VectorFile {
         return ok ? table : nil
     }
 
-    /// Reads the data block by block into `data`, checking each block's checksum while it is still in the cache;
-    /// the blocks are split between the cores. Returns nil when a read fails, else the first damaged block, if any.
+    /// Reads the blocks that hold the first `bytes` of the data into `data` (which has room for them whole),
+    /// checking each block's checksum while it is still in the cache; the blocks are split between the cores.
+    /// Returns nil when a read fails, else the first damaged block, if any.
     static func readBlocks(
-        _ fd: Int32, into data: UnsafeMutableRawPointer, layout: Layout, checksums: [UInt32]
+        _ fd: Int32, into data: UnsafeMutableRawPointer, layout: Layout, bytes: Int, checksums: [UInt32]
     ) -> Int?? {
-        guard layout.blocks > 0 else { return .some(nil) }
-        let parts = max(1, min(ProcessInfoCores.active, layout.blocks))
-        let perPart = (layout.blocks + parts - 1) / parts
+        let blocks = (bytes + blockSize - 1) / blockSize
+        guard blocks > 0 else { return .some(nil) }
+        let parts = max(1, min(ProcessInfoCores.active, blocks))
+        let perPart = (blocks + parts - 1) / parts
         // One slot per part, written only by that part: -2 all good, -1 read failed, else the damaged block.
         let outcomes = UnsafeMutableBufferPointer<Int>.allocate(capacity: parts)
         outcomes.initialize(repeating: -2)
         defer { outcomes.deallocate() }
         let job = BlockReads(
-            destination: UnsafeMutableRawBufferPointer(start: data, count: layout.dataBytes), outcomes: outcomes)
+            destination: UnsafeMutableRawBufferPointer(start: data, count: min(layout.dataBytes, blocks * blockSize)),
+            outcomes: outcomes)
         DispatchQueue.concurrentPerform(iterations: parts) { part in
-            for block in (part * perPart)..<min(layout.blocks, (part + 1) * perPart) {
+            for block in (part * perPart)..<min(blocks, (part + 1) * perPart) {
                 let start = block * blockSize
                 let bytes = UnsafeMutableRawBufferPointer(
                     rebasing: job.destination[start..<min(layout.dataBytes, start + blockSize)])

@@ -88,6 +88,15 @@ extension IndexFile {
         try connection.transaction { try connection.execute(changeLogSQL(ifNotExists: true)) }
     }
 
+    /// Whether the index's vector file carries int8 codes (see ``VectorQuantization``).
+    static func quantization(_ connection: SQLiteConnection) throws -> VectorQuantization {
+        try meta(connection, Key.quantization).flatMap(VectorQuantization.init(rawValue:)) ?? .auto
+    }
+
+    static func setQuantization(_ connection: SQLiteConnection, _ quantization: VectorQuantization) throws {
+        try setMeta(connection, Key.quantization, quantization.rawValue)
+    }
+
     /// Deletes the change log's entries up to `through`, which the vector file now reflects. Writers only, after
     /// the manifest that reflects them was renamed into place. It changes no chunk, so the generation stays.
     static func pruneChanges(_ connection: SQLiteConnection, through: Int64) throws {
@@ -139,6 +148,11 @@ extension IndexFile {
             changed.append(log.int(0))
             if changed.count > limit { return nil }
         }
+        // Codes wanted now and live segments written otherwise (the setting changed, or `auto` crossed its size):
+        // write the file anew, all one way.
+        let quantization = try quantization(connection)
+        let codes = quantization.wantsCodes(rows: manifest.liveRows)
+        if manifest.segments.contains(where: { $0.liveRows > 0 && $0.hasCodes != codes }) { return nil }
         if changed.isEmpty && manifest.generation == generation && manifest.changeSeq == last {
             // Segments of an updater killed before its manifest was renamed into place.
             VectorFile.removeSegments(besides: path, keeping: manifest.segments)
@@ -182,7 +196,8 @@ extension IndexFile {
                 let rows = try connection.prepare(
                     "SELECT c.id, c.document_id, v.embedding " + selection + " ORDER BY c.id").bind([.int(since)])
                 let entry = try VectorFile.writeSegment(
-                    manifestPath: path, dimension: manifest.dimension, count: count, indexID: manifest.indexID
+                    manifestPath: path, dimension: manifest.dimension, count: count, indexID: manifest.indexID,
+                    codes: codes
                 ) { emit in
                     while try rows.step() {
                         try rows.withBlob(2) { try emit(rows.int(0), rows.int(1), $0) }
@@ -193,7 +208,8 @@ extension IndexFile {
                 outcome.appended = count
             }
             next.segments.removeAll { $0.liveRows == 0 }
-            try VectorFile.merge(&next, open: segments, manifestPath: path, written: &written, outcome: &outcome)
+            try VectorFile.merge(
+                &next, open: segments, manifestPath: path, codes: codes, written: &written, outcome: &outcome)
             try VectorFile.writeManifest(next, to: path)
         } catch {
             for entry in written { unlink(VectorFile.segmentPath(path, serial: entry.serial)) }
@@ -209,8 +225,8 @@ extension VectorFile {
     /// while there are too many. `open` are the segments of the manifest before the update (a segment written by
     /// this update is opened here when a merge needs it).
     static func merge(
-        _ manifest: inout Manifest, open: [OpenSegment], manifestPath: String, written: inout [SegmentEntry],
-        outcome: inout UpdateOutcome
+        _ manifest: inout Manifest, open: [OpenSegment], manifestPath: String, codes: Bool,
+        written: inout [SegmentEntry], outcome: inout UpdateOutcome
     ) throws {
         let rows = manifest.rows
         let everything = rows > 0 && Double(rows - manifest.liveRows) > Double(rows) * Policy.deadShare
@@ -232,8 +248,9 @@ extension VectorFile {
                 case .failure(let problem): throw StoreError(.corrupt, "\(manifestPath) \(problem.message)")
                 }
             }
-            let merged = try mergeSegments(segments, manifestPath: manifestPath, dimension: manifest.dimension,
-                                           indexID: manifest.indexID)
+            let merged = try mergeSegments(
+                segments, manifestPath: manifestPath, dimension: manifest.dimension, indexID: manifest.indexID,
+                codes: codes)
             written.append(merged)
             outcome.merged += merged.rows
             let gone = Set(chosen.map(\.serial))
@@ -248,7 +265,7 @@ extension VectorFile {
     /// Writes one segment of the live rows of `segments`, in chunk-id order, each read once, in order, block by
     /// block, every block checked.
     static func mergeSegments(
-        _ segments: [OpenSegment], manifestPath: String, dimension: Int, indexID: [UInt8]
+        _ segments: [OpenSegment], manifestPath: String, dimension: Int, indexID: [UInt8], codes: Bool
     ) throws -> SegmentEntry {
         var heads: [(ids: [Int64], documents: [Int64])] = []
         for segment in segments {
@@ -262,7 +279,9 @@ extension VectorFile {
         defer { for reader in readers { reader.buffer.deallocate() } }
         let row = UnsafeMutableRawBufferPointer.allocate(byteCount: dimension * 4, alignment: 64)
         defer { row.deallocate() }
-        return try writeSegment(manifestPath: manifestPath, dimension: dimension, count: count, indexID: indexID) { emit in
+        return try writeSegment(
+            manifestPath: manifestPath, dimension: dimension, count: count, indexID: indexID, codes: codes
+        ) { emit in
             var next = [Int](repeating: 0, count: segments.count)
             func skipDead(_ s: Int) {
                 while next[s] < heads[s].ids.count, segments[s].entry.isDead(next[s]) { next[s] += 1 }

@@ -9,13 +9,14 @@ extension VectorFile {
     /// Replaces the whole vector file at `path` with one made from `matrix` (rows read from SQLite in one
     /// snapshot of `generation`), and deletes every other segment beside it. Only under the `VectorFileLock`.
     static func write(
-        path: String, matrix: VectorMatrix, generation: Int64, indexID: [UInt8], changeSeq: Int64? = nil
+        path: String, matrix: VectorMatrix, generation: Int64, indexID: [UInt8], changeSeq: Int64? = nil,
+        codes: Bool = false
     ) throws {
         let rowBytes = matrix.dimension * 4
         let values = UnsafeRawBufferPointer(matrix.values)
         try write(
             path: path, dimension: matrix.dimension, count: matrix.count, generation: generation, indexID: indexID,
-            changeSeq: changeSeq
+            changeSeq: changeSeq, codes: codes
         ) { emit in
             for row in 0..<matrix.count {
                 try emit(
@@ -29,13 +30,13 @@ extension VectorFile {
     /// and deletes every other segment beside it. Only under the `VectorFileLock`.
     static func write(
         path: String, dimension: Int, count: Int, generation: Int64, indexID: [UInt8], changeSeq: Int64? = nil,
-        rows: ((Int64, Int64, UnsafeRawBufferPointer) throws -> Void) throws -> Void
+        codes: Bool = false, rows: ((Int64, Int64, UnsafeRawBufferPointer) throws -> Void) throws -> Void
     ) throws {
         var segments: [SegmentEntry] = []
         if count > 0 {
             segments.append(
                 try writeSegment(
-                    manifestPath: path, dimension: dimension, count: count, indexID: indexID, rows: rows))
+                    manifestPath: path, dimension: dimension, count: count, indexID: indexID, codes: codes, rows: rows))
         }
         do {
             try writeManifest(
@@ -62,12 +63,15 @@ extension VectorFile {
     /// fault. The temporary is created with `O_EXCL | O_NOFOLLOW` under an unpredictable name, so nothing
     /// planted at that name is written through; it keeps `-<pid>-` so leftovers of dead processes can be found.
     /// It is not fsynced: a file torn by a power cut fails its checksums and is rebuilt.
-    /// - Parameter rows: calls its argument once per row with (chunk id, document id, vector bytes).
+    /// - Parameters:
+    ///   - codes: also write the rows as int8 codes, for compressed scans.
+    ///   - rows: calls its argument once per row with (chunk id, document id, vector bytes).
     static func writeSegment(
-        manifestPath: String, dimension: Int, count: Int, indexID: [UInt8],
+        manifestPath: String, dimension: Int, count: Int, indexID: [UInt8], codes: Bool = false,
         rows: ((Int64, Int64, UnsafeRawBufferPointer) throws -> Void) throws -> Void
     ) throws -> SegmentEntry {
-        guard let layout = Layout(count: count, dimension: dimension), indexID.count == indexIDSize else {
+        guard let layout = Layout(count: count, dimension: dimension, hasCodes: codes), indexID.count == indexIDSize
+        else {
             throw StoreError(
                 .corrupt, "\(manifestPath): \(count) vectors of \(dimension) dimensions do not fit a vector file")
         }
@@ -85,8 +89,11 @@ extension VectorFile {
             let rowBytes = dimension * 4
             var ids: [Int64] = []
             var documents: [Int64] = []
+            var rowChecksums: [UInt32] = []
+            var largestMagnitudes = [Float](repeating: 0, count: dimension)
             ids.reserveCapacity(count)
             documents.reserveCapacity(count)
+            rowChecksums.reserveCapacity(count)
             try rows { id, document, vector in
                 guard ids.count < count, vector.count == rowBytes, ids.last.map({ $0 < id }) ?? true else {
                     throw StoreError(.corrupt, "\(manifestPath): the index changed while its vector file was being built")
@@ -94,19 +101,29 @@ extension VectorFile {
                 try out.append(vector)
                 ids.append(id)
                 documents.append(document)
+                rowChecksums.append(rowChecksum(vector, id: id, document: document))
                 var sum: Float = 0
                 for i in 0..<dimension {
                     let x = vector.loadUnaligned(fromByteOffset: i * 4, as: Float.self)
                     sum += x * x
+                    largestMagnitudes[i] = max(largestMagnitudes[i], x.magnitude)
                 }
                 largest = max(largest, sum)
             }
             guard ids.count == count else {
                 throw StoreError(.corrupt, "\(manifestPath): the index changed while its vector file was being built")
             }
-            try [UInt8](repeating: 0, count: layout.valuesBytes - count * rowBytes).withUnsafeBytes { try out.append($0) }
+            try out.appendZeros(layout.valuesBytes - count * rowBytes)
             try ids.withUnsafeBytes { try out.append($0) }
             try documents.withUnsafeBytes { try out.append($0) }
+            try rowChecksums.withUnsafeBytes { try out.append($0) }
+            if codes {
+                try out.appendZeros(layout.codesOffset - layout.rowChecksumsOffset - 4 * count)
+                let scales = largestMagnitudes.map { $0 / 127 }
+                try appendCodes(of: fd, temporary: temporary, layout: layout, scales: scales, to: &out)
+                try out.appendZeros(layout.scalesOffset - layout.codesOffset - count * dimension)
+                try scales.withUnsafeBytes { try out.append($0) }
+            }
             try out.flush()
             guard out.checksums.count == layout.blocks else {
                 throw StoreError(.corrupt, "\(manifestPath): the vector file came out at the wrong size")
@@ -121,11 +138,39 @@ extension VectorFile {
             let header = encodeHeader(
                 Header(
                     dimension: dimension, count: count, serial: serial, maxRowNorm: largest, indexID: indexID,
-                    tableChecksum: tableChecksum))
+                    tableChecksum: tableChecksum, hasCodes: codes))
             try header.withUnsafeBytes { try writeFully(fd, $0, at: 0, path: temporary) }
         }
         Failpoint.reach("segment-renamed")
-        return SegmentEntry(serial: serial, rows: count, tableChecksum: tableChecksum, maxRowNorm: largest)
+        return SegmentEntry(
+            serial: serial, rows: count, tableChecksum: tableChecksum, maxRowNorm: largest, hasCodes: codes)
+    }
+
+    /// Appends the int8 codes of every row of the segment being written to `fd`, reading its rows back (they were
+    /// just written, so they come from the page cache): codeᵢ = round(xᵢ / scaleᵢ), within ±127.
+    private static func appendCodes(
+        of fd: Int32, temporary: String, layout: Layout, scales: [Float], to out: inout BlockWriter
+    ) throws {
+        let dimension = layout.dimension
+        let rowsPerRead = max(1, blockSize / (dimension * 4))
+        let floats = UnsafeMutableBufferPointer<Float>.allocate(capacity: rowsPerRead * dimension)
+        defer { floats.deallocate() }
+        var codes = [Int8](repeating: 0, count: rowsPerRead * dimension)
+        let inverse = scales.map { $0 > 0 ? 1 / $0 : 0 }
+        var row = 0
+        while row < layout.count {
+            let n = min(rowsPerRead, layout.count - row)
+            let bytes = UnsafeMutableRawBufferPointer(start: floats.baseAddress, count: n * dimension * 4)
+            guard out.read(into: bytes, at: row * dimension * 4) else {
+                throw VectorFileError(path: temporary, errno: errno == 0 ? EIO : errno)
+            }
+            for i in 0..<(n * dimension) {
+                let scaled = (floats[i] * inverse[i % dimension]).rounded()
+                codes[i] = scaled.isNaN ? 0 : Int8(max(-127, min(127, scaled)))
+            }
+            try codes.withUnsafeBytes { try out.append(UnsafeRawBufferPointer(rebasing: $0[0..<(n * dimension)])) }
+            row += n
+        }
     }
 
     /// Creates a temporary `<base>.tmp-<pid>-<random>` (`O_EXCL | O_NOFOLLOW`), lets `body` fill it, and renames
@@ -133,7 +178,7 @@ extension VectorFile {
     /// after its manifest, so one sweep finds the leftovers of killed processes.
     static func writeReplacing(_ path: String, temporaryBeside base: String, body: (Int32, String) throws -> Void) throws {
         let temporary = IndexCompanions.temporaryName(for: base, marker: IndexCompanions.temporaryMarker)
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
+        let fd = open(temporary, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw VectorFileError(path: temporary, errno: errno) }
         var isOpen = true
         var keep = false
@@ -167,6 +212,28 @@ extension VectorFile {
                 offset += n
                 if filled == buffer.count { try flush() }
             }
+        }
+
+        /// Reads back data already appended, at `offset` from the data's start: from the file what was written,
+        /// from the buffer what was not yet.
+        func read(into destination: UnsafeMutableRawBufferPointer, at offset: Int) -> Bool {
+            let written = checksums.count * VectorFile.blockSize
+            let fromFile = max(0, min(destination.count, written - offset))
+            if fromFile > 0 {
+                guard readFully(fd, UnsafeMutableRawBufferPointer(rebasing: destination[0..<fromFile]), at: headerSize + offset)
+                else { return false }
+            }
+            let rest = destination.count - fromFile
+            guard rest > 0 else { return true }
+            let start = offset + fromFile - written
+            guard start + rest <= filled else { return false }
+            UnsafeMutableRawBufferPointer(rebasing: destination[fromFile...]).copyMemory(
+                from: UnsafeRawBufferPointer(rebasing: buffer[start..<(start + rest)]))
+            return true
+        }
+
+        mutating func appendZeros(_ count: Int) throws {
+            try [UInt8](repeating: 0, count: count).withUnsafeBytes { try append($0) }
         }
 
         mutating func flush() throws {

@@ -21,15 +21,15 @@ import CEmbedCRC32C
 /// Files are read with `pread` into memory, never mapped: a mapped file that someone truncates makes the
 /// reader fault (SIGBUS), and a file read into memory cannot change under the scan.
 ///
-/// Segment layout (little-endian): a 64-byte header, then the data (the rows as float32, row-major, padded to 64
-/// bytes; the chunk id of each row as int64; the document id of each row as int64), then one CRC-32C per
-/// 1 MiB block of the data. Header: `EMBEDSEG`, version (u32), dimension (u32), row count (i64), serial
-/// (u64), largest row norm (f32), block size (u32), index id (16 bytes), CRC-32C of the block checksums (u32),
-/// CRC-32C of the 60 bytes before it (u32). The manifest's layout is in VectorFile+Manifest.swift.
+/// Segment layout (little-endian): a 128-byte header, then the data (see `Layout`), then one CRC-32C per 1 MiB
+/// block of the data. Header: `EMBEDSEG`, version (u32), dimension (u32), row count (i64), serial (u64),
+/// largest row norm (f32), block size (u32), index id (16 bytes), CRC-32C of the block checksums (u32), flags
+/// (u32: 1 = int8 codes), reserved, CRC-32C of the 124 bytes before it (u32). The manifest's layout is in
+/// VectorFile+Manifest.swift.
 enum VectorFile {
     static let magic: [UInt8] = Array("EMBEDSEG".utf8)
     static let version: UInt32 = 3
-    static let headerSize = 64
+    static let headerSize = 128
     static let blockSize = 1 << 20
     static let indexIDSize = 16
 
@@ -51,47 +51,73 @@ enum VectorFile {
         var maxRowNorm: Float
         var indexID: [UInt8]
         var tableChecksum: UInt32
+        /// Whether the segment also holds its rows as int8 codes (see `Layout`).
+        var hasCodes = false
     }
 
-    /// Where the parts of a file with `count` rows of `dimension` floats go; nil when the sizes overflow.
+    /// Where the parts of a segment with `count` rows of `dimension` floats go; nil when the sizes overflow.
+    ///
+    /// The data: the rows as float32, row-major, padded to 64 bytes; the chunk id of each row (int64); the
+    /// document id of each row (int64); the CRC-32C of each row's floats (u32), so a row read on its own can be
+    /// checked; and, when the segment has codes, each row as int8 codes (row-major, padded to 64 bytes) and the
+    /// per-dimension scales (float32) that turn a code back into a value: xᵢ ≈ codeᵢ · scaleᵢ, |error| ≤ scaleᵢ/2.
+    /// The first `matrixBytes` are laid out as a ``VectorMatrix``'s memory.
     struct Layout {
         let count: Int
         let dimension: Int
+        let hasCodes: Bool
         /// Bytes of the rows, padded so that the ids after them are aligned.
         let valuesBytes: Int
-        /// Rows, chunk ids and document ids.
+        var idsOffset: Int { valuesBytes }
+        var documentsOffset: Int { valuesBytes + 8 * count }
+        /// Rows, chunk ids and document ids: the part laid out as a matrix.
+        var matrixBytes: Int { valuesBytes + 16 * count }
+        var rowChecksumsOffset: Int { matrixBytes }
+        let codesOffset: Int
+        let scalesOffset: Int
         let dataBytes: Int
         let blocks: Int
         var fileSize: Int { headerSize + dataBytes + 4 * blocks }
 
-        init?(count: Int, dimension: Int) {
+        init?(count: Int, dimension: Int, hasCodes: Bool = false) {
             guard count >= 0, dimension > 0, count <= Int(Int32.max) * 64, dimension <= 1 << 20 else { return nil }
             let (raw, overflow) = count.multipliedReportingOverflow(by: dimension * 4)
-            guard !overflow, raw <= Int.max / 4 else { return nil }
+            guard !overflow, raw <= Int.max / 8 else { return nil }
             self.count = count
             self.dimension = dimension
+            self.hasCodes = hasCodes
             valuesBytes = (raw + 63) / 64 * 64
-            dataBytes = valuesBytes + 16 * count
+            let checksumsEnd = valuesBytes + 20 * count
+            if hasCodes {
+                codesOffset = (checksumsEnd + 63) / 64 * 64
+                scalesOffset = codesOffset + (count * dimension + 63) / 64 * 64
+                dataBytes = scalesOffset + 4 * dimension
+            } else {
+                codesOffset = checksumsEnd
+                scalesOffset = checksumsEnd
+                dataBytes = checksumsEnd
+            }
             blocks = (dataBytes + blockSize - 1) / blockSize
         }
     }
-
 
     static func decodeHeader(_ raw: [UInt8]) -> Header? {
         guard raw.count >= headerSize, Array(raw[0..<8]) == magic else { return nil }
         return raw.withUnsafeBytes { raw -> Header? in
             guard raw.loadUnaligned(fromByteOffset: 8, as: UInt32.self) == version,
-                raw.loadUnaligned(fromByteOffset: 60, as: UInt32.self)
-                    == crc32c(UnsafeRawBufferPointer(rebasing: raw[0..<60])),
+                raw.loadUnaligned(fromByteOffset: headerSize - 4, as: UInt32.self)
+                    == crc32c(UnsafeRawBufferPointer(rebasing: raw[0..<(headerSize - 4)])),
                 raw.loadUnaligned(fromByteOffset: 36, as: UInt32.self) == UInt32(blockSize)
             else { return nil }
             let count = raw.loadUnaligned(fromByteOffset: 16, as: Int64.self)
-            guard count >= 0, count <= Int64(Int32.max) * 64 else { return nil }
+            let flags = raw.loadUnaligned(fromByteOffset: 64, as: UInt32.self)
+            guard count >= 0, count <= Int64(Int32.max) * 64, flags & ~1 == 0 else { return nil }
             return Header(
                 dimension: Int(raw.loadUnaligned(fromByteOffset: 12, as: UInt32.self)), count: Int(count),
                 serial: raw.loadUnaligned(fromByteOffset: 24, as: UInt64.self),
                 maxRowNorm: raw.loadUnaligned(fromByteOffset: 32, as: Float.self),
-                indexID: Array(raw[40..<56]), tableChecksum: raw.loadUnaligned(fromByteOffset: 56, as: UInt32.self))
+                indexID: Array(raw[40..<56]), tableChecksum: raw.loadUnaligned(fromByteOffset: 56, as: UInt32.self),
+                hasCodes: flags & 1 != 0)
         }
     }
 
@@ -109,10 +135,19 @@ enum VectorFile {
                 UnsafeMutableRawBufferPointer(rebasing: raw[40..<56]).copyMemory(from: $0)
             }
             raw.storeBytes(of: header.tableChecksum, toByteOffset: 56, as: UInt32.self)
+            raw.storeBytes(of: UInt32(header.hasCodes ? 1 : 0), toByteOffset: 64, as: UInt32.self)
             raw.storeBytes(
-                of: crc32c(UnsafeRawBufferPointer(rebasing: raw[0..<60])), toByteOffset: 60, as: UInt32.self)
+                of: crc32c(UnsafeRawBufferPointer(rebasing: raw[0..<(headerSize - 4)])), toByteOffset: headerSize - 4,
+                as: UInt32.self)
         }
         return raw
+    }
+
+    /// The checksum of one row as a segment stores it: its floats, then its chunk id and document id, so that a
+    /// row read on its own (to re-score a candidate) is checked with what names it.
+    static func rowChecksum(_ vector: UnsafeRawBufferPointer, id: Int64, document: Int64) -> UInt32 {
+        var tail = (id.littleEndian, document.littleEndian)
+        return withUnsafeBytes(of: &tail) { embed_crc32c(crc32c(vector), $0.baseAddress, 16) }
     }
 
     static func crc32c(_ bytes: UnsafeRawBufferPointer) -> UInt32 {

@@ -122,6 +122,15 @@ struct IngestOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Embed chunks without words too (true or false).", visibility: .hidden))
     var embedWordlessChunks: Bool?
 
+    @Option(
+        help: ArgumentHelp(
+            "Keep the vectors also as int8 codes, which queries scan first (a quarter of the bytes) before re-scoring "
+                + "the few candidates exactly: auto (from \(VectorQuantization.autoRows) vectors), int8 or none.",
+            discussion: "Answers are the same either way. Recorded in the index; the index's own when not given.",
+            valueName: "auto|int8|none"),
+        transform: choice("--quantize"))
+    var quantize: VectorQuantization?
+
     @Option(help: "Files larger than this many MiB (for .gz files, decompressed) are skipped with a warning.")
     var maxFileMib: Int = 64
 

@@ -26,7 +26,8 @@ struct IngestRunner {
             pipeline: .init(
                 embeddingConcurrency: ingest.concurrency, batchSize: ingest.batchSize, checksum: ingest.checksum,
                 maxFileSize: Int64(ingest.maxFileMib) << 20, dryRun: ingest.dryRun, skipRules: Self.skipRules),
-            reembed: ingest.reembed, wait: ingest.wait, keywordIndexUpkeep: rebuildKeywordIndex ? .rebuild : .repairIfNeeded)
+            reembed: ingest.reembed, wait: ingest.wait, keywordIndexUpkeep: rebuildKeywordIndex ? .rebuild : .repairIfNeeded,
+            quantization: ingest.quantize)
 
         let progress = ProgressPrinter(enabled: output.showsProgress)
         let out = OutputBuffer()

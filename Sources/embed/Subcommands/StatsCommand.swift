@@ -65,6 +65,12 @@ struct StatsCommand: AsyncParsableCommand {
             }
             out.line("roots:      \(stats.roots.map { DisplayPath.of($0.path) }.joined(separator: ", "))")
             out.line(String(format: "size:       %.1f MiB", Double(stats.bytesOnDisk) / 1_048_576))
+            out.line(
+                "quantize:   \(stats.quantization.rawValue)"
+                    + (stats.deadRows > 0 ? ", \(stats.deadRows) dead rows in the vector file" : ""))
+            for file in stats.files {
+                out.line("file:       " + String(format: "%10.1f MiB  ", Double(file.bytes) / 1_048_576) + DisplayPath.of(file.path))
+            }
         }
         out.flush()
         guard check else { return }
@@ -114,6 +120,14 @@ struct StatsLine: Encodable {
     var chunk_context: String?
     var roots: [String]
     var bytes_on_disk: Int64
+    var quantization: String
+    var dead_rows: Int
+    var files: [File]
+
+    struct File: Encodable {
+        var path: String
+        var bytes: Int64
+    }
 
     init(path: String, _ s: IndexStatistics) {
         self.path = path
@@ -134,5 +148,8 @@ struct StatsLine: Encodable {
         chunk_context = s.settings?.chunkContext.rawValue
         roots = s.roots.map(\.path)
         bytes_on_disk = s.bytesOnDisk
+        quantization = s.quantization.rawValue
+        dead_rows = s.deadRows
+        files = s.files.map { File(path: $0.path, bytes: $0.bytes) }
     }
 }

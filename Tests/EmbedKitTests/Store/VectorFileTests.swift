@@ -218,9 +218,9 @@ struct VectorFileTests {
         }
         let segment = VectorFile.segmentPath(file, serial: manifest.segments[0].serial)
         var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: segment)))
-        var header = try #require(VectorFile.decodeHeader(Array(bytes[0..<64])))
+        var header = try #require(VectorFile.decodeHeader(Array(bytes[0..<VectorFile.headerSize])))
         header.maxRowNorm = 0.01
-        bytes.replaceSubrange(0..<64, with: VectorFile.encodeHeader(header))
+        bytes.replaceSubrange(0..<VectorFile.headerSize, with: VectorFile.encodeHeader(header))
         try Data(bytes).write(to: URL(fileURLWithPath: segment))
         manifest.segments[0].maxRowNorm = 0.01
         try VectorFile.writeManifest(manifest, to: file)
