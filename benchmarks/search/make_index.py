@@ -22,24 +22,32 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     rng = np.random.default_rng(args.seed)
     dim = 384
-    vectors = rng.standard_normal((args.n, dim), dtype=np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    # Made and written a block at a time, so ten million vectors (15 GB) never sit in memory at once.
+    vectors = np.lib.format.open_memmap(os.path.join(args.out, "vectors.npy"), mode="w+", dtype=np.float32,
+                                        shape=(args.n, dim))
+    block = 200_000
+    for lo in range(0, args.n, block):
+        part = rng.standard_normal((min(block, args.n - lo), dim), dtype=np.float32)
+        part /= np.linalg.norm(part, axis=1, keepdims=True)
+        vectors[lo:lo + len(part)] = part
+    vectors.flush()
     queries = rng.standard_normal((args.queries, dim), dtype=np.float32)
     queries /= np.linalg.norm(queries, axis=1, keepdims=True)
-    np.save(os.path.join(args.out, "vectors.npy"), vectors)
     np.save(os.path.join(args.out, "queries.npy"), queries)
 
     db = os.path.join(args.out, "index.sqlite")
-    for suffix in ("", "-wal", "-shm", ".vectors", ".lock"):
-        if os.path.exists(db + suffix):
-            os.remove(db + suffix)
+    for name in os.listdir(args.out):
+        if name.startswith("index.sqlite"):
+            os.remove(os.path.join(args.out, name))
     # The schema exactly as embed's first migration creates it (see Sources/EmbedKit/Store/Migrations.swift).
     migrations = open(os.path.join(os.path.dirname(__file__), "..", "..", "Sources", "EmbedKit", "Store",
                                    "Migrations.swift")).read()
     sql = migrations.split('"""')[1]
     started = time.time()
     con = sqlite3.connect(db)
-    con.execute("PRAGMA journal_mode = WAL")
+    # A bulk load: no journal while loading (a failed load is simply made again), WAL afterwards as embed uses.
+    con.execute("PRAGMA journal_mode = OFF")
+    con.execute("PRAGMA synchronous = OFF")
     con.executescript("CREATE TABLE schema_migrations (identifier TEXT PRIMARY KEY);" + sql)
     con.execute("INSERT INTO schema_migrations VALUES (?)", (SCHEMA_ID,))
     settings = {"chunking": {"maxTokens": 200, "overlapTokens": 32},
@@ -63,7 +71,7 @@ def main():
             con.executemany("INSERT INTO chunks VALUES (?, ?, ?, ?, 0, ?, 1, '[]', 3, ?)",
                             [(i + 1, d + 1, i - lo, f"random vector {i}", len(f"random vector {i}"), i + 1)
                              for i in range(lo, hi)])
-    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    con.execute("PRAGMA journal_mode = WAL")
     con.close()
     print(f"wrote {args.n} vectors to {db} in {time.time() - started:.1f}s", file=sys.stderr)
 

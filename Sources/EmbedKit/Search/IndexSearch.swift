@@ -326,7 +326,7 @@ public struct IndexSearch: Sendable {
             hasVectors = true
             vectorHits = try await rankVectors(
                 vectors, reader: reader, dimension: identity.dimension, depth: depth, minScore: filter.minScore,
-                bitmap: bitmap, scans: scans)
+                bitmap: bitmap, scan: options.scan, scans: scans)
             truncated = truncated || vectorHits.contains { $0.count == depth }
         }
 
@@ -411,27 +411,27 @@ public struct IndexSearch: Sendable {
     static let streamAboveBytes = 1 << 30
 
     /// The `depth` best chunks for each query by vector: streamed from the vector file's segments (their int8
-    /// codes when the index keeps them) when the index is large or keeps codes, else scanned in memory.
+    /// codes when the index keeps them) when `scan` says so, else scanned in memory (see ``VectorScan``).
     private static func rankVectors(
         _ vectors: [[Float]], reader: IndexReader, dimension: Int, depth: Int, minScore: Float?,
-        bitmap: DocumentBitmap?, scans: ScanCoalescer
+        bitmap: DocumentBitmap?, scan: VectorScan, scans: ScanCoalescer
     ) async throws -> [[(id: Int64, score: Float)]] {
-        if let segments = try reader.vectorSegments(dimension: dimension),
-            segments.hasCodes || segments.liveRows * dimension * 4 > streamAboveBytes
+        if scan != .memory, let segments = try reader.vectorSegments(dimension: dimension),
+            scan != .auto || segments.hasCodes || segments.liveRows * dimension * 4 > streamAboveBytes
         {
+            let useCodes = segments.hasCodes && scan != .float32
             var accept: (@Sendable (Int64) -> Bool)?
             if let bitmap { accept = { bitmap.contains($0) } }
             do {
                 return try await SegmentSearch.search(
-                    vectors, in: segments, k: depth, useCodes: segments.hasCodes, minScore: minScore,
-                    acceptDocument: accept
+                    vectors, in: segments, k: depth, useCodes: useCodes, minScore: minScore, acceptDocument: accept
                 ).map { $0.map { ($0.id, $0.score) } }
             } catch let error as StoreError where error.code == .corrupt {
                 // Damage the checksums found while scanning: write the file anew from SQLite, and scan that.
                 if let rewritten = try reader.vectorSegments(dimension: dimension, rewrite: true) {
                     return try await SegmentSearch.search(
-                        vectors, in: rewritten, k: depth, useCodes: rewritten.hasCodes, minScore: minScore,
-                        acceptDocument: accept
+                        vectors, in: rewritten, k: depth, useCodes: rewritten.hasCodes && scan != .float32,
+                        minScore: minScore, acceptDocument: accept
                     ).map { $0.map { ($0.id, $0.score) } }
                 }
             }

@@ -32,6 +32,18 @@ public enum ResultGrouping: String, Sendable, CaseIterable {
     case document
 }
 
+/// How the vector ranking reads the vectors. Every choice gives the same answer; they differ in memory and speed.
+public enum VectorScan: String, Sendable, CaseIterable {
+    /// Streams the vector file when the index keeps int8 codes or its vectors pass 1 GiB, else holds them in memory.
+    case auto
+    /// All vectors read into memory, then scanned (kept between queries by `embed serve`).
+    case memory
+    /// The vector file's float32 rows streamed, a few MiB per core at a time.
+    case float32
+    /// The vector file's int8 codes streamed (float32 rows when the index has no codes), candidates re-scored exactly.
+    case int8
+}
+
 /// What a search returns, and how it ranks.
 public struct SearchOptions: Sendable, Equatable {
     public var mode: SearchMode
@@ -42,11 +54,13 @@ public struct SearchOptions: Sendable, Equatable {
     public var grouping: ResultGrouping
     /// When true, chunks with identical text are one result that lists every copy; when false each is its own.
     public var collapseCopies: Bool
+    public var scan: VectorScan
 
     public init(
         mode: SearchMode = .hybrid, k: Int = 10, filter: SearchFilter = .init(), fusion: Fusion = .standard,
-        grouping: ResultGrouping = .chunk, collapseCopies: Bool = true
+        grouping: ResultGrouping = .chunk, collapseCopies: Bool = true, scan: VectorScan = .auto
     ) {
+        self.scan = scan
         self.mode = mode
         self.k = k
         self.filter = filter

@@ -35,13 +35,15 @@ public enum SegmentSearch {
         acceptDocument: (@Sendable (Int64) -> Bool)? = nil, partitions: Int = ProcessInfoCores.active
     ) async throws -> [[SegmentHit]] {
         guard k > 0, file.liveRows > 0, !queries.isEmpty else { return queries.map { _ in [] } }
+        // Only the overlay holds live rows: the scans below find nothing, and it is searched after them.
+        let scanned = file.manifest.liveRows > 0
         precondition(queries.allSatisfy { $0.count == file.dimension }, "queries must match the vectors' dimension")
         precondition(!useCodes || file.hasCodes, "a scan of codes needs segments with codes")
         let k = min(k, file.liveRows)
         openblas_set_num_threads(1)
         let margins = queries.map { margin(for: $0, in: file, useCodes: useCodes) }
-        let units = workUnits(file, useCodes: useCodes)
-        let parts = max(1, min(partitions, units.count))
+        let units = scanned ? workUnits(file, useCodes: useCodes) : []
+        let parts = min(partitions, units.count)
         let packed = queries.flatMap { $0 }
         let partials = try await withThrowingTaskGroup(of: [[ScoredRow]].self) { group in
             for part in 0..<parts {
@@ -56,26 +58,61 @@ public enum SegmentSearch {
             for try await partial in group { all.append(partial) }
             return all
         }
-        var rows: [Int: (vector: [Float], id: Int64, document: Int64)] = [:]
-        return try queries.indices.map { q in
+        // Per query, every row that may be among its exact best k; each read once, the reads split between the cores.
+        let chosen = queries.indices.map { q -> [ScoredRow] in
             var top = TopK(k: k)
             let candidates = partials.flatMap { $0[q] }
             for candidate in candidates { top.insert(candidate) }
             let cut = top.threshold - 2 * margins[q]
+            return candidates.filter { $0.score >= cut }
+        }
+        let rows = try await readRows(Set(chosen.joined().map(\.row)).sorted(), of: file, parts: partitions)
+        // The chunks changed since the file was written (a writer still runs), searched in memory beside it.
+        var overlaid: [[ScoredRow]] = queries.map { _ in [] }
+        if let overlay = file.overlay, overlay.count > 0 {
+            var accept: (@Sendable (Int) -> Bool)?
+            if let acceptDocument { accept = { row in acceptDocument(overlay.documentIDs[row]) } }
+            overlaid = await ExactSearch.search(
+                queries, in: overlay, k: k, partitions: partitions, minScore: minScore, accept: accept)
+        }
+        return queries.indices.map { q in
             var exact: [(hit: SegmentHit, score: Double)] = []
-            for candidate in candidates where candidate.score >= cut {
-                if rows[candidate.row] == nil {
-                    guard let row = file.row(candidate.row) else { throw damaged(file, "a row fails its checksum") }
-                    rows[candidate.row] = row
-                }
+            for candidate in chosen[q] {
                 let row = rows[candidate.row]!
-                var sum: Double = 0
-                for i in 0..<file.dimension { sum += Double(row.vector[i]) * Double(queries[q][i]) }
+                let sum = ExactSearch.exactScore(queries[q], row.vector)
                 if let minScore, sum < Double(minScore) { continue }
                 exact.append((SegmentHit(id: row.id, document: row.document, score: Float(sum)), sum))
             }
+            if let overlay = file.overlay {
+                for found in overlaid[q] {
+                    let sum = ExactSearch.exactScore(queries[q], row: found.row, in: overlay)
+                    exact.append((SegmentHit(id: overlay.ids[found.row], document: overlay.documentIDs[found.row], score: Float(sum)), sum))
+                }
+            }
             exact.sort { a, b in RankingOrder.ranksBefore(a.score, b.score, tiesBrokenBy: a.hit.id < b.hit.id) }
             return exact.prefix(k).map(\.hit)
+        }
+    }
+
+    /// Reads `rows` (sorted) one by one, each checked by its row checksum, split between `parts` tasks.
+    private static func readRows(
+        _ rows: [Int], of file: VectorSegments, parts: Int
+    ) async throws -> [Int: (vector: [Float], id: Int64, document: Int64)] {
+        let parts = max(1, min(parts, rows.count / 64))
+        let per = (rows.count + parts - 1) / max(1, parts)
+        return try await withThrowingTaskGroup(of: [(Int, (vector: [Float], id: Int64, document: Int64))].self) { group in
+            for part in 0..<parts {
+                let mine = rows[min(rows.count, part * per)..<min(rows.count, (part + 1) * per)]
+                group.addTask {
+                    try mine.map { row in
+                        guard let read = file.row(row) else { throw damaged(file, "a row fails its checksum") }
+                        return (row, read)
+                    }
+                }
+            }
+            var all: [Int: (vector: [Float], id: Int64, document: Int64)] = [:]
+            for try await part in group { for (row, read) in part { all[row] = read } }
+            return all
         }
     }
 

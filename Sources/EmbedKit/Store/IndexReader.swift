@@ -350,8 +350,46 @@ public final class IndexReader {
                 }
             }
             if case .success(let segments) = opened { return segments }
-            return nil
+            // Stale, and a writer runs (or the file cannot be updated): the old file with what changed since laid
+            // over it, from the change log in this snapshot, rather than every vector read into memory.
+            return try staleSegmentsWithChanges(file: file, dimension: dimension, indexID: indexID)
         }
+    }
+
+    /// The vector file as it was at its manifest's generation, overlaid with the chunks changed since (see
+    /// ``VectorSegments/overlaid(changed:current:)``); nil when the change log since it is not whole, or holds
+    /// more changes than a tenth of the file (reading those is then no cheaper than reading everything).
+    private func staleSegmentsWithChanges(file: String, dimension: Int, indexID: [UInt8]) throws -> VectorSegments? {
+        guard case .success(let stale) = VectorSegments.open(path: file, dimension: dimension, generation: nil, indexID: indexID),
+            let since = stale.manifest.changeSeq, let last = try IndexFile.lastChange(connection),
+            try IndexFile.changesAreComplete(connection, since: since, last: last)
+        else { return nil }
+        let log = try connection.prepare("SELECT DISTINCT chunk_id FROM vector_changes WHERE seq > ?1").bind([.int(since)])
+        var changed = Set<Int64>()
+        while try log.step() {
+            changed.insert(log.int(0))
+            if changed.count > max(1024, stale.liveRows / 10) { return nil }
+        }
+        let rows = try connection.prepare(
+            "SELECT c.id, v.embedding, c.document_id FROM chunks c JOIN vectors v ON v.id = c.vector_id "
+                + "WHERE length(v.embedding) > 0 AND c.id IN (SELECT chunk_id FROM vector_changes WHERE seq > ?1) "
+                + "ORDER BY c.id"
+        ).bind([.int(since)])
+        var ids: [Int64] = []
+        var documents: [Int64] = []
+        var values: [Float] = []
+        while try rows.step() {
+            let ok = rows.withBlob(1) { blob -> Bool in
+                guard blob.count == dimension * 4 else { return false }
+                values.append(contentsOf: blob.bindMemory(to: Float.self))
+                return true
+            }
+            guard ok else { return nil }
+            ids.append(rows.int(0))
+            documents.append(rows.int(2))
+        }
+        return stale.overlaid(
+            changed: changed, current: VectorMatrix(dimension: dimension, ids: ids, documentIDs: documents, values: values))
     }
 
     /// Whether the index's vector file carries int8 codes.

@@ -89,11 +89,11 @@ extension VectorFile {
             let rowBytes = dimension * 4
             var ids: [Int64] = []
             var documents: [Int64] = []
-            var rowChecksums: [UInt32] = []
+            var rowRecords: [UInt32] = []
             var largestMagnitudes = [Float](repeating: 0, count: dimension)
             ids.reserveCapacity(count)
             documents.reserveCapacity(count)
-            rowChecksums.reserveCapacity(count)
+            rowRecords.reserveCapacity(count * Layout.rowRecordSize / 4)
             try rows { id, document, vector in
                 guard ids.count < count, vector.count == rowBytes, ids.last.map({ $0 < id }) ?? true else {
                     throw StoreError(.corrupt, "\(manifestPath): the index changed while its vector file was being built")
@@ -101,7 +101,13 @@ extension VectorFile {
                 try out.append(vector)
                 ids.append(id)
                 documents.append(document)
-                rowChecksums.append(rowChecksum(vector, id: id, document: document))
+                // id and document id as two u32 halves each, little-endian, then the checksum and a zero.
+                for value in [id, document] {
+                    rowRecords.append(UInt32(truncatingIfNeeded: UInt64(bitPattern: value).littleEndian))
+                    rowRecords.append(UInt32(truncatingIfNeeded: UInt64(bitPattern: value).littleEndian >> 32))
+                }
+                rowRecords.append(rowChecksum(vector, id: id, document: document))
+                rowRecords.append(0)
                 var sum: Float = 0
                 for i in 0..<dimension {
                     let x = vector.loadUnaligned(fromByteOffset: i * 4, as: Float.self)
@@ -116,9 +122,9 @@ extension VectorFile {
             try out.appendZeros(layout.valuesBytes - count * rowBytes)
             try ids.withUnsafeBytes { try out.append($0) }
             try documents.withUnsafeBytes { try out.append($0) }
-            try rowChecksums.withUnsafeBytes { try out.append($0) }
+            try rowRecords.withUnsafeBytes { try out.append($0) }
             if codes {
-                try out.appendZeros(layout.codesOffset - layout.rowChecksumsOffset - 4 * count)
+                try out.appendZeros(layout.codesOffset - layout.rowRecordsOffset - Layout.rowRecordSize * count)
                 let scales = largestMagnitudes.map { $0 / 127 }
                 try appendCodes(of: fd, temporary: temporary, layout: layout, scales: scales, to: &out)
                 try out.appendZeros(layout.scalesOffset - layout.codesOffset - count * dimension)

@@ -58,7 +58,8 @@ enum VectorFile {
     /// Where the parts of a segment with `count` rows of `dimension` floats go; nil when the sizes overflow.
     ///
     /// The data: the rows as float32, row-major, padded to 64 bytes; the chunk id of each row (int64); the
-    /// document id of each row (int64); the CRC-32C of each row's floats (u32), so a row read on its own can be
+    /// document id of each row (int64); a 24-byte record per row (its chunk id, document id, and the CRC-32C of
+    /// its floats and both ids, then 4 zero bytes), so that a row re-scored on its own takes two reads and is
     /// checked; and, when the segment has codes, each row as int8 codes (row-major, padded to 64 bytes) and the
     /// per-dimension scales (float32) that turn a code back into a value: xᵢ ≈ codeᵢ · scaleᵢ, |error| ≤ scaleᵢ/2.
     /// The first `matrixBytes` are laid out as a ``VectorMatrix``'s memory.
@@ -72,7 +73,8 @@ enum VectorFile {
         var documentsOffset: Int { valuesBytes + 8 * count }
         /// Rows, chunk ids and document ids: the part laid out as a matrix.
         var matrixBytes: Int { valuesBytes + 16 * count }
-        var rowChecksumsOffset: Int { matrixBytes }
+        var rowRecordsOffset: Int { matrixBytes }
+        static let rowRecordSize = 24
         let codesOffset: Int
         let scalesOffset: Int
         let dataBytes: Int
@@ -87,7 +89,7 @@ enum VectorFile {
             self.dimension = dimension
             self.hasCodes = hasCodes
             valuesBytes = (raw + 63) / 64 * 64
-            let checksumsEnd = valuesBytes + 20 * count
+            let checksumsEnd = valuesBytes + (16 + Self.rowRecordSize) * count
             if hasCodes {
                 codesOffset = (checksumsEnd + 63) / 64 * 64
                 scalesOffset = codesOffset + (count * dimension + 63) / 64 * 64

@@ -16,21 +16,28 @@ public final class VectorSegments: @unchecked Sendable {
     let firstRows: [Int]
     /// Each segment's per-dimension code scales (empty for a segment without codes).
     let scales: [[Float]]
+    /// For a file one change behind the index (a writer is still running): the current vectors of the chunks
+    /// changed since the manifest, read from SQLite, whose rows in the segments are marked dead in `manifest`.
+    let overlay: VectorMatrix?
 
     public var dimension: Int { manifest.dimension }
     /// Rows whose chunk is still in the index.
-    public var liveRows: Int { manifest.liveRows }
+    public var liveRows: Int { manifest.liveRows + (overlay?.count ?? 0) }
     /// True when every segment also holds its rows as int8 codes.
     public var hasCodes: Bool { segments.allSatisfy(\.layout.hasCodes) }
     var maxRowNorm: Float { manifest.maxRowNorm }
 
     // `@unchecked Sendable`: everything is set in `init` and only read afterwards; reads are `pread`s, which
     // do not move a shared file offset.
-    private init(manifestPath: String, manifest: VectorFile.Manifest, segments: [VectorFile.OpenSegment], scales: [[Float]]) {
+    private init(
+        manifestPath: String, manifest: VectorFile.Manifest, segments: [VectorFile.OpenSegment], scales: [[Float]],
+        overlay: VectorMatrix? = nil
+    ) {
         self.manifestPath = manifestPath
         self.manifest = manifest
         self.segments = segments
         self.scales = scales
+        self.overlay = overlay
         var first = 0
         firstRows = segments.map { segment in
             defer { first += segment.entry.rows }
@@ -40,9 +47,43 @@ public final class VectorSegments: @unchecked Sendable {
 
     deinit { for segment in segments { close(segment.fd) } }
 
-    /// Opens the vector file at `path` when it is this index's, of `dimension`, at `generation`, and every segment
-    /// is there with the right header; else says why not.
-    static func open(path: String, dimension: Int, generation: Int64, indexID: [UInt8]) -> Result<VectorSegments, VectorFile.VerdictBox> {
+    /// The same segments with the changes since their manifest laid over them: `changed` chunk ids' rows marked
+    /// dead (found by reading each segment's ids a block at a time) and `current` (those chunks' vectors now)
+    /// searched beside them. Nil when a segment's ids cannot be read.
+    func overlaid(changed: Set<Int64>, current: VectorMatrix) -> VectorSegments? {
+        var manifest = manifest
+        for (s, segment) in segments.enumerated() {
+            let layout = segment.layout
+            let idsPerBlock = VectorFile.blockSize / 8
+            for first in stride(from: 0, to: layout.count, by: idsPerBlock) {
+                let last = min(layout.count, first + idsPerBlock)
+                guard let bytes = VectorFile.readChecked(
+                    segment, range: (layout.idsOffset + 8 * first)..<(layout.idsOffset + 8 * last))
+                else { return nil }
+                bytes.withUnsafeBytes { raw in
+                    for (i, id) in raw.bindMemory(to: Int64.self).enumerated() where changed.contains(id) {
+                        manifest.segments[s].markDead(first + i)
+                    }
+                }
+            }
+        }
+        // The segments' descriptors are shared: this object must not close them.
+        var reopened: [VectorFile.OpenSegment] = []
+        for segment in segments {
+            let fd = dup(segment.fd)
+            guard fd >= 0 else {
+                for done in reopened { close(done.fd) }
+                return nil
+            }
+            reopened.append(.init(fd: fd, entry: segment.entry, layout: segment.layout, checksums: segment.checksums))
+        }
+        return VectorSegments(
+            manifestPath: manifestPath, manifest: manifest, segments: reopened, scales: scales, overlay: current)
+    }
+
+    /// Opens the vector file at `path` when it is this index's, of `dimension`, at `generation` (any generation
+    /// when nil), and every segment is there with the right header; else says why not.
+    static func open(path: String, dimension: Int, generation: Int64?, indexID: [UInt8]) -> Result<VectorSegments, VectorFile.VerdictBox> {
         let manifest: VectorFile.Manifest
         switch VectorFile.checkedManifest(path, dimension: dimension, generation: generation, indexID: indexID) {
         case .success(let found): manifest = found
@@ -91,21 +132,15 @@ public final class VectorSegments: @unchecked Sendable {
         let segment = segments[s]
         let layout = segment.layout
         var vector = [Float](repeating: 0, count: layout.dimension)
-        var id: Int64 = 0
-        var document: Int64 = 0
-        var checksum: UInt32 = 0
+        var record = (id: Int64(0), document: Int64(0), checksum: UInt32(0), zero: UInt32(0))
         let base = VectorFile.headerSize
         let ok = vector.withUnsafeMutableBytes { VectorFile.readFully(segment.fd, $0, at: base + r * layout.dimension * 4) }
-            && withUnsafeMutableBytes(of: &id) { VectorFile.readFully(segment.fd, $0, at: base + layout.idsOffset + 8 * r) }
-            && withUnsafeMutableBytes(of: &document) {
-                VectorFile.readFully(segment.fd, $0, at: base + layout.documentsOffset + 8 * r)
+            && withUnsafeMutableBytes(of: &record) {
+                VectorFile.readFully(segment.fd, $0, at: base + layout.rowRecordsOffset + VectorFile.Layout.rowRecordSize * r)
             }
-            && withUnsafeMutableBytes(of: &checksum) {
-                VectorFile.readFully(segment.fd, $0, at: base + layout.rowChecksumsOffset + 4 * r)
-            }
-        guard ok, vector.withUnsafeBytes({ VectorFile.rowChecksum($0, id: id, document: document) }) == checksum else {
-            return nil
-        }
+        let (id, document) = (Int64(littleEndian: record.id), Int64(littleEndian: record.document))
+        guard ok, vector.withUnsafeBytes({ VectorFile.rowChecksum($0, id: id, document: document) }) == record.checksum
+        else { return nil }
         return (vector, id, document)
     }
 }

@@ -76,6 +76,14 @@ struct QueryCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Reciprocal rank fusion's constant.", visibility: .hidden))
     var rrfK: Double?
 
+    @Option(
+        help: ArgumentHelp(
+            "How the vectors are read: auto, memory, float32 (the vector file streamed) or int8 (its codes streamed, "
+                + "candidates re-scored exactly). The answers are the same; for measuring.",
+            visibility: .hidden),
+        transform: choice("--scan"))
+    var scan: VectorScan = .auto
+
     @Flag(help: "Fail when any index cannot be read, instead of reporting it and searching the others.")
     var strict = false
 
@@ -153,7 +161,8 @@ struct QueryCommand: AsyncParsableCommand {
                 pathPrefixes: under.map { FileWalker.canonicalPath($0) ?? URL(fileURLWithPath: $0).standardizedFileURL.path },
                 pathGlobs: path, formats: Set(format.compactMap(DocumentFormat.init(rawValue:))), minScore: minScore)
             let options = SearchOptions(
-                mode: mode, k: k, filter: filter, fusion: try fusionMethod(), grouping: group, collapseCopies: !all)
+                mode: mode, k: k, filter: filter, fusion: try fusionMethod(), grouping: group, collapseCopies: !all,
+                scan: scan)
             // Run.
             outcome = try await search.search(texts, embedder: embedder, options: options, skipUnreadable: !strict)
             // An index that opened but failed in the scan (a damaged file) is reported like one that did not open.

@@ -196,4 +196,36 @@ struct VectorFileUpdateTests {
         #expect(await store.lastVectorFileUpdate?.kind == .updated)
         expectSame(try state(path), "after logged deletions")
     }
+
+    @Test("while a writer holds the index, a query searches the stale file with the changes laid over it, exactly")
+    func overlayWhileWriting() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let path = dir.path + "/index.sqlite"
+        let store = try SQLiteIndexStore(path: path)
+        try await store.prepare(IndexSettings(embedder: embedder.identity, chunking: .init()), roots: [])
+        try await store.write((0..<30).map { document("d\($0)", chunks: 8) }, skipped: [])
+        try await store.setQuantization(.int8)
+        _ = try await store.refreshVectorFile()
+        // A writer that has stored changes and not yet updated the file.
+        let writer = try IndexLock(indexPath: path, wait: false)
+        try await store.write([document("d4", chunks: 8, salt: 3), document("fresh", chunks: 5)], skipped: [])
+        try await store.remove(documents: ["/d9.txt"], skips: [], roots: [])
+        let reader = try IndexReader(path: path)
+        let segments = try #require(try reader.vectorSegments(dimension: embedder.identity.dimension))
+        let overlay = try #require(segments.overlay, "the stale file was not overlaid")
+        #expect(overlay.count == 13)
+        #expect(segments.liveRows == 30 * 8 - 8 + 5)
+        let matrix = try reader.loadVectors(dimension: embedder.identity.dimension)
+        let queries = ["lighthouses d4 part 3 salt 3", "fresh part 1", "d9 part 2", "harbour walls d17"].map(embedder.vector(for:))
+        let expected = await ExactSearch.search(queries, in: matrix, k: 12).map { $0.map { matrix.ids[$0.row] } }
+        for useCodes in [false, true] {
+            let found = try await SegmentSearch.search(queries, in: segments, k: 12, useCodes: useCodes)
+            #expect(found.map { $0.map(\.id) } == expected, "codes: \(useCodes)")
+        }
+        // The file itself was left as it was, for the writer to update.
+        guard case .found(let manifest) = VectorFile.readManifest(path + ".vectors") else { return }
+        #expect(manifest.segments.count == 1 && manifest.segments[0].deadRows == 0)
+        withExtendedLifetime(writer) {}
+    }
 }
