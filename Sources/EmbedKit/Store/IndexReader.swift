@@ -483,15 +483,25 @@ public final class IndexReader {
         return found
     }
 
-    /// Calls `body` with every chunk, in path then ordinal order, with its vector when `withVectors`.
+    /// Calls `body` with every chunk, in path then ordinal order, with its vector when `withVectors`, all from one
+    /// snapshot.
+    ///
+    /// Document by document in path order, each one's chunks by the (document, ordinal) index: one sort of every
+    /// chunk instead would need a temporary copy of them all (at ten million chunks with their vectors, 16 GB).
     public func forEachChunk(withVectors: Bool, _ body: (StoredChunk, [Float]?) throws -> Void) throws {
-        let statement = try connection.prepare(
-            "SELECT \(Self.chunkColumns), v.embedding FROM \(Self.chunkTables) "
-                + "JOIN vectors v ON v.id = c.vector_id ORDER BY d.path, c.ordinal")
-        while try statement.step() {
-            // A chunk without words has an empty vector: none.
-            let vector = withVectors ? statement.withBlob(12) { VectorCoding.decode($0) }.nilIfEmpty : nil
-            try body(Self.chunk(statement), vector)
+        try IndexFile.inReadTransaction(connection) {
+            let documents = try connection.prepare("SELECT id FROM documents ORDER BY path")
+            let chunks = try connection.prepare(
+                "SELECT \(Self.chunkColumns)" + (withVectors ? ", v.embedding" : "") + " FROM \(Self.chunkTables) "
+                    + (withVectors ? "JOIN vectors v ON v.id = c.vector_id " : "") + "WHERE c.document_id = ?1 ORDER BY c.ordinal")
+            while try documents.step() {
+                chunks.bind([.int(documents.int(0))])
+                while try chunks.step() {
+                    // A chunk without words has an empty vector: none.
+                    let vector = withVectors ? chunks.withBlob(12) { VectorCoding.decode($0) }.nilIfEmpty : nil
+                    try body(Self.chunk(chunks), vector)
+                }
+            }
         }
     }
 

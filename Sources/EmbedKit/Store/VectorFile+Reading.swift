@@ -213,6 +213,22 @@ extension VectorFile {
         }
     }
 
+    /// Calls `body` with each row's chunk id, in row order, reading the ids a block at a time (every block checked),
+    /// so memory stays flat whatever the segment's size. False when a block cannot be read or fails its checksum.
+    static func forEachID(of segment: OpenSegment, _ body: (_ row: Int, _ id: Int64) -> Void) -> Bool {
+        let layout = segment.layout
+        let idsPerRead = blockSize / 8
+        for first in stride(from: 0, to: layout.count, by: idsPerRead) {
+            let last = min(layout.count, first + idsPerRead)
+            guard let bytes = readChecked(segment, range: (layout.idsOffset + 8 * first)..<(layout.idsOffset + 8 * last))
+            else { return false }
+            bytes.withUnsafeBytes { raw in
+                for (i, id) in raw.bindMemory(to: Int64.self).enumerated() { body(first + i, id) }
+            }
+        }
+        return true
+    }
+
     /// The bytes `range` of a segment's data, every block they touch read whole and checked.
     static func readChecked(_ segment: OpenSegment, range: Range<Int>) -> [UInt8]? {
         guard !range.isEmpty else { return [] }

@@ -172,16 +172,15 @@ extension IndexFile {
         var outcome = VectorFile.UpdateOutcome(kind: .updated, reflects: last)
         // The old rows of changed chunks die: a chunk deleted, or changed and appended again below.
         if !changed.isEmpty {
+            let changedSet = Set(changed)
             for (s, segment) in segments.enumerated() {
-                guard let ids = VectorFile.readIdentifiers(segment)?.ids else { return nil }
-                var c = 0
-                for (row, id) in ids.enumerated() {
-                    while c < changed.count && changed[c] < id { c += 1 }
-                    if c < changed.count && changed[c] == id && !next.segments[s].isDead(row) {
+                let found = VectorFile.forEachID(of: segment) { row, id in
+                    if changedSet.contains(id) && !next.segments[s].isDead(row) {
                         next.segments[s].markDead(row)
                         outcome.deleted += 1
                     }
                 }
+                guard found else { return nil }
             }
         }
         var written: [VectorFile.SegmentEntry] = []

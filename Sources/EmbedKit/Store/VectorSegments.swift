@@ -53,19 +53,10 @@ public final class VectorSegments: @unchecked Sendable {
     func overlaid(changed: Set<Int64>, current: VectorMatrix) -> VectorSegments? {
         var manifest = manifest
         for (s, segment) in segments.enumerated() {
-            let layout = segment.layout
-            let idsPerBlock = VectorFile.blockSize / 8
-            for first in stride(from: 0, to: layout.count, by: idsPerBlock) {
-                let last = min(layout.count, first + idsPerBlock)
-                guard let bytes = VectorFile.readChecked(
-                    segment, range: (layout.idsOffset + 8 * first)..<(layout.idsOffset + 8 * last))
-                else { return nil }
-                bytes.withUnsafeBytes { raw in
-                    for (i, id) in raw.bindMemory(to: Int64.self).enumerated() where changed.contains(id) {
-                        manifest.segments[s].markDead(first + i)
-                    }
-                }
+            let found = VectorFile.forEachID(of: segment) { row, id in
+                if changed.contains(id) { manifest.segments[s].markDead(row) }
             }
+            guard found else { return nil }
         }
         // The segments' descriptors are shared: this object must not close them.
         var reopened: [VectorFile.OpenSegment] = []

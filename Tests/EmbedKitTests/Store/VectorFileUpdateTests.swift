@@ -47,6 +47,11 @@ struct VectorFileUpdateTests {
         #expect(Array(state.fromFile.values) == Array(state.fromSQLite.values), "\(label): vectors")
     }
 
+    /// A new index of the hash embedder's vectors in `dir`, and its writer.
+    func makeStore(in dir: TemporaryDirectory) async throws -> (path: String, store: SQLiteIndexStore) {
+        try await VectorFileTests().emptyIndex(in: dir)
+    }
+
     func segmentBytes(_ path: String, _ entry: VectorFile.SegmentEntry) -> Int {
         (try? FileManager.default.attributesOfItem(atPath: VectorFile.segmentPath(path + ".vectors", serial: entry.serial))[.size] as? Int) ?? 0
     }
@@ -55,9 +60,7 @@ struct VectorFileUpdateTests {
     func appendsAndDeletions() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let path = dir.path + "/index.sqlite"
-        let store = try SQLiteIndexStore(path: path)
-        try await store.prepare(IndexSettings(embedder: embedder.identity, chunking: .init()), roots: [])
+        let (path, store) = try await makeStore(in: dir)
         try await store.write((0..<50).map { document("d\($0)", chunks: 20) }, skipped: [])
         _ = try await store.refreshVectorFile()
         #expect(await store.lastVectorFileUpdate?.kind == .rebuilt)
@@ -106,9 +109,7 @@ struct VectorFileUpdateTests {
     func merges() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let path = dir.path + "/index.sqlite"
-        let store = try SQLiteIndexStore(path: path)
-        try await store.prepare(IndexSettings(embedder: embedder.identity, chunking: .init()), roots: [])
+        let (path, store) = try await makeStore(in: dir)
         try await store.write((0..<40).map { document("d\($0)", chunks: 10) }, skipped: [])
         _ = try await store.refreshVectorFile()
         var merged = 0
@@ -141,9 +142,7 @@ struct VectorFileUpdateTests {
     func readerUpdates() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let path = dir.path + "/index.sqlite"
-        let store = try SQLiteIndexStore(path: path)
-        try await store.prepare(IndexSettings(embedder: embedder.identity, chunking: .init()), roots: [])
+        let (path, store) = try await makeStore(in: dir)
         try await store.write((0..<10).map { document("d\($0)", chunks: 5) }, skipped: [])
         _ = try await store.refreshVectorFile()
         // A writer that stored documents but was killed before it updated the file.
@@ -172,9 +171,7 @@ struct VectorFileUpdateTests {
     func droppedTrigger() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let path = dir.path + "/index.sqlite"
-        let store = try SQLiteIndexStore(path: path)
-        try await store.prepare(IndexSettings(embedder: embedder.identity, chunking: .init()), roots: [])
+        let (path, store) = try await makeStore(in: dir)
         try await store.write((0..<10).map { document("d\($0)", chunks: 5) }, skipped: [])
         _ = try await store.refreshVectorFile()
         let other = try SQLiteConnection(path: path)
@@ -201,9 +198,7 @@ struct VectorFileUpdateTests {
     func overlayWhileWriting() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let path = dir.path + "/index.sqlite"
-        let store = try SQLiteIndexStore(path: path)
-        try await store.prepare(IndexSettings(embedder: embedder.identity, chunking: .init()), roots: [])
+        let (path, store) = try await makeStore(in: dir)
         try await store.write((0..<30).map { document("d\($0)", chunks: 8) }, skipped: [])
         try await store.setQuantization(.int8)
         _ = try await store.refreshVectorFile()
