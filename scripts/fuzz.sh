@@ -23,7 +23,7 @@ while [ $# -gt 0 ]; do
         *) targets+=("$1"); shift ;;
     esac
 done
-[ ${#targets[@]} -gt 0 ] || targets=(decode html xml markdown chunker tokenizer safetensors response gzip request)
+[ ${#targets[@]} -gt 0 ] || targets=(decode html xml markdown chunker tokenizer safetensors response gzip request vectorfile)
 
 scratch=.build-fuzz
 [ -f models/all-MiniLM-L6-v2/vocab.txt ] || scripts/fetch-model.sh   # the tokenizer target needs its vocabulary

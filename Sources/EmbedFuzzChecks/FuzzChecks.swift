@@ -35,6 +35,30 @@ public struct FuzzChecks: Sendable {
         case .response: try checkResponse(bytes)
         case .gzip: try checkGzip(bytes)
         case .request: try checkRequest(bytes)
+        case .vectorfile: try checkVectorFile(bytes)
+        }
+    }
+
+    // MARK: - Vector file
+
+    /// The first byte picks the decoder: even, a manifest; odd, a segment header (the rest of the input either
+    /// way). What is accepted is consistent (segments with distinct serials, no dead bit past a segment's rows)
+    /// and reads back the same after being written again.
+    private func checkVectorFile(_ bytes: [UInt8]) throws(FuzzFailure) {
+        guard let first = bytes.first else { return }
+        let body = Array(bytes.dropFirst())
+        if first % 2 == 0 {
+            guard let manifest = VectorFile.decodeManifest(body) else { return }
+            try expect(Set(manifest.segments.map(\.serial)).count == manifest.segments.count, "two segments share a serial")
+            for segment in manifest.segments {
+                try expect(segment.rows > 0 && segment.dead.count == (segment.rows + 63) / 64, "a bitmap of the wrong size")
+                try expect(segment.deadRows <= segment.rows, "more dead rows than rows")
+            }
+            try expect(VectorFile.decodeManifest(VectorFile.encodeManifest(manifest)) == manifest, "a manifest that does not read back")
+        } else {
+            guard let header = VectorFile.decodeHeader(body) else { return }
+            try expect(header.count >= 0, "a negative row count")
+            try expect(VectorFile.decodeHeader(VectorFile.encodeHeader(header)) == header, "a header that does not read back")
         }
     }
 

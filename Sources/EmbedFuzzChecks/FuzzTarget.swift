@@ -27,6 +27,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case gzip
     /// The decoders of `embed serve`'s request bodies: embeddings, search and job requests.
     case request
+    /// The vector file's manifest and segment header decoders (files beside the index are hostile too).
+    case vectorfile
 
     /// Whether the target needs the model directory (for the tokenizer's vocabulary).
     public var needsModel: Bool { self == .tokenizer }

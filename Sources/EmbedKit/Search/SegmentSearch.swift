@@ -75,11 +75,16 @@ public enum SegmentSearch {
             overlaid = await ExactSearch.search(
                 queries, in: overlay, k: k, partitions: partitions, minScore: minScore, accept: accept)
         }
-        return queries.indices.map { q in
+        return try queries.indices.map { q in
+            // A score above ‖q‖ · the recorded largest norm means the recorded norms (and so the error bounds)
+            // are wrong: the file is not what its checksums vouch for.
+            let norm = queries[q].reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
+            let plausible = norm * Double(file.maxRowNorm) * (1 + 0x1p-16) + 0x1p-40
             var exact: [(hit: SegmentHit, score: Double)] = []
             for candidate in chosen[q] {
                 let row = rows[candidate.row]!
                 let sum = ExactSearch.exactScore(queries[q], row.vector)
+                guard sum.magnitude <= plausible else { throw damaged(file, "a row is longer than its segment says") }
                 if let minScore, sum < Double(minScore) { continue }
                 exact.append((SegmentHit(id: row.id, document: row.document, score: Float(sum)), sum))
             }

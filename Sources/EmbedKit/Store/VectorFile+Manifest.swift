@@ -20,16 +20,16 @@ extension VectorFile {
     static let maxSegments = 4096
 
     /// One segment as the manifest names it.
-    struct SegmentEntry: Equatable, Sendable {
-        var serial: UInt64
-        var rows: Int
+    package struct SegmentEntry: Equatable, Sendable {
+        package var serial: UInt64
+        package var rows: Int
         /// The checksum of the segment's block checksums: binds the entry to that exact file.
-        var tableChecksum: UInt32
-        var maxRowNorm: Float
+        package var tableChecksum: UInt32
+        package var maxRowNorm: Float
         /// Whether the segment holds its rows as int8 codes too.
-        var hasCodes: Bool
+        package var hasCodes: Bool
         /// One bit per row, set when the row's chunk was deleted or changed after the segment was written.
-        var dead: [UInt64]
+        package var dead: [UInt64]
 
         init(
             serial: UInt64, rows: Int, tableChecksum: UInt32, maxRowNorm: Float, hasCodes: Bool = false,
@@ -43,22 +43,22 @@ extension VectorFile {
             self.dead = dead ?? [UInt64](repeating: 0, count: (rows + 63) / 64)
         }
 
-        var deadRows: Int { dead.reduce(0) { $0 + $1.nonzeroBitCount } }
-        var liveRows: Int { rows - deadRows }
+        package var deadRows: Int { dead.reduce(0) { $0 + $1.nonzeroBitCount } }
+        package var liveRows: Int { rows - deadRows }
 
-        func isDead(_ row: Int) -> Bool { dead[row >> 6] & (1 << UInt64(row & 63)) != 0 }
+        package func isDead(_ row: Int) -> Bool { dead[row >> 6] & (1 << UInt64(row & 63)) != 0 }
         mutating func markDead(_ row: Int) { dead[row >> 6] |= 1 << UInt64(row & 63) }
     }
 
     /// Which segments hold the index's vectors at one generation.
-    struct Manifest: Equatable, Sendable {
-        var dimension: Int
-        var generation: Int64
+    package struct Manifest: Equatable, Sendable {
+        package var dimension: Int
+        package var generation: Int64
         /// The last entry of the index's change log (`vector_changes`) the segments reflect; nil for an index
         /// without a log, whose vector file is only ever rewritten whole.
-        var changeSeq: Int64?
-        var indexID: [UInt8]
-        var segments: [SegmentEntry]
+        package var changeSeq: Int64?
+        package var indexID: [UInt8]
+        package var segments: [SegmentEntry]
 
         var rows: Int { segments.reduce(0) { $0 + $1.rows } }
         var liveRows: Int { segments.reduce(0) { $0 + $1.liveRows } }
@@ -66,7 +66,7 @@ extension VectorFile {
         var maxRowNorm: Float { segments.filter { $0.liveRows > 0 }.map(\.maxRowNorm).max() ?? 0 }
     }
 
-    static func encodeManifest(_ manifest: Manifest) -> [UInt8] {
+    package static func encodeManifest(_ manifest: Manifest) -> [UInt8] {
         let words = manifest.segments.reduce(0) { $0 + $1.dead.count }
         var raw = [UInt8](
             repeating: 0, count: manifestHeaderSize + segmentEntrySize * manifest.segments.count + 8 * words + 4)
@@ -102,7 +102,7 @@ extension VectorFile {
     }
 
     /// The manifest in `raw`, or nil when it is not a whole, undamaged manifest of this version.
-    static func decodeManifest(_ raw: [UInt8]) -> Manifest? {
+    package static func decodeManifest(_ raw: [UInt8]) -> Manifest? {
         guard raw.count >= manifestHeaderSize + 4, Array(raw[0..<8]) == manifestMagic else { return nil }
         return raw.withUnsafeBytes { raw -> Manifest? in
             let end = raw.count - 4
@@ -117,22 +117,29 @@ extension VectorFile {
                 dimension: Int(raw.loadUnaligned(fromByteOffset: 12, as: UInt32.self)),
                 generation: raw.loadUnaligned(fromByteOffset: 16, as: Int64.self),
                 changeSeq: changeSeq < 0 ? nil : changeSeq, indexID: Array(raw[40..<56]), segments: [])
+            // Every entry and the bitmaps' total size checked against the bytes there are before any bitmap is
+            // made: a damaged or hostile row count must not size an allocation.
             var offset = manifestHeaderSize
             var words = 0
-            for _ in 0..<count {
-                let rows = raw.loadUnaligned(fromByteOffset: offset + 8, as: Int64.self)
-                let flags = raw.loadUnaligned(fromByteOffset: offset + 24, as: UInt32.self)
+            for i in 0..<count {
+                let rows = raw.loadUnaligned(fromByteOffset: offset + segmentEntrySize * i + 8, as: Int64.self)
+                let flags = raw.loadUnaligned(fromByteOffset: offset + segmentEntrySize * i + 24, as: UInt32.self)
                 guard rows > 0, rows <= Int64(Int32.max) * 64, flags & ~1 == 0 else { return nil }
+                words += (Int(rows) + 63) / 64
+                guard offset + segmentEntrySize * count + 8 * words <= end else { return nil }
+            }
+            guard offset + segmentEntrySize * count + 8 * words == end else { return nil }
+            for _ in 0..<count {
+                let rows = Int(raw.loadUnaligned(fromByteOffset: offset + 8, as: Int64.self))
                 manifest.segments.append(
                     SegmentEntry(
-                        serial: raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self), rows: Int(rows),
+                        serial: raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self), rows: rows,
                         tableChecksum: raw.loadUnaligned(fromByteOffset: offset + 16, as: UInt32.self),
                         maxRowNorm: raw.loadUnaligned(fromByteOffset: offset + 20, as: Float.self),
-                        hasCodes: flags & 1 != 0))
-                words += (Int(rows) + 63) / 64
+                        hasCodes: raw.loadUnaligned(fromByteOffset: offset + 24, as: UInt32.self) & 1 != 0))
                 offset += segmentEntrySize
             }
-            guard offset + 8 * words == end, Set(manifest.segments.map(\.serial)).count == count else { return nil }
+            guard Set(manifest.segments.map(\.serial)).count == count else { return nil }
             for s in manifest.segments.indices {
                 for w in manifest.segments[s].dead.indices {
                     manifest.segments[s].dead[w] = raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
@@ -154,8 +161,9 @@ extension VectorFile {
         case unusable(String)
     }
 
-    /// Upper bound on a manifest's size: the header, the most segments, and a bitmap for the most rows.
-    static let maxManifestBytes = manifestHeaderSize + segmentEntrySize * maxSegments + (Int(Int32.max) * 64 / 8) + 4
+    /// Upper bound on a manifest's size: 256 MiB, a bitmap of two billion rows. A larger file is not read into
+    /// memory to find out that it is not ours.
+    static let maxManifestBytes = 256 << 20
 
     static func readManifest(_ path: String) -> ManifestRead {
         let fd: Int32

@@ -43,21 +43,6 @@ extension VectorFile {
         }
     }
 
-    /// True when the manifest says it holds this index's vectors of `generation` and every segment it names is
-    /// there with the right header (their blocks unchecked): the writer's cheap test of whether to rewrite it.
-    static func isCurrent(path: String, dimension: Int, generation: Int64, indexID: [UInt8]) -> Bool {
-        guard case .success(let manifest) = checkedManifest(
-            path, dimension: dimension, generation: generation, indexID: indexID)
-        else { return false }
-        return manifest.segments.allSatisfy { segment in
-            guard case .success(let open) = openSegment(segment, manifestPath: path, dimension: dimension,
-                                                        indexID: indexID)
-            else { return false }
-            close(open.fd)
-            return true
-        }
-    }
-
     /// The manifest at `path` when it is this index's, of `dimension` and at `generation`.
     static func checkedManifest(
         _ path: String, dimension: Int, generation: Int64?, indexID: [UInt8]

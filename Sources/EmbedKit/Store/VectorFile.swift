@@ -26,10 +26,10 @@ import CEmbedCRC32C
 /// largest row norm (f32), block size (u32), index id (16 bytes), CRC-32C of the block checksums (u32), flags
 /// (u32: 1 = int8 codes), reserved, CRC-32C of the 124 bytes before it (u32). The manifest's layout is in
 /// VectorFile+Manifest.swift.
-enum VectorFile {
+package enum VectorFile {
     static let magic: [UInt8] = Array("EMBEDSEG".utf8)
     static let version: UInt32 = 3
-    static let headerSize = 128
+    package static let headerSize = 128
     static let blockSize = 1 << 20
     static let indexIDSize = 16
 
@@ -43,16 +43,16 @@ enum VectorFile {
     }
 
     /// A segment's header.
-    struct Header: Equatable {
-        var dimension: Int
-        var count: Int
+    package struct Header: Equatable {
+        package var dimension: Int
+        package var count: Int
         /// The segment's number, also in its name.
-        var serial: UInt64
-        var maxRowNorm: Float
-        var indexID: [UInt8]
-        var tableChecksum: UInt32
+        package var serial: UInt64
+        package var maxRowNorm: Float
+        package var indexID: [UInt8]
+        package var tableChecksum: UInt32
         /// Whether the segment also holds its rows as int8 codes (see `Layout`).
-        var hasCodes = false
+        package var hasCodes = false
     }
 
     /// Where the parts of a segment with `count` rows of `dimension` floats go; nil when the sizes overflow.
@@ -103,7 +103,7 @@ enum VectorFile {
         }
     }
 
-    static func decodeHeader(_ raw: [UInt8]) -> Header? {
+    package static func decodeHeader(_ raw: [UInt8]) -> Header? {
         guard raw.count >= headerSize, Array(raw[0..<8]) == magic else { return nil }
         return raw.withUnsafeBytes { raw -> Header? in
             guard raw.loadUnaligned(fromByteOffset: 8, as: UInt32.self) == version,
@@ -123,7 +123,7 @@ enum VectorFile {
         }
     }
 
-    static func encodeHeader(_ header: Header) -> [UInt8] {
+    package static func encodeHeader(_ header: Header) -> [UInt8] {
         var raw = [UInt8](repeating: 0, count: headerSize)
         raw.withUnsafeMutableBytes { raw in
             magic.withUnsafeBytes { raw.copyMemory(from: $0) }

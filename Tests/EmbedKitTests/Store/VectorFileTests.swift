@@ -70,10 +70,34 @@ struct VectorFileTests {
             #expect(Array(read.ids) == Array(source.ids))
             #expect(Array(read.documentIDs) == Array(source.documentIDs))
             #expect(read.maxRowNorm >= source.maxRowNorm * (1 - 1e-6) && read.maxRowNorm <= source.maxRowNorm * 1.00001)
-            #expect(VectorFile.isCurrent(path: path, dimension: dimension, generation: 42, indexID: Self.id))
+            guard case .success = VectorFile.checkedManifest(path, dimension: dimension, generation: 42, indexID: Self.id)
+            else {
+                Issue.record("\(rows) rows: the manifest was refused")
+                continue
+            }
         }
         let names = try FileManager.default.contentsOfDirectory(atPath: dir.path)
         #expect(!names.contains { $0.contains(".tmp-") })
+    }
+
+    @Test("a manifest whose row counts promise more bitmap than it holds is refused before anything is allocated")
+    func hostileRowCounts() throws {
+        var manifest = VectorFile.Manifest(
+            dimension: 8, generation: 1, changeSeq: 0, indexID: Self.id,
+            segments: [.init(serial: 7, rows: 100, tableChecksum: 1, maxRowNorm: 1)])
+        let good = VectorFile.encodeManifest(manifest)
+        #expect(VectorFile.decodeManifest(good) == manifest)
+        for rows in [Int64(1) << 36, Int64(Int32.max) * 64, Int64.max, 0, -1, 129] {
+            var bytes = good
+            bytes.withUnsafeMutableBytes { $0.storeBytes(of: rows, toByteOffset: 64 + 8, as: Int64.self) }
+            // The checksum made right, as a hostile file would: only the sizes can refuse it.
+            let end = bytes.count - 4
+            let checksum = bytes.withUnsafeBytes { VectorFile.crc32c(UnsafeRawBufferPointer(rebasing: $0[0..<end])) }
+            bytes.withUnsafeMutableBytes { $0.storeBytes(of: checksum, toByteOffset: end, as: UInt32.self) }
+            #expect(VectorFile.decodeManifest(bytes) == nil, "row count \(rows) was believed")
+        }
+        manifest.segments.append(.init(serial: 7, rows: 1, tableChecksum: 1, maxRowNorm: 1))
+        #expect(VectorFile.decodeManifest(VectorFile.encodeManifest(manifest)) == nil, "two segments with one serial")
     }
 
     @Test("another index's, a stale, or a wrong-dimension file is refused")
@@ -211,27 +235,33 @@ struct VectorFileTests {
         let search = try await IndexSearch(opening: [path])
         let expected = try await search.search(["lighthouse keepers"], embedder: embedder, k: 3)
         #expect(FileManager.default.fileExists(atPath: file))
-        // A manifest and a segment that both claim a largest norm far below the rows' (checksums made to match).
-        guard case .found(var manifest) = VectorFile.readManifest(file) else {
-            Issue.record("no manifest was written")
-            return
+        // A manifest and a segment that both claim a largest norm far below the rows' (checksums made to match),
+        // searched in memory and streamed: both notice, read SQLite or write the file anew, and answer right.
+        for scan in [VectorScan.memory, .float32] {
+            guard case .found(var manifest) = VectorFile.readManifest(file) else {
+                Issue.record("no manifest was written")
+                return
+            }
+            let segment = VectorFile.segmentPath(file, serial: manifest.segments[0].serial)
+            var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: segment)))
+            var header = try #require(VectorFile.decodeHeader(Array(bytes[0..<VectorFile.headerSize])))
+            header.maxRowNorm = 0.01
+            bytes.replaceSubrange(0..<VectorFile.headerSize, with: VectorFile.encodeHeader(header))
+            try Data(bytes).write(to: URL(fileURLWithPath: segment))
+            manifest.segments[0].maxRowNorm = 0.01
+            try VectorFile.writeManifest(manifest, to: file)
+            guard case .current = VectorFile.load(
+                path: file, dimension: 384, generation: manifest.generation, indexID: manifest.indexID)
+            else {
+                Issue.record("the forged file should pass its checksums")
+                return
+            }
+            let results = try await search.search(
+                ["lighthouse keepers"], embedder: embedder,
+                options: SearchOptions(mode: .vector, k: 3, collapseCopies: false, scan: scan)).results
+            #expect(results == expected, "\(scan)")
+            #expect(!results[0].hits.isEmpty)
         }
-        let segment = VectorFile.segmentPath(file, serial: manifest.segments[0].serial)
-        var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: segment)))
-        var header = try #require(VectorFile.decodeHeader(Array(bytes[0..<VectorFile.headerSize])))
-        header.maxRowNorm = 0.01
-        bytes.replaceSubrange(0..<VectorFile.headerSize, with: VectorFile.encodeHeader(header))
-        try Data(bytes).write(to: URL(fileURLWithPath: segment))
-        manifest.segments[0].maxRowNorm = 0.01
-        try VectorFile.writeManifest(manifest, to: file)
-        guard case .current = VectorFile.load(path: file, dimension: 384, generation: manifest.generation, indexID: manifest.indexID)
-        else {
-            Issue.record("the forged file should pass its checksums")
-            return
-        }
-        let results = try await search.search(["lighthouse keepers"], embedder: embedder, k: 3)
-        #expect(results == expected)
-        #expect(!results[0].hits.isEmpty)
     }
 
     @Test("an index without an id never believes a vector file; a writer gives it one")
