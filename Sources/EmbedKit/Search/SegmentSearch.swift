@@ -182,17 +182,8 @@ public enum SegmentSearch {
                 let firstBlock = start / VectorFile.blockSize
                 let lastBlock = (end - 1) / VectorFile.blockSize
                 let base = firstBlock * VectorFile.blockSize
-                let bytes = UnsafeMutableRawBufferPointer(
-                    rebasing: buffer[0..<(min(layout.dataBytes, (lastBlock + 1) * VectorFile.blockSize) - base)])
-                guard VectorFile.readFully(segment.fd, bytes, at: VectorFile.headerSize + base) else {
-                    throw damaged(file, "a segment cannot be read")
-                }
-                for block in firstBlock...lastBlock {
-                    let from = block * VectorFile.blockSize - base
-                    let piece = UnsafeRawBufferPointer(rebasing: bytes[from..<min(bytes.count, from + VectorFile.blockSize)])
-                    guard VectorFile.crc32c(piece) == segment.checksums[block] else {
-                        throw damaged(file, "block \(block) of a segment fails its checksum")
-                    }
+                guard VectorFile.readCheckedBlocks(segment, firstBlock...lastBlock, into: buffer) != nil else {
+                    throw damaged(file, "a segment cannot be read, or one of its blocks fails its checksum")
                 }
                 var documents: [Int64] = []
                 if acceptDocument != nil {
@@ -214,7 +205,7 @@ public enum SegmentSearch {
                 var row = unit.rows.lowerBound
                 while row < unit.rows.upperBound {
                     let count = min(ExactSearch.blockRows, unit.rows.upperBound - row)
-                    let at = bytes.baseAddress! + (region + row * rowBytes - base)
+                    let at = buffer.baseAddress! + (region + row * rowBytes - base)
                     let block: UnsafePointer<Float>
                     if useCodes {
                         embed_k_dequantize_int8(

@@ -152,21 +152,16 @@ extension VectorFile {
                 heads.append(read)
                 destinations.append([Int](repeating: -1, count: segment.entry.rows))
             }
-            var next = [Int](repeating: 0, count: segments.count)
-            for s in segments.indices { while next[s] < heads[s].ids.count, segments[s].entry.isDead(next[s]) { next[s] += 1 } }
-            for position in 0..<count {
-                var best = -1
-                for s in segments.indices where next[s] < heads[s].ids.count {
-                    if best < 0 || heads[s].ids[next[s]] < heads[best].ids[next[best]] { best = s }
+            var position = 0
+            forEachLiveRowInIDOrder(segments, ids: heads.map(\.ids)) { s, row in
+                if position < count {
+                    ids[position] = heads[s].ids[row]
+                    documents[position] = heads[s].documents[row]
+                    destinations[s][row] = position
                 }
-                guard best >= 0 else { return .failure(SegmentProblem(message: "its contents are inconsistent")) }
-                let row = next[best]
-                ids[position] = heads[best].ids[row]
-                documents[position] = heads[best].documents[row]
-                destinations[best][row] = position
-                next[best] += 1
-                while next[best] < heads[best].ids.count, segments[best].entry.isDead(next[best]) { next[best] += 1 }
+                position += 1
             }
+            guard position == count else { return .failure(SegmentProblem(message: "its contents are inconsistent")) }
             for (s, segment) in segments.enumerated() {
                 guard scatterRows(segment, destinations: destinations[s], into: data) else {
                     return .failure(SegmentProblem(message: "has a segment whose rows fail their checksums"))
@@ -186,6 +181,28 @@ extension VectorFile {
             VectorMatrix(
                 dimension: dimension, count: count, maxRowNorm: manifest.maxRowNorm, storage: storage,
                 isFromVectorFile: true))
+    }
+
+    /// Calls `body` with every live row of `segments` (each in chunk-id order, `ids[s]` the ids of segment `s`),
+    /// in chunk-id order over all of them: a merge of sorted runs, skipping dead rows.
+    static func forEachLiveRowInIDOrder(
+        _ segments: [OpenSegment], ids: [[Int64]], _ body: (_ segment: Int, _ row: Int) throws -> Void
+    ) rethrows {
+        var next = [Int](repeating: 0, count: segments.count)
+        func skipDead(_ s: Int) {
+            while next[s] < ids[s].count, segments[s].entry.isDead(next[s]) { next[s] += 1 }
+        }
+        for s in segments.indices { skipDead(s) }
+        while true {
+            var best = -1
+            for s in segments.indices where next[s] < ids[s].count {
+                if best < 0 || ids[s][next[s]] < ids[best][next[best]] { best = s }
+            }
+            guard best >= 0 else { return }
+            try body(best, next[best])
+            next[best] += 1
+            skipDead(best)
+        }
     }
 
     /// A segment's chunk ids and document ids, their blocks checked; nil when a block fails or cannot be read.
@@ -214,24 +231,31 @@ extension VectorFile {
         return true
     }
 
+    /// Reads the data blocks `blocks` of `segment` into the start of `buffer` and checks each one's checksum.
+    /// Returns how many bytes were read (the last block may be short), or nil when a read fails or a block is
+    /// damaged. `buffer` must hold `blocks.count` whole blocks.
+    static func readCheckedBlocks(
+        _ segment: OpenSegment, _ blocks: ClosedRange<Int>, into buffer: UnsafeMutableRawBufferPointer
+    ) -> Int? {
+        let start = blocks.lowerBound * blockSize
+        let bytes = UnsafeMutableRawBufferPointer(
+            rebasing: buffer[0..<(min(segment.layout.dataBytes, (blocks.upperBound + 1) * blockSize) - start)])
+        guard readFully(segment.fd, bytes, at: headerSize + start) else { return nil }
+        for block in blocks {
+            let from = block * blockSize - start
+            let piece = UnsafeRawBufferPointer(rebasing: bytes[from..<min(bytes.count, from + blockSize)])
+            guard crc32c(piece) == segment.checksums[block] else { return nil }
+        }
+        return bytes.count
+    }
+
     /// The bytes `range` of a segment's data, every block they touch read whole and checked.
     static func readChecked(_ segment: OpenSegment, range: Range<Int>) -> [UInt8]? {
         guard !range.isEmpty else { return [] }
-        let first = range.lowerBound / blockSize
-        let last = (range.upperBound - 1) / blockSize
-        let start = first * blockSize
-        let end = min(segment.layout.dataBytes, (last + 1) * blockSize)
-        var bytes = [UInt8](repeating: 0, count: end - start)
-        let ok = bytes.withUnsafeMutableBytes { raw -> Bool in
-            guard readFully(segment.fd, raw, at: headerSize + start) else { return false }
-            for block in first...last {
-                let from = block * blockSize - start
-                let piece = UnsafeRawBufferPointer(rebasing: raw[from..<min(raw.count, from + blockSize)])
-                guard crc32c(piece) == segment.checksums[block] else { return false }
-            }
-            return true
-        }
-        guard ok else { return nil }
+        let blocks = (range.lowerBound / blockSize)...((range.upperBound - 1) / blockSize)
+        var bytes = [UInt8](repeating: 0, count: blocks.count * blockSize)
+        guard bytes.withUnsafeMutableBytes({ readCheckedBlocks(segment, blocks, into: $0) }) != nil else { return nil }
+        let start = blocks.lowerBound * blockSize
         return Array(bytes[(range.lowerBound - start)..<(range.upperBound - start)])
     }
 
@@ -252,14 +276,11 @@ extension VectorFile {
                 defer { buffer.deallocate() }
                 for block in (part * perPart)..<min(valueBlocks, (part + 1) * perPart) {
                     let start = block * blockSize
-                    let bytes = UnsafeMutableRawBufferPointer(
-                        rebasing: buffer[0..<(min(segment.layout.dataBytes, start + blockSize) - start)])
-                    guard readFully(segment.fd, bytes, at: headerSize + start),
-                        crc32c(UnsafeRawBufferPointer(bytes)) == segment.checksums[block]
-                    else {
+                    guard let read = readCheckedBlocks(segment, block...block, into: buffer) else {
                         failed.withLock { $0 = true }
                         return
                     }
+                    let bytes = UnsafeRawBufferPointer(rebasing: buffer[0..<read])
                     // The rows this block holds all or part of.
                     let end = min(start + bytes.count, segment.layout.count * rowBytes)
                     var row = start / rowBytes

@@ -281,23 +281,11 @@ extension VectorFile {
         return try writeSegment(
             manifestPath: manifestPath, dimension: dimension, count: count, indexID: indexID, codes: codes
         ) { emit in
-            var next = [Int](repeating: 0, count: segments.count)
-            func skipDead(_ s: Int) {
-                while next[s] < heads[s].ids.count, segments[s].entry.isDead(next[s]) { next[s] += 1 }
-            }
-            for s in segments.indices { skipDead(s) }
-            while true {
-                var best = -1
-                for s in segments.indices where next[s] < heads[s].ids.count {
-                    if best < 0 || heads[s].ids[next[s]] < heads[best].ids[next[best]] { best = s }
-                }
-                guard best >= 0 else { return }
-                guard readers[best].read(row: next[best], into: row) else {
+            try forEachLiveRowInIDOrder(segments, ids: heads.map(\.ids)) { s, r in
+                guard readers[s].read(row: r, into: row) else {
                     throw StoreError(.corrupt, "\(manifestPath): a segment's rows fail their checksums")
                 }
-                try emit(heads[best].ids[next[best]], heads[best].documents[next[best]], UnsafeRawBufferPointer(row))
-                next[best] += 1
-                skipDead(best)
+                try emit(heads[s].ids[r], heads[s].documents[r], UnsafeRawBufferPointer(row))
             }
         }
     }
@@ -317,12 +305,7 @@ extension VectorFile {
             while offset < end {
                 let block = offset / VectorFile.blockSize
                 if block != loaded {
-                    let start = block * VectorFile.blockSize
-                    let bytes = UnsafeMutableRawBufferPointer(
-                        rebasing: buffer[0..<(min(segment.layout.dataBytes, start + VectorFile.blockSize) - start)])
-                    guard VectorFile.readFully(segment.fd, bytes, at: VectorFile.headerSize + start),
-                        VectorFile.crc32c(UnsafeRawBufferPointer(bytes)) == segment.checksums[block]
-                    else { return false }
+                    guard VectorFile.readCheckedBlocks(segment, block...block, into: buffer) != nil else { return false }
                     loaded = block
                 }
                 let blockEnd = min(end, (block + 1) * VectorFile.blockSize)
