@@ -416,7 +416,9 @@ public struct IndexSearch: Sendable {
         _ vectors: [[Float]], reader: IndexReader, dimension: Int, depth: Int, minScore: Float?,
         bitmap: DocumentBitmap?, scan: VectorScan, scans: ScanCoalescer
     ) async throws -> [[(id: Int64, score: Float)]] {
-        if scan != .memory, let segments = try reader.vectorSegments(dimension: dimension),
+        // Vectors this process holds already (`embed serve`) are scanned where they are, without opening the file.
+        let held = scan == .auto ? try reader.cachedVectors(dimension: dimension) : nil
+        if scan != .memory, held == nil, let segments = try reader.vectorSegments(dimension: dimension),
             scan != .auto || segments.hasCodes || segments.liveRows * dimension * 4 > streamAboveBytes
         {
             let useCodes = segments.hasCodes && scan != .float32
@@ -445,7 +447,7 @@ public struct IndexSearch: Sendable {
                 vectors, in: matrix, k: depth, minScore: minScore,
                 accept: { row in bitmap.contains(matrix.documentIDs[row]) })
         }
-        var matrix = try reader.vectors(dimension: dimension)
+        var matrix = try held ?? reader.vectors(dimension: dimension)
         var rows = await rank(matrix)
         if matrix.isFromVectorFile && !ExactSearch.isPlausible(rows, queries: vectors, in: matrix) {
             // Scores no row of the file can reach: it is damaged in a way its checksums missed. Read SQLite.

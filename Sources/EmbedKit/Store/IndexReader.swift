@@ -289,18 +289,10 @@ public final class IndexReader {
             // An index without an id (made by an older embed) cannot tell its vector file from another's.
             let indexID = try IndexFile.indexID(connection)
             if believeFile, let indexID {
-                if let cached = vectorCache?.value(indexID: indexID, generation: generation), cached.dimension == dimension {
-                    return cached
-                }
+                if let cached = try cachedVectors(dimension: dimension) { return cached }
                 var verdict = VectorFile.load(path: file, dimension: dimension, generation: generation, indexID: indexID)
-                if case .stale = verdict, immutableStamp == nil, !IndexLock.isHeld(indexPath: path),
-                    let lock = VectorFileLock(indexPath: path, wait: false)
-                {
-                    let updated = try? IndexFile.updateVectorFile(connection, indexPath: path, dimension: dimension)
-                    withExtendedLifetime(lock) {}
-                    if updated != nil {
-                        verdict = VectorFile.load(path: file, dimension: dimension, generation: generation, indexID: indexID)
-                    }
+                if case .stale = verdict, updateVectorFileIfFree(dimension: dimension, believeFile: true) {
+                    verdict = VectorFile.load(path: file, dimension: dimension, generation: generation, indexID: indexID)
                 }
                 if case .current(let matrix) = verdict {
                     if immutableStamp == nil { vectorCache?.keep(matrix, indexID: indexID, generation: generation) }
@@ -321,6 +313,19 @@ public final class IndexReader {
         }
     }
 
+    /// The vectors this reader's process already holds in memory for the index as it is now (`embed serve` keeps
+    /// them between queries), if any.
+    public func cachedVectors(dimension: Int) throws -> VectorMatrix? {
+        guard let vectorCache else { return nil }
+        return try IndexFile.inReadTransaction(connection) {
+            guard let indexID = try IndexFile.indexID(connection),
+                let cached = vectorCache.value(indexID: indexID, generation: try IndexFile.generation(connection)),
+                cached.dimension == dimension
+            else { return nil }
+            return cached
+        }
+    }
+
     /// The index's vector file opened for a scan that streams it (see ``SegmentSearch``), when it is provably this
     /// index's current one; a stale file is first brought up to date by what changed, unless a writer holds the
     /// index. Nil when it cannot be used: the caller reads the vectors another way.
@@ -334,26 +339,28 @@ public final class IndexReader {
                 VectorSegments.open(path: file, dimension: dimension, generation: generation, indexID: indexID)
             }
             var opened = rewrite ? .failure(VectorFile.VerdictBox(.unusable("rewritten"))) : open()
-            if case .failure(let box) = opened, immutableStamp == nil, !IndexLock.isHeld(indexPath: path) {
-                let believe: Bool
-                switch box.verdict {
-                case .stale: believe = true
-                case .unusable, .missing: believe = false
-                case .current: believe = true
-                }
-                if let lock = VectorFileLock(indexPath: path, wait: false),
-                    (try? IndexFile.updateVectorFile(
-                        connection, indexPath: path, dimension: dimension, believeFile: believe)) != nil
-                {
-                    withExtendedLifetime(lock) {}
-                    opened = open()
-                }
+            if case .failure(let box) = opened {
+                // Only a stale file is updated by what changed; a missing or damaged one is written anew.
+                var stale = false
+                if case .stale = box.verdict { stale = true }
+                if updateVectorFileIfFree(dimension: dimension, believeFile: stale) { opened = open() }
             }
             if case .success(let segments) = opened { return segments }
             // Stale, and a writer runs (or the file cannot be updated): the old file with what changed since laid
             // over it, from the change log in this snapshot, rather than every vector read into memory.
             return try staleSegmentsWithChanges(file: file, dimension: dimension, indexID: indexID)
         }
+    }
+
+    /// Brings the vector file up to this snapshot unless a writer holds the index (it does so when it finishes),
+    /// another process is updating the file, or this reader reads without locks. True when it did.
+    private func updateVectorFileIfFree(dimension: Int, believeFile: Bool) -> Bool {
+        guard immutableStamp == nil, !IndexLock.isHeld(indexPath: path),
+            let lock = VectorFileLock(indexPath: path, wait: false)
+        else { return false }
+        defer { withExtendedLifetime(lock) {} }
+        return (try? IndexFile.updateVectorFile(
+            connection, indexPath: path, dimension: dimension, believeFile: believeFile)) != nil
     }
 
     /// The vector file as it was at its manifest's generation, overlaid with the chunks changed since (see
