@@ -28,7 +28,7 @@ struct EmbedCommand: AsyncParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [
-            IngestCommand.self, ReindexCommand.self, RemoveCommand.self, QueryCommand.self, StatsCommand.self,
+            IngestCommand.self, ReindexCommand.self, RemoveCommand.self, MergeCommand.self, QueryCommand.self, StatsCommand.self,
             EncodeCommand.self, ExportCommand.self, ServeCommand.self,
         ]
     )

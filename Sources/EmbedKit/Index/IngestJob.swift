@@ -15,11 +15,15 @@ public struct IngestJob: Sendable {
     public var keywordIndexUpkeep: KeywordIndexUpkeep
     /// Whether the vector file carries int8 codes from now on; nil keeps the index's own (see ``VectorQuantization``).
     public var quantization: VectorQuantization?
+    /// The part of the tree to take (`--shard`), for every root walked; nil keeps each recorded root's own and
+    /// takes all of a new root.
+    public var shard: IngestShard?
 
     public init(
         db: String, roots: [IngestRoot]?, embedder: EmbedderRequest = .init(), chunking: ChunkingRequest = .init(),
         pipeline: IngestPipeline.Configuration = .init(), reembed: Bool = false, wait: Bool = false,
-        keywordIndexUpkeep: KeywordIndexUpkeep = .repairIfNeeded, quantization: VectorQuantization? = nil
+        keywordIndexUpkeep: KeywordIndexUpkeep = .repairIfNeeded, quantization: VectorQuantization? = nil,
+        shard: IngestShard? = nil
     ) {
         self.db = db
         self.roots = roots
@@ -30,6 +34,7 @@ public struct IngestJob: Sendable {
         self.wait = wait
         self.keywordIndexUpkeep = keywordIndexUpkeep
         self.quantization = quantization
+        self.shard = shard
     }
 
     /// What the job tells as it goes.
@@ -67,7 +72,8 @@ public struct IngestJob: Sendable {
         let index = try await EmbeddingIndex.open(db, for: access)
         defer { index.close() }
         let reembedding = reembed && !index.isNew
-        let roots = try Self.roots(self.roots, of: index, reembedding: reembedding)
+        var roots = try Self.roots(self.roots, of: index, reembedding: reembedding)
+        if let shard { roots = roots.map { IngestRoot(path: $0.path, options: $0.options, shard: shard) } }
         // Resolve: what is asked, else the index's own (nothing of it when rebuilding), else the default.
         let recipe = reembedding ? nil : index.recipe
         let resolved = embedder.resolved(against: recipe)

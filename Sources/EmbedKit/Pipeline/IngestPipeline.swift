@@ -130,9 +130,11 @@ public struct IngestPipeline: Sendable {
         let skipped = try await store.skippedFiles()
         // A root that was a single file (the index holds it as a file) and is gone is removed like any deleted
         // file, with its root; a missing folder root is walked, reported, and its documents kept.
-        let goneFileRoots = roots.filter { !exists($0) && (states[$0.path] != nil || skipped[$0.path] != nil) }
+        let goneFileRoots = roots.filter {
+            !exists($0) && (states[$0.path] != nil || skipped[$0.path] != nil) && $0.takes($0.path)
+        }
         let walked = roots.filter { root in !goneFileRoots.contains { $0.path == root.path } }
-        var run = IngestRun(pipeline: self, observer: observer, states: states, skipped: skipped)
+        var run = IngestRun(pipeline: self, observer: observer, states: states, skipped: skipped, roots: walked)
         // Roots may nest (a folder ingested whole, and one of its folders on its own): a file is taken once, from
         // the first root that yields it, or the run would count it twice, and embed it twice when it changed.
         // Only then are the paths remembered (memory grows with the files).

@@ -14,6 +14,8 @@ public struct IngestReport: Sendable, Equatable, Codable {
     public var skipped = 0
     /// Files skipped silently because they were skipped for a lasting reason before and have not changed.
     public var skippedAsBefore = 0
+    /// Files left to the other shards of the tree (`--shard`): neither read nor counted as seen.
+    public var otherShards = 0
     /// Warnings, including those about files that were still indexed.
     public var warnings = 0
     /// Chunks stored by this run.

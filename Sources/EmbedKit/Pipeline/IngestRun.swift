@@ -7,6 +7,9 @@ struct IngestRun {
     let states: [String: StoredDocumentState]
     /// Files remembered as skipped for a lasting reason, by path.
     let skipped: [String: SkippedFile]
+    /// The roots walked, when one of them is a shard of its tree (`--shard`): what decides which files are this
+    /// run's. Empty when every root takes all its files.
+    let shardedRoots: [IngestRoot]
     var report = IngestReport()
 
     private let clock = ContinuousClock()
@@ -51,12 +54,13 @@ struct IngestRun {
 
     init(
         pipeline: IngestPipeline, observer: IngestPipeline.Observer, states: [String: StoredDocumentState],
-        skipped: [String: SkippedFile] = [:]
+        skipped: [String: SkippedFile] = [:], roots: [IngestRoot] = []
     ) {
         self.pipeline = pipeline
         self.observer = observer
         self.states = states
         self.skipped = skipped
+        shardedRoots = roots.contains { $0.shard != nil } ? roots : []
         start = clock.now
         lastWrite = start
     }
@@ -106,6 +110,10 @@ struct IngestRun {
                         if Self.isFolder(diagnostic.path) { unreadableFolders.append(diagnostic.path) }
                         record(diagnostic)
                     case .file(let file):
+                        guard takes(file.path) else {
+                            report.otherShards += 1
+                            continue
+                        }
                         filesFound += 1
                         bytesFound += file.size
                         seen.insert(file.path)
@@ -372,8 +380,9 @@ struct IngestRun {
     /// be a passing problem; it was reported). Remembered skips of files that are gone are forgotten.
     /// Call only after a walk that ran to its end.
     mutating func removeMissing(under roots: [IngestRoot]) async throws {
+        // A shard removes only its own files: the others belong to other writers of the same store.
         func isGone(_ path: String) -> Bool {
-            roots.contains { $0.contains(path) } && !seen.contains(path)
+            roots.contains { $0.contains(path) } && takes(path) && !seen.contains(path)
                 && !unreadableFolders.contains { path.hasPrefix($0.hasSuffix("/") ? $0 : $0 + "/") }
         }
         let gone = states.keys.filter {
@@ -386,6 +395,11 @@ struct IngestRun {
         }
         for path in gone { observer.change(.removed, path) }
         report.removed += gone.count
+    }
+
+    /// True when one of the roots that hold `path` takes it (always, unless a root is a shard of its tree).
+    private func takes(_ path: String) -> Bool {
+        shardedRoots.isEmpty || shardedRoots.contains { $0.contains(path) && $0.takes(path) }
     }
 
     /// Removes roots that were single files and no longer exist, with their documents, in one transaction, and

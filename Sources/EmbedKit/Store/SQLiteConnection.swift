@@ -43,6 +43,11 @@ final class SQLiteConnection {
 
     /// A `file:` URI for `path` with `immutable=1`; every byte outside the unreserved set is percent-encoded.
     static func immutableURI(_ path: String) -> String {
+        fileURI(path, query: "immutable=1")
+    }
+
+    /// A `file:` URI for `path` with `query`; every byte outside the unreserved set is percent-encoded.
+    static func fileURI(_ path: String, query: String) -> String {
         let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
         var encoded = ""
         for byte in absolute.utf8 {
@@ -55,7 +60,7 @@ final class SQLiteConnection {
                 encoded += String(format: "%%%02X", byte)
             }
         }
-        return "file:" + encoded + "?immutable=1"
+        return "file:" + encoded + "?" + query
     }
 
     deinit {

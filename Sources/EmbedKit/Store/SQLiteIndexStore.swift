@@ -13,7 +13,7 @@ import Foundation
 /// ```
 public actor SQLiteIndexStore: IndexStore {
     private let executor: DispatchQueueExecutor
-    private let connection: SQLiteConnection
+    let connection: SQLiteConnection
     public nonisolated let path: String
     /// What the last ``refreshVectorFile()`` did to the vector file, for the tests.
     private(set) var lastVectorFileUpdate: VectorFile.UpdateOutcome?

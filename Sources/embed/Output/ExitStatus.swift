@@ -47,6 +47,15 @@ enum ExitStatus {
         (locked, "another ingest, reindex or remove is writing the index\n(see --wait)"),
     ])
 
+    /// `merge`.
+    static let mergeHelp = table([
+        (success, "success: every input was merged"),
+        (someFilesFailed, "an input could not be merged (each is reported on stderr);\nthe others were"),
+        (usage, "usage error"),
+        (fatal, "the output cannot be used, or no input could be merged;\nwhat was merged before is kept"),
+        (locked, "another writer holds the output (see --wait)"),
+    ])
+
     /// `query`.
     static let queryHelp = table([
         (success, "success (also when a query found nothing)"),

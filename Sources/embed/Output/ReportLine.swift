@@ -4,6 +4,8 @@ import EmbedKit
 struct ReportLine: Encodable {
     var added, updated, unchanged, removed, failed, skipped, skipped_as_before, warnings: Int
     var chunks, chunks_embedded, tokens_embedded, cache_hits, chunks_without_vector: Int
+    /// Files left to the other shards (`--shard`).
+    var other_shards: Int
     var bytes_read: Int64
     var seconds: Double
     var interrupted: Bool
@@ -21,6 +23,7 @@ struct ReportLine: Encodable {
         (chunks, chunks_embedded, tokens_embedded, cache_hits, bytes_read) =
             (r.chunks, r.chunksEmbedded, r.tokensEmbedded, r.cacheHits, r.bytesRead)
         chunks_without_vector = r.chunksWithoutVector
+        other_shards = r.otherShards
         seconds = (r.seconds * 1000).rounded() / 1000
         interrupted = r.interrupted
         dry_run = dryRun

@@ -131,6 +131,22 @@ struct IngestOptions: ParsableArguments {
         transform: choice("--quantize"))
     var quantize: VectorQuantization?
 
+    @Option(
+        help: ArgumentHelp(
+            "Take only part I of N of the tree: the files whose path below their root hashes into part I (1 to N).",
+            discussion: "N processes or machines with --shard 1/N ... N/N ingest one tree at once, each into its own "
+                + "index (joined by `embed merge`). Recorded with the roots, so `reindex` takes the same part; a shard "
+                + "removes only its own files that are gone.",
+            valueName: "I/N"),
+        transform: { text in
+            guard let shard = IngestShard(text) else {
+                throw ValidationError(
+                    "--shard must be I/N with 1 <= I <= N <= \(IngestShard.maxCount), such as 2/4, not \"\(text)\".")
+            }
+            return shard
+        })
+    var shard: IngestShard?
+
     @Option(help: "Files larger than this many MiB (for .gz files, decompressed) are skipped with a warning.")
     var maxFileMib: Int = 64
 

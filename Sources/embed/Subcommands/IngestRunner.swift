@@ -27,7 +27,7 @@ struct IngestRunner {
                 embeddingConcurrency: ingest.concurrency, batchSize: ingest.batchSize, checksum: ingest.checksum,
                 maxFileSize: Int64(ingest.maxFileMib) << 20, dryRun: ingest.dryRun, skipRules: Self.skipRules),
             reembed: ingest.reembed, wait: ingest.wait, keywordIndexUpkeep: rebuildKeywordIndex ? .rebuild : .repairIfNeeded,
-            quantization: ingest.quantize)
+            quantization: ingest.quantize, shard: ingest.shard)
 
         let progress = ProgressPrinter(enabled: output.showsProgress)
         let out = OutputBuffer()
@@ -112,6 +112,7 @@ struct IngestRunner {
         if r.interrupted { problems.append("interrupted") }
         // Not a problem now, but not in the index either: said in the summary, never line by line again.
         if r.skippedAsBefore > 0 { problems.append("\(r.skippedAsBefore) skipped as before") }
+        if r.otherShards > 0 { problems.append("\(counted(r.otherShards, "file")) left to other shards") }
         return problems.isEmpty ? text : text + "; " + problems.joined(separator: ", ")
     }
 }
