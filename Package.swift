@@ -30,6 +30,8 @@ let package = Package(
     targets: [
         // C libraries, each behind a tiny system-library target with a shim header.
         .systemLibrary(name: "CEmbedSQLite", providers: [.apt(["libsqlite3-dev"])]),
+        // The PostgreSQL store's client (libpq reads PGPASSWORD, ~/.pgpass and the other PG* variables itself).
+        .systemLibrary(name: "CEmbedPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .systemLibrary(name: "CEmbedXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
         .systemLibrary(
             name: "CEmbedCMark", pkgConfig: "libcmark-gfm",
@@ -54,7 +56,8 @@ let package = Package(
         .target(
             name: "EmbedKit",
             dependencies: [
-                "CEmbedSQLite", "CEmbedXML2", "CEmbedCMark", "CEmbedBLAS", "CEmbedCRC32C", "CEmbedZlib", "CEmbedKernels",
+                "CEmbedSQLite", "CEmbedPQ", "CEmbedXML2", "CEmbedCMark", "CEmbedBLAS", "CEmbedCRC32C", "CEmbedZlib",
+                "CEmbedKernels",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings

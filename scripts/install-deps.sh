@@ -3,12 +3,13 @@
 #   libxml2-dev    HTML and XML parsing
 #   libcmark-gfm-dev, libcmark-gfm-extensions-dev  Markdown parsing (CommonMark, GFM tables)
 #   libsqlite3-dev the index
+#   libpq-dev      the PostgreSQL store's client
 #   libopenblas-dev matrix multiplies (native model, batched search)
 #   libdnnl-dev    oneDNN: the model's linear layers with AVX-512 and bf16 kernels, where the CPU has them
 #   zlib1g-dev     decompressing NAME.EXT.gz documents
 #   pkg-config     lets SwiftPM find libxml2's headers
 set -euo pipefail
-packages=(libxml2-dev libcmark-gfm-dev libcmark-gfm-extensions-dev libsqlite3-dev libopenblas-dev libdnnl-dev zlib1g-dev pkg-config "$@")
+packages=(libxml2-dev libcmark-gfm-dev libcmark-gfm-extensions-dev libsqlite3-dev libpq-dev libopenblas-dev libdnnl-dev zlib1g-dev pkg-config "$@")
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -48,11 +48,19 @@ public final class EmbeddingIndex: @unchecked Sendable {
     let scans = ScanCoalescer()
     /// How many searches read the index at once (each with its own reader); more wait their turn.
     private let readers = AsyncLimiter(limit: max(4, 2 * ProcessInfo.processInfo.activeProcessorCount))
+    /// Where a PostgreSQL index lives; nil for a SQLite file.
+    let postgres: PostgresLocation?
+    /// Connections to the PostgreSQL index not in use.
+    private var idlePostgresReaders: [PostgresReader] = []
     /// Indexes made beside (or for) this one that go when it closes: a dry run's empty index, a rebuild.
     private var scratch: [String] = []
     private var closed = false
 
-    private init(path: String, access: Access, recipe: IndexRecipe?, isNew: Bool, keepsKeywordPostings: Bool = false) {
+    private init(
+        path: String, access: Access, recipe: IndexRecipe?, isNew: Bool, keepsKeywordPostings: Bool = false,
+        postgres: PostgresLocation? = nil
+    ) {
+        self.postgres = postgres
         self.keywordCache = keepsKeywordPostings ? KeywordPostingsCache() : nil
         self.path = path
         self.access = access
@@ -69,6 +77,18 @@ public final class EmbeddingIndex: @unchecked Sendable {
     public static func open(
         _ path: String, for access: Access, keepsKeywordPostings: Bool = false
     ) async throws -> EmbeddingIndex {
+        if PostgresLocation.isPostgres(path) {
+            guard access == .read else {
+                throw UsageError("this command works on SQLite indexes only for now, not on a PostgreSQL --db")
+            }
+            let location = try PostgresLocation(path)
+            let reader = try PostgresReader(location)
+            try reader.snapshot { try reader.requireIndex() }
+            let index = EmbeddingIndex(
+                path: path, access: access, recipe: try reader.recipe(), isNew: false, postgres: location)
+            index.idlePostgresReaders = [reader]
+            return index
+        }
         let exists = FileManager.default.fileExists(atPath: path)
         switch access {
         case .read:
@@ -173,6 +193,23 @@ public final class EmbeddingIndex: @unchecked Sendable {
         }
     }
 
+    /// Runs `body` with a connection of its own to the PostgreSQL index, as ``withReader(_:)`` does for SQLite.
+    func withPostgresReader<T>(_ body: (PostgresReader) throws -> T) async throws -> T {
+        guard let postgres else { preconditionFailure("withPostgresReader needs a PostgreSQL index") }
+        return try await readers.run {
+            let pooled = withMutex { idlePostgresReaders.popLast() }
+            let reader = try pooled ?? PostgresReader(postgres)
+            defer { withMutex { if !closed && reader.connection.isUp { idlePostgresReaders.append(reader) } } }
+            return try body(reader)
+        }
+    }
+
+    /// Runs `body` with what statistics, checks and export read, whichever the store.
+    public func withContents<T>(_ body: (any IndexContents) throws -> T) async throws -> T {
+        if postgres != nil { return try await withPostgresReader(body) }
+        return try await withReader { try body($0) }
+    }
+
     private func makeReader() throws -> IndexReader {
         let reader = try IndexReader(path: path, vectorCache: vectorCache)
         reader.keywordCache = keywordCache
@@ -192,7 +229,7 @@ public final class EmbeddingIndex: @unchecked Sendable {
     /// call it earlier to let another writer in.
     public func close() {
         let (made, _) = withMutex { () -> ([String], IndexLock?) in
-            defer { scratch = []; store = nil; lock = nil; idleReaders = []; closed = true }
+            defer { scratch = []; store = nil; lock = nil; idleReaders = []; idlePostgresReaders = []; closed = true }
             return (scratch, lock)
         }
         for path in made { IndexCompanions.remove(path) }

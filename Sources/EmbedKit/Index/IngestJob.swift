@@ -65,6 +65,9 @@ public struct IngestJob: Sendable {
     public func run(
         events: Events = .init(), makeEmbedder: @Sendable (ResolvedEmbedder) async throws -> any Embedder
     ) async throws -> IngestReport {
+        if PostgresLocation.isPostgres(db) {
+            return try await runOnPostgres(try PostgresLocation(db), events: events, makeEmbedder: makeEmbedder)
+        }
         // Open: an existing index is locked before its recipe is read; a new one only once the embedder and the
         // options are known to be good (`writableStore`), so that a refused run leaves no file behind.
         let access: EmbeddingIndex.Access =
@@ -72,26 +75,18 @@ public struct IngestJob: Sendable {
         let index = try await EmbeddingIndex.open(db, for: access)
         defer { index.close() }
         let reembedding = reembed && !index.isNew
-        var roots = try Self.roots(self.roots, of: index, reembedding: reembedding)
-        if let shard { roots = roots.map { IngestRoot(path: $0.path, options: $0.options, shard: shard) } }
+        let roots = try Self.roots(
+            self.roots, recorded: index.recipe?.roots, path: index.path, isNew: index.isNew, reembedding: reembedding,
+            shard: shard)
         // Resolve: what is asked, else the index's own (nothing of it when rebuilding), else the default.
-        let recipe = reembedding ? nil : index.recipe
-        let resolved = embedder.resolved(against: recipe)
-        let embedder = try await makeEmbedder(resolved)
-        let chunking = try chunking.resolved(against: recipe, embedder: embedder)
-        for warning in chunking.warnings { events.warning(warning) }
+        let (pipelineEmbedder, chunking, resolved) = try await resolve(
+            against: reembedding ? nil : index.recipe, events: events, makeEmbedder: makeEmbedder)
         let store =
             reembedding
             ? try index.makeRebuild()
             : try await index.writableStore(keywordIndexProgress: events.keywordIndexProgress, upkeep: keywordIndexUpkeep)
         if let quantization, !self.pipeline.dryRun { try await store.setQuantization(quantization) }
-        var pipeline = IngestPipeline(
-            embedder: embedder,
-            parser: ParserRegistry(configuration: .init(maximumFileSize: Int(self.pipeline.maxFileSize))),
-            chunker: TextChunker(configuration: chunking.configuration, tokenCounter: embedder.tokenCounter),
-            store: store, configuration: self.pipeline)
-        pipeline.chunkContext = chunking.context
-        pipeline.openaiRecipe = resolved.recordedOpenAI
+        let pipeline = makePipeline(embedder: pipelineEmbedder, chunking: chunking, resolved: resolved, store: store)
         // Run.
         events.started()
         let report = try await pipeline.run(roots: roots, ignoredPaths: index.ownFiles, observer: events.pipeline)
@@ -102,18 +97,82 @@ public struct IngestJob: Sendable {
         return report
     }
 
+    /// The run on a PostgreSQL index: the store is locked before its recipe is read, a `--reembed` builds the
+    /// index anew in a schema beside it and swaps the two in one transaction.
+    private func runOnPostgres(
+        _ location: PostgresLocation, events: Events,
+        makeEmbedder: @Sendable (ResolvedEmbedder) async throws -> any Embedder
+    ) async throws -> IngestReport {
+        guard !pipeline.dryRun else {
+            throw UsageError("--dry-run is not available for a PostgreSQL index yet; run without it")
+        }
+        if quantization != nil {
+            events.warning("--quantize applies to SQLite indexes only; a PostgreSQL index is searched by pgvector")
+        }
+        let index = try PostgresIndexStore(location, wait: wait)
+        let recipe = try await index.recipe()
+        let isNew = recipe == nil
+        let reembedding = reembed && !isNew
+        let roots = try Self.roots(
+            self.roots, recorded: recipe?.roots, path: location.display, isNew: isNew, reembedding: reembedding,
+            shard: shard)
+        let (pipelineEmbedder, chunking, resolved) = try await resolve(
+            against: reembedding ? nil : recipe, events: events, makeEmbedder: makeEmbedder)
+        let store = reembedding ? try await index.makeRebuild() : index
+        let pipeline = makePipeline(embedder: pipelineEmbedder, chunking: chunking, resolved: resolved, store: store)
+        events.started()
+        let report = try await pipeline.run(roots: roots, observer: events.pipeline)
+        if reembedding && !report.interrupted {
+            try await index.swapIn(store)
+        }
+        return report
+    }
+
+    /// The embedder for documents and the chunking: what is asked, else `recipe`'s, else the defaults.
+    private func resolve(
+        against recipe: IndexRecipe?, events: Events,
+        makeEmbedder: @Sendable (ResolvedEmbedder) async throws -> any Embedder
+    ) async throws -> (any Embedder, ResolvedChunking, ResolvedEmbedder) {
+        let resolved = embedder.resolved(against: recipe)
+        let embedder = try await makeEmbedder(resolved)
+        let chunking = try chunking.resolved(against: recipe, embedder: embedder)
+        for warning in chunking.warnings { events.warning(warning) }
+        return (embedder, chunking, resolved)
+    }
+
+    private func makePipeline(
+        embedder: any Embedder, chunking: ResolvedChunking, resolved: ResolvedEmbedder, store: any IndexStore
+    ) -> IngestPipeline {
+        var pipeline = IngestPipeline(
+            embedder: embedder,
+            parser: ParserRegistry(configuration: .init(maximumFileSize: Int(self.pipeline.maxFileSize))),
+            chunker: TextChunker(configuration: chunking.configuration, tokenCounter: embedder.tokenCounter),
+            store: store, configuration: self.pipeline)
+        pipeline.chunkContext = chunking.context
+        pipeline.openaiRecipe = resolved.recordedOpenAI
+        return pipeline
+    }
+
     /// The roots to walk: those given, with every recorded one when rebuilding the whole index; for a reindex,
     /// the recorded ones.
-    static func roots(_ given: [IngestRoot]?, of index: EmbeddingIndex, reembedding: Bool) throws -> [IngestRoot] {
-        let recorded = index.recipe?.roots ?? []
-        guard var roots = given else {
-            guard !recorded.isEmpty else { throw StoreError.noRoots(index.path, isNew: index.isNew) }
-            return recorded
+    /// With `shard`, every root takes that part of its tree.
+    static func roots(
+        _ given: [IngestRoot]?, recorded: [IngestRoot]?, path: String, isNew: Bool, reembedding: Bool,
+        shard: IngestShard?
+    ) throws -> [IngestRoot] {
+        let recorded = recorded ?? []
+        var roots: [IngestRoot]
+        if let given {
+            roots = given
+            // Everything the index holds is built again, with the embedder and chunking asked for now.
+            if reembedding {
+                for root in recorded where !roots.contains(where: { $0.path == root.path }) { roots.append(root) }
+            }
+        } else {
+            guard !recorded.isEmpty else { throw StoreError.noRoots(path, isNew: isNew) }
+            roots = recorded
         }
-        // Everything the index holds is built again, with the embedder and chunking asked for now.
-        if reembedding {
-            for root in recorded where !roots.contains(where: { $0.path == root.path }) { roots.append(root) }
-        }
+        if let shard { roots = roots.map { IngestRoot(path: $0.path, options: $0.options, shard: shard) } }
         return roots
     }
 }

@@ -260,6 +260,11 @@ public struct IndexSearch: Sendable {
         index: EmbeddingIndex, position: Int, query: PreparedQueries, depth: Int, options: SearchOptions
     ) async throws -> IndexCandidates {
         let path = index.path
+        if index.postgres != nil {
+            return try await index.withPostgresReader { reader in
+                try reader.candidates(query, position: position, depth: depth, options: options)
+            }
+        }
         // A reader that may not share a writer's locks reads the file as immutable; if a writer changed it
         // meanwhile, what was read may mix two states: open it again and read again.
         for attempt in 0..<3 {
@@ -296,15 +301,7 @@ public struct IndexSearch: Sendable {
         try reader.beginSnapshot()
         defer { reader.endSnapshot() }
         guard let settings = try reader.settings() else { return none }
-        if let identity = query.identity, settings.embedder != identity {
-            if let message = IndexFile.prefixMismatchMessage(stored: settings.embedder, requested: identity, path: path) {
-                throw StoreError(.mismatch, message, path: path)
-            }
-            throw StoreError(
-                .mismatch,
-                "\(path) was built with \(settings.embedder), not \(identity): query it with --embedder \(settings.embedder.name)",
-                path: path)
-        }
+        try checkIdentity(settings, query.identity, path: path)
         let filter = options.filter
         var bitmap: DocumentBitmap?
         var occupiedPathPrefixes = Set<String>()
@@ -376,13 +373,41 @@ public struct IndexSearch: Sendable {
             }
         }
 
-        var ids = Set<Int64>()
-        for q in query.texts.indices {
-            ids.formUnion(vectorHits[q].map(\.id))
-            ids.formUnion(keywordRows[q].map(\.chunkID))
+        let chunks = try reader.chunks(ids: Array(Self.chunkIDs(vectorHits, keywordRows)))
+        return IndexCandidates(
+            perQuery: Self.candidates(
+                path: path, position: position, vectorHits: vectorHits, keywordRows: keywordRows,
+                keywordScores: keywordScores, similarity: similarity, chunks: chunks),
+            truncated: truncated, keywordProblem: keywordProblem, occupiedPathPrefixes: occupiedPathPrefixes)
+    }
+
+    /// Refuses to score an index's vectors with queries embedded by another embedder.
+    static func checkIdentity(_ settings: IndexSettings, _ identity: EmbedderIdentity?, path: String) throws {
+        guard let identity, settings.embedder != identity else { return }
+        if let message = IndexFile.prefixMismatchMessage(stored: settings.embedder, requested: identity, path: path) {
+            throw StoreError(.mismatch, message, path: path)
         }
-        let chunks = try reader.chunks(ids: Array(ids))
-        let perQuery = query.texts.indices.map { q -> [Candidate] in
+        throw StoreError(
+            .mismatch,
+            "\(path) was built with \(settings.embedder), not \(identity): query it with --embedder \(settings.embedder.name)",
+            path: path)
+    }
+
+    /// Every chunk either ranking found, for any query.
+    static func chunkIDs(_ vectorHits: [[(id: Int64, score: Float)]], _ keywordRows: [[KeywordRow]]) -> Set<Int64> {
+        var ids = Set<Int64>()
+        for hits in vectorHits { ids.formUnion(hits.map(\.id)) }
+        for rows in keywordRows { ids.formUnion(rows.map(\.chunkID)) }
+        return ids
+    }
+
+    /// One index's candidates for each query, from its two rankings: a chunk either found, with its similarity
+    /// and keyword score when known.
+    static func candidates(
+        path: String, position: Int, vectorHits: [[(id: Int64, score: Float)]], keywordRows: [[KeywordRow]],
+        keywordScores: [[Int64: Double]], similarity: [[Int64: Float]], chunks: [Int64: StoredChunk]
+    ) -> [[Candidate]] {
+        vectorHits.indices.map { q -> [Candidate] in
             var candidates: [Int64: Candidate] = [:]
             for hit in vectorHits[q] {
                 guard let chunk = chunks[hit.id] else { continue }
@@ -402,9 +427,6 @@ public struct IndexSearch: Sendable {
             }
             return Array(candidates.values)
         }
-        return IndexCandidates(
-            perQuery: perQuery, truncated: truncated, keywordProblem: keywordProblem,
-            occupiedPathPrefixes: occupiedPathPrefixes)
     }
 
     /// Float data above this many bytes is streamed from the vector file rather than held in memory.

@@ -19,6 +19,10 @@ public struct StoreError: CodedError, Sendable {
         public static let locked = Code("locked")
         /// The index has no keyword table yet: it was last written by an embed without keyword search.
         public static let noKeywordIndex = Code("no keyword index")
+        /// A PostgreSQL server refused a statement.
+        public static let server = Code("database server")
+        /// The connection to a PostgreSQL server was lost; the unfinished transaction was rolled back.
+        public static let connectionLost = Code("connection lost")
         /// The index records no roots, so there is nothing to reindex.
         public static let nothingRecorded = Code("nothing recorded")
     }

@@ -17,7 +17,7 @@ struct ExportCommand: AsyncParsableCommand {
         let out = OutputBuffer()
         do {
             let index = try await EmbeddingIndex.open(store.db, for: .read)
-            try await index.withReader { reader in
+            try await index.withContents { reader in
                 try reader.forEachChunk(withVectors: vectors) { chunk, vector in
                     out.line(JSONLines.encode(ChunkLine(chunk, vector: vector)))
                 }

@@ -23,7 +23,7 @@ struct StatsCommand: AsyncParsableCommand {
         let keywordIndexState: KeywordIndexState
         do {
             let index = try await EmbeddingIndex.open(store.db, for: .read)
-            (stats, problems, vectorFileProblem, keywordIndexState, keywordIndexProblem) = try await index.withReader {
+            (stats, problems, vectorFileProblem, keywordIndexState, keywordIndexProblem) = try await index.withContents {
                 reader in
                 guard check else { return (try reader.statistics(), [], nil, .ready, nil) }
                 return (

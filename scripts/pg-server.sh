@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# A throwaway PostgreSQL 16 server with pgvector on a loopback port, for the PostgreSQL store's tests and
+# benchmarks. The server comes from PyPI's pgserver wheel (PostgreSQL 16.2 with the `vector` extension 0.6.2),
+# unpacked once under .build/pgserver.
+#
+#   scripts/pg-server.sh start DIR [--watch PID]
+#       makes a cluster in DIR (a new or empty folder), starts it on a free port of 127.0.0.1, and prints its
+#       URL, postgres://embed@127.0.0.1:PORT/embed. The password of the superuser `embed` is in DIR/password
+#       (host connections need it: give it as PGPASSWORD). With --watch, the server stops when process PID ends.
+#   scripts/pg-server.sh stop DIR
+#
+# PostgreSQL refuses to run as root: when run as root, the cluster belongs to the user nobody (setpriv).
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+install="${EMBED_PGSERVER_DIR:-$repo/.build/pgserver}"
+bin="$install/pgserver/pginstall/bin"
+
+unpack() {
+    [ -x "$bin/postgres" ] && return
+    local download
+    download=$(mktemp -d)
+    echo "Fetching PostgreSQL with pgvector (PyPI: pgserver 0.1.4)..." >&2
+    python3 -m pip download --quiet --no-deps --only-binary=:all: --python-version 3.11 "pgserver==0.1.4" -d "$download" >&2
+    rm -rf "$install.tmp" && mkdir -p "$install.tmp"
+    python3 -m zipfile -e "$download"/pgserver-*.whl "$install.tmp"
+    chmod -R a+rX "$install.tmp"
+    chmod a+x "$install.tmp"/pgserver/pginstall/bin/*
+    rm -rf "$install" "$download"
+    mv "$install.tmp" "$install"
+}
+
+# Runs a command as the cluster's owner.
+as_owner() {
+    if [ "$(id -u)" -eq 0 ]; then
+        setpriv --reuid=65534 --regid=65534 --clear-groups env HOME=/ "$@"
+    else
+        "$@"
+    fi
+}
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+start() {
+    local dir=$1 watch=${2:-}
+    unpack
+    mkdir -p "$dir"
+    dir=$(cd "$dir" && pwd)
+    # The owner must reach its data folder: every folder above it must be searchable.
+    chmod a+x "$dir"
+    as_owner test -x "$dir" || {
+        echo "error: the user nobody cannot reach $dir: make the folders above it searchable (chmod a+x), or use one under /tmp" >&2
+        exit 1
+    }
+    local data="$dir/data"
+    local password
+    password=$(python3 -c 'import secrets; print(secrets.token_hex(16))')
+    printf '%s\n' "$password" >"$dir/password"
+    chmod 600 "$dir/password"
+    mkdir -p "$data"
+    printf '%s\n' "$password" >"$dir/pwfile"
+    if [ "$(id -u)" -eq 0 ]; then chown 65534:65534 "$data" "$dir/pwfile"; fi
+    chmod 700 "$data"
+    as_owner "$bin/initdb" -D "$data" -U embed --auth-local=trust --auth-host=scram-sha-256 \
+        --pwfile="$dir/pwfile" -E UTF8 --no-locale >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; exit 1; }
+    rm -f "$dir/pwfile"
+    local port
+    port=$(free_port)
+    echo "$port" >"$dir/port"
+    as_owner "$bin/pg_ctl" -D "$data" -l "$data/server.log" -w -t 60 \
+        -o "-p $port -h 127.0.0.1 -k $data -c max_connections=200" start >/dev/null ||
+        { cat "$data/server.log" >&2; exit 1; }
+    as_owner "$bin/createdb" -h "$data" -p "$port" -U embed embed
+    if [ -n "$watch" ]; then
+        # Stops the server once the process that asked for it is gone, whatever way it ends.
+        setsid bash -c "while kill -0 $watch 2>/dev/null; do sleep 1; done; '$0' stop '$dir'" >/dev/null 2>&1 </dev/null &
+    fi
+    echo "postgres://embed@127.0.0.1:$port/embed"
+}
+
+stop() {
+    local dir=$1
+    [ -d "$dir/data" ] || return 0
+    as_owner "$bin/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1 || true
+}
+
+case "${1:-}" in
+start)
+    [ $# -ge 2 ] || { echo "usage: $0 start DIR [--watch PID]" >&2; exit 2; }
+    watch=""
+    [ "${3:-}" = "--watch" ] && watch=${4:?--watch needs a PID}
+    start "$2" "$watch"
+    ;;
+stop)
+    [ $# -ge 2 ] || { echo "usage: $0 stop DIR" >&2; exit 2; }
+    stop "$2"
+    ;;
+*)
+    echo "usage: $0 start DIR [--watch PID] | stop DIR" >&2
+    exit 2
+    ;;
+esac
