@@ -33,3 +33,10 @@ enum LoopbackListener {
         return (fd, Int(UInt16(bigEndian: address.sin_port)))
     }
 }
+
+/// A port of 127.0.0.1 nobody listens on (it was just bound and released), for "nothing there" tests.
+public func unusedLoopbackPort() throws -> Int {
+    let (descriptor, port) = try LoopbackListener.open(backlog: 1)
+    close(descriptor)
+    return port
+}

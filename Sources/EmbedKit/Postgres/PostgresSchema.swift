@@ -61,15 +61,15 @@ enum PostgresSchema {
     static func migrate(_ connection: PostgresConnection) throws {
         try ensureVectorExtension(connection)
         let schema = connection.location.schema
-        try connection.execute("CREATE SCHEMA IF NOT EXISTS \(schema)")
-        try connection.execute("CREATE TABLE IF NOT EXISTS \(schema).schema_migrations (identifier text PRIMARY KEY)")
         let done = try applied(connection)
-        if done.isEmpty, try tableCount(connection) > 1 {
+        if done.isEmpty, try tableCount(connection) > 0 {
             throw StoreError(
                 .notAnIndex,
                 "\(connection.location.display): the schema \(schema) holds other tables: it is not an embed index; "
                     + "name another with ?schema=NAME", path: connection.location.display)
         }
+        try connection.execute("CREATE SCHEMA IF NOT EXISTS \(schema)")
+        try connection.execute("CREATE TABLE IF NOT EXISTS \(schema).schema_migrations (identifier text PRIMARY KEY)")
         for migration in migrations where !done.contains(migration.identifier) {
             try connection.transaction {
                 // Two writers starting on a new schema at once: the second waits here, then finds it done.

@@ -1,0 +1,123 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A real PostgreSQL 16 server with pgvector on a loopback port, for the PostgreSQL store's tests.
+///
+/// `EMBED_TEST_POSTGRES_URL` (with its password in `PGPASSWORD`) names a server to use. Otherwise the first call
+/// starts one with `scripts/pg-server.sh` (PyPI's pgserver wheel, run as the user nobody when the tests run as
+/// root), which stops when this process ends. Each test takes a schema of its own (``freshIndex(_:)``), so tests
+/// run side by side on one server.
+public enum PostgresTestServer {
+    public struct Server: Sendable {
+        /// `postgres://embed@127.0.0.1:PORT/embed`, a superuser without its password.
+        public var url: String
+        /// The superuser's password: give it to children as `PGPASSWORD`.
+        public var password: String
+        public var port: Int
+    }
+
+    private static let started: Result<Server, PostgresTestServerError> = {
+        let environment = ProcessInfo.processInfo.environment
+        if let url = environment["EMBED_TEST_POSTGRES_URL"], !url.isEmpty {
+            let port = URLComponents(string: url)?.port ?? 5432
+            return .success(Server(url: url, password: environment["PGPASSWORD"] ?? "", port: port))
+        }
+        let directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("embed-test-pg-\(getpid())-\(UUID().uuidString.prefix(8))").path
+        let script = repository.appendingPathComponent("scripts/pg-server.sh").path
+        let run = runCommand(["/bin/bash", script, "start", directory, "--watch", String(getpid())])
+        guard run.status == 0 else {
+            return .failure(PostgresTestServerError("scripts/pg-server.sh could not start PostgreSQL: \(run.stderr)"))
+        }
+        let url = run.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let password = try? String(contentsOfFile: directory + "/password", encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        else { return .failure(PostgresTestServerError("scripts/pg-server.sh wrote no password in \(directory)")) }
+        let port = URLComponents(string: url)?.port ?? 0
+        // libpq in this process (the store's library tests) reads it from here, as the children do.
+        setenv("PGPASSWORD", password, 1)
+        return .success(Server(url: url, password: password, port: port))
+    }()
+
+    /// The server, started on first use.
+    /// - Throws: ``PostgresTestServerError`` saying why it could not start: the tests that need it fail with that
+    ///   message rather than skip.
+    public static func shared() throws -> Server {
+        try started.get()
+    }
+
+    /// A URL naming a new, empty index: a schema of its own on the shared server.
+    public static func freshIndex(_ label: String = "t") throws -> String {
+        let server = try shared()
+        let name = "\(label)_\(UUID().uuidString.prefix(8).lowercased())".replacing("-", with: "_")
+        return server.url + (server.url.contains("?") ? "&" : "?") + "schema=\(name)"
+    }
+
+    /// The environment a child needs to reach the server.
+    public static func environment() throws -> [String: String?] {
+        ["PGPASSWORD": try shared().password]
+    }
+
+    /// Runs `sql` on the server as its superuser with `psql` from the server's own installation, and returns
+    /// what it printed (unaligned, tuples only).
+    @discardableResult
+    public static func psql(_ sql: String, database: String = "embed") throws -> String {
+        let server = try shared()
+        let psql = repository.appendingPathComponent(".build/pgserver/pgserver/pginstall/bin/psql").path
+        let run = runCommand(
+            [
+                psql, "-h", "127.0.0.1", "-p", String(server.port), "-U", "embed", "-d", database, "-X", "-q", "-A", "-t",
+                "-v", "ON_ERROR_STOP=1", "-c", sql,
+            ], environment: ["PGPASSWORD": server.password])
+        guard run.status == 0 else { throw PostgresTestServerError("psql failed on \(sql): \(run.stderr)") }
+        return run.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Runs a command to its end with `posix_spawn` and `waitpid`, its output in files: Foundation's
+    /// `Process.waitUntilExit` can wait forever for a child whose own children outlive it (the server).
+    static func runCommand(
+        _ arguments: [String], environment: [String: String] = [:]
+    ) -> (status: Int32, stdout: String, stderr: String) {
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("embed-cmd-\(UUID().uuidString)").path
+        defer {
+            unlink(base + ".out")
+            unlink(base + ".err")
+        }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, base + ".out", O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_addopen(&actions, 2, base + ".err", O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        var variables = ProcessInfo.processInfo.environment
+        for (key, value) in environment { variables[key] = value }
+        let argv = arguments.map { strdup($0) } + [nil]
+        let envp = variables.map { strdup("\($0)=\($1)") } + [nil]
+        defer {
+            for pointer in argv { free(pointer) }
+            for pointer in envp { free(pointer) }
+        }
+        var pid = pid_t()
+        guard posix_spawn(&pid, arguments[0], &actions, nil, argv, envp) == 0 else {
+            return (127, "", "cannot run \(arguments[0])")
+        }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let out = (try? String(contentsOfFile: base + ".out", encoding: .utf8)) ?? ""
+        let err = (try? String(contentsOfFile: base + ".err", encoding: .utf8)) ?? ""
+        let exited = status & 0x7f == 0
+        return (exited ? (status >> 8) & 0xff : 128 + (status & 0x7f), out, err)
+    }
+
+    /// The repository root, found from this file's path.
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+}
+
+public struct PostgresTestServerError: Error, CustomStringConvertible {
+    public var description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,296 @@
+import EmbedKit
+import EmbedKitTestSupport
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Every command on a PostgreSQL + pgvector index (`--db postgres://...`), against a real server the tests start
+/// (see `PostgresTestServer`), held to what the SQLite index does: the same contents, the same answers, sync,
+/// deletions, the recipe guard, one writer, killed runs, readers during writes, shards writing at once, and bad
+/// URLs and servers.
+@Suite("the PostgreSQL store", .serialized)
+struct PostgresStoreCLITests {
+    static func document(_ i: Int) -> String {
+        "Document \(i) on lighthouses, keepers and harbour walls. "
+            + (0..<50).map { "word\(i)n\($0) term\(($0 * 3 + i) % 29)" }.joined(separator: " ")
+    }
+
+    static func tree(in dir: TemporaryDirectory, count: Int = 24) throws {
+        for i in 0..<count { try dir.write("tree/folder\(i % 3)/d\(i).txt", document(i)) }
+    }
+
+    /// Runs embed with the server's password in the environment.
+    static func embed(_ arguments: [String], environment: [String: String?] = [:]) async throws -> EmbedBinary.Output {
+        try await EmbedBinary.run(
+            arguments, environment: try PostgresTestServer.environment().merging(environment) { $1 }, timeout: 120)
+    }
+
+    /// Every chunk with its vector, without ids, sorted: what two indexes of the same documents share.
+    static func contents(_ db: String) async throws -> [String] {
+        let export = try await embed(["export", "--db", db, "--vectors"])
+        #expect(export.status == 0, "\(export.stderr)")
+        return export.lines.map { $0.replacing(/"chunk_id":\d+,?/, with: "") }.sorted()
+    }
+
+    static func answers(_ db: String, _ queries: [String] = ["keepers term7", "harbour walls word3n4"]) async throws -> String {
+        let run = try await embed(["query", "--db", db, "--mode", "vector", "-k", "5", "--json"] + queries)
+        #expect(run.status == 0, "\(run.stderr)")
+        return run.stdout.replacing(/"chunk_id":\d+,/, with: "").replacing(/"index":"[^"]*",/, with: "")
+    }
+
+    @Test("ingest, query, stats and export: the same contents and answers as a SQLite index of the same tree")
+    func sameAsSQLite() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try Self.tree(in: dir)
+        let sqlite = dir.path + "/index.sqlite"
+        let postgres = try PostgresTestServer.freshIndex()
+        for db in [sqlite, postgres] {
+            let run = try await Self.embed(["ingest", dir.path + "/tree", "--db", db, "--embedder", "hash"])
+            #expect(run.status == 0, "\(run.stderr)")
+            #expect(run.stderr.contains("Indexed 24 files: 24 added"), "\(run.stderr)")
+        }
+        #expect(try await Self.contents(postgres) == (try await Self.contents(sqlite)))
+        #expect(try await Self.answers(postgres) == (try await Self.answers(sqlite)))
+        let stats = try await Self.embed(["stats", "--db", postgres, "--check"])
+        #expect(stats.status == 0, "\(stats.stderr)")
+        #expect(stats.stdout.contains("documents:  24") && stats.stdout.contains("embedder:   hash"), "\(stats.stdout)")
+        // Keyword and hybrid search answer from PostgreSQL's full-text search; filters go into the SQL.
+        let keyword = try await Self.embed(["query", "--db", postgres, "--mode", "keyword", "-k", "3", "word5n7"])
+        #expect(keyword.status == 0 && keyword.stdout.contains("d5.txt"), "\(keyword.stdout)\(keyword.stderr)")
+        let filtered = try await Self.embed(
+            ["query", "--db", postgres, "-k", "30", "--json", "--under", dir.path + "/tree/folder1", "keepers"])
+        #expect(filtered.status == 0 && !filtered.lines.isEmpty, "\(filtered.stderr)")
+        #expect(filtered.lines.allSatisfy { $0.contains("/tree/folder1/") }, "\(filtered.stdout)")
+        let globbed = try await Self.embed(["query", "--db", postgres, "-k", "30", "--json", "--path", "*/d1?.txt", "keepers"])
+        #expect(globbed.lines.count > 0 && globbed.lines.allSatisfy { $0.contains(#"/d1"#) }, "\(globbed.stdout)")
+    }
+
+    @Test("reindex adds, re-embeds and removes what changed, and nothing when nothing did")
+    func sync() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try Self.tree(in: dir)
+        let db = try PostgresTestServer.freshIndex()
+        try #require((try await Self.embed(["ingest", dir.path + "/tree", "--db", db, "--embedder", "hash"])).status == 0)
+        let quiet = try await Self.embed(["reindex", "--db", db])
+        #expect(quiet.stderr.contains("0 added, 0 updated, 24 unchanged, 0 removed"), "\(quiet.stderr)")
+        try dir.write("tree/folder0/d0.txt", Self.document(100))
+        try FileManager.default.removeItem(atPath: dir.path + "/tree/folder1/d1.txt")
+        try dir.write("tree/new.txt", Self.document(200))
+        let run = try await Self.embed(["reindex", "--db", db])
+        #expect(run.stderr.contains("1 added, 1 updated, 22 unchanged, 1 removed"), "\(run.stderr)")
+        // What a fresh SQLite index of the changed tree holds.
+        let reference = dir.path + "/reference.sqlite"
+        try #require((try await Self.embed(["ingest", dir.path + "/tree", "--db", reference, "--embedder", "hash"])).status == 0)
+        #expect(try await Self.contents(db) == (try await Self.contents(reference)))
+    }
+
+    @Test("another recipe is refused, --reembed rebuilds beside the index and swaps it in")
+    func recipeGuard() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try Self.tree(in: dir, count: 6)
+        let db = try PostgresTestServer.freshIndex()
+        try #require((try await Self.embed(["ingest", dir.path + "/tree", "--db", db, "--embedder", "hash"])).status == 0)
+        let refused = try await Self.embed(["ingest", dir.path + "/tree", "--db", db, "--embedder", "hash", "--chunk-tokens", "64"])
+        #expect(refused.status == 3 && refused.stderr.contains("chunks of 200 tokens"), "\(refused.stderr)")
+        let rebuilt = try await Self.embed(
+            ["ingest", dir.path + "/tree", "--db", db, "--embedder", "hash", "--chunk-tokens", "64", "--reembed"])
+        #expect(rebuilt.status == 0, "\(rebuilt.stderr)")
+        let stats = try await Self.embed(["stats", "--db", db])
+        #expect(stats.stdout.contains("chunking:   64 tokens"), "\(stats.stdout)")
+        let schemas = try PostgresTestServer.psql("SELECT count(*) FROM pg_namespace WHERE nspname LIKE '%\\_\\_rebuild' OR nspname LIKE '%\\_\\_old'")
+        #expect(schemas == "0", "a rebuild or old schema was left behind")
+        let reference = dir.path + "/reference.sqlite"
+        try #require((try await Self.embed(
+            ["ingest", dir.path + "/tree", "--db", reference, "--embedder", "hash", "--chunk-tokens", "64"])).status == 0)
+        #expect(try await Self.contents(db) == (try await Self.contents(reference)))
+    }
+
+    @Test("a second writer is refused while one holds the index (exit 4), or waits for it with --wait")
+    func oneWriter() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try Self.tree(in: dir, count: 4)
+        let db = try PostgresTestServer.freshIndex()
+        var holder: PostgresIndexStore? = try PostgresIndexStore(try PostgresLocation(db), wait: false)
+        let refused = try await Self.embed(["ingest", dir.path + "/tree", "--db", db, "--embedder", "hash"])
+        #expect(refused.status == 4 && refused.stderr.contains("another ingest"), "\(refused.stderr)")
+        let waiting = try EmbedBinary.start(
+            ["ingest", dir.path + "/tree", "--db", db, "--embedder", "hash", "--wait"],
+            environment: ["PGPASSWORD": try PostgresTestServer.shared().password])
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(waiting.isRunning, "the waiting writer did not wait")
+        withExtendedLifetime(holder) {}
+        holder = nil  // its connection closes, and the lock goes with it
+        await EmbedBinary.waitForExit(waiting)
+        #expect(waiting.terminationStatus == 0)
+        let stats = try await Self.embed(["stats", "--db", db])
+        #expect(stats.stdout.contains("documents:  4"), "\(stats.stdout)")
+    }
+
+    @Test("shards ingesting into one index at once give the whole tree")
+    func shardsAtOnce() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try Self.tree(in: dir, count: 30)
+        let db = try PostgresTestServer.freshIndex()
+        let password = try PostgresTestServer.shared().password
+        let processes = try (1...3).map { i in
+            try EmbedBinary.start(
+                ["ingest", dir.path + "/tree", "--db", db, "--embedder", "hash", "--shard", "\(i)/3", "--wait"],
+                environment: ["PGPASSWORD": password])
+        }
+        for process in processes {
+            await EmbedBinary.waitForExit(process)
+            #expect(process.terminationStatus == 0)
+        }
+        let reference = dir.path + "/reference.sqlite"
+        try #require((try await Self.embed(["ingest", dir.path + "/tree", "--db", reference, "--embedder", "hash"])).status == 0)
+        #expect(try await Self.contents(db) == (try await Self.contents(reference)))
+        // A shard's reindex removes only its own deleted files.
+        for i in 0..<30 { try FileManager.default.removeItem(atPath: dir.path + "/tree/folder\(i % 3)/d\(i).txt") }
+        let reindex = try await Self.embed(["reindex", "--db", db, "--shard", "1/3"])
+        #expect(reindex.status == 0, "\(reindex.stderr)")
+        let left = try await Self.embed(["stats", "--db", db])
+        let removed = reindex.stderr.firstMatch(of: /(\d+) removed/).map { Int($0.1)! } ?? -1
+        #expect(removed > 0 && removed < 30 && left.stdout.contains("documents:  \(30 - removed)"), "\(reindex.stderr) \(left.stdout)")
+    }
+
+    @Test("killed during ingest: complete documents only; readers during writes always see whole batches")
+    func killedAndReadDuringWrites() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        // About 5 s of embedding, committed every 2 s.
+        try Self.tree(in: dir, count: 150)
+        let server = try LoopbackEmbeddingServer(.init(dimension: 16, latency: .milliseconds(30)))
+        defer { server.stop() }
+        let db = try PostgresTestServer.freshIndex()
+        let ingest = [
+            "ingest", dir.path + "/tree", "--db", db, "--embedder", "openai", "--base-url", server.baseURL.absoluteString,
+            "--model", "m", "--batch-size", "1", "--concurrency", "1",
+        ]
+        let writer = try EmbedBinary.start(ingest, environment: ["PGPASSWORD": try PostgresTestServer.shared().password])
+        // Readers while it writes: every check passes (no document without all its chunks), stats only grow.
+        var seen = -1
+        var states = Set<Int>()
+        let deadline = Date().addingTimeInterval(60)
+        while writer.isRunning && states.count < 2 && Date() < deadline {
+            let check = try await Self.embed(["stats", "--db", db, "--check", "--json"])
+            if check.status == 0, let documents = check.stdout.firstMatch(of: /"documents":(\d+)/).map({ Int($0.1)! }) {
+                #expect(documents >= seen, "documents went from \(seen) to \(documents)")
+                seen = documents
+                if documents > 0 { states.insert(documents) }
+            } else {
+                // The index may not exist yet in the first moments.
+                #expect(check.stderr.contains("no index here"), "\(check.stderr)")
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(states.count == 2, "the readers saw \(states.sorted()) documents: not two committed batches")
+        kill(writer.processIdentifier, SIGKILL)
+        await EmbedBinary.waitForExit(writer)
+        let after = try await Self.embed(["stats", "--db", db, "--check"])
+        #expect(after.status == 0, "\(after.stderr)")
+        // The next run finishes the job, and the index is what one clean run makes.
+        let again = try await Self.embed(Array(ingest))
+        #expect(again.status == 0, "\(again.stderr)")
+        let reference = try PostgresTestServer.freshIndex("ref")
+        let clean = try await Self.embed(
+            ingest.map { $0 == db ? reference : $0 }.dropLast(4) + ["--batch-size", "32", "--concurrency", "4"])
+        #expect(clean.status == 0, "\(clean.stderr)")
+        #expect(try await Self.contents(db) == (try await Self.contents(reference)))
+    }
+
+    @Test("a connection lost mid-run is opened again and the batch run again: nothing lost, nothing twice")
+    func connectionLost() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        // About 6 s of embedding: the run commits every 2 s, so it writes several batches.
+        try Self.tree(in: dir, count: 150)
+        let server = try LoopbackEmbeddingServer(.init(dimension: 16, latency: .milliseconds(40)))
+        defer { server.stop() }
+        let db = try PostgresTestServer.freshIndex()
+        let schema = String(db.split(separator: "schema=").last!)
+        let ingest = [
+            "ingest", dir.path + "/tree", "--db", db, "--embedder", "openai", "--base-url", server.baseURL.absoluteString,
+            "--model", "m", "--batch-size", "1", "--concurrency", "1",
+        ]
+        let writer = try EmbedBinary.start(ingest, environment: ["PGPASSWORD": try PostgresTestServer.shared().password])
+        // Once it has written something, cut its connection from the server's side, twice.
+        var cut = 0
+        var counted: [String] = []
+        let deadline = Date().addingTimeInterval(60)
+        while writer.isRunning && cut < 2 && Date() < deadline {
+            // Counted once the run has made its tables.
+            let made = try PostgresTestServer.psql("SELECT to_regclass('\(schema).documents') IS NOT NULL") == "t"
+            let documents = made ? try PostgresTestServer.psql("SELECT count(*) FROM \(schema).documents") : "0"
+            counted.append(documents)
+            if Int(documents) ?? 0 >= 4 * (cut + 1) {
+                try PostgresTestServer.psql(
+                    "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted")
+                cut += 1
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        await EmbedBinary.waitForExit(writer)
+        #expect(cut == 2, "the writer finished before its connection could be cut: \(counted.suffix(20))")
+        #expect(writer.terminationStatus == 0)
+        let reference = dir.path + "/reference.sqlite"
+        // The same vectors, embedded faster: a text's vector does not depend on its batch.
+        let clean = try await Self.embed(
+            ingest.map { $0 == db ? reference : $0 }.dropLast(4) + ["--batch-size", "32", "--concurrency", "4"])
+        #expect(clean.status == 0, "\(clean.stderr)")
+        #expect(try await Self.contents(db) == (try await Self.contents(reference)))
+    }
+
+    @Test("bad URLs and servers: a clear message, nothing half-written, the password never shown")
+    func badInput() async throws {
+        let server = try PostgresTestServer.shared()
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try Self.tree(in: dir, count: 2)
+        // A password in the URL: refused before anything connects, and not echoed.
+        let secret = "hunter2-\(UUID().uuidString.prefix(6))"
+        let withPassword = server.url.replacing("embed@", with: "embed:\(secret)@")
+        let refused = try await Self.embed(["ingest", dir.path + "/tree", "--db", withPassword, "--embedder", "hash"])
+        #expect(refused.status == 2 && refused.stderr.contains("PGPASSWORD"), "\(refused.stderr)")
+        #expect(!refused.stderr.contains(secret) && !refused.stdout.contains(secret))
+        let asParameter = try await Self.embed(["stats", "--db", server.url + "?password=\(secret)"])
+        #expect(asParameter.status != 0 && !asParameter.stderr.contains(secret), "\(asParameter.stderr)")
+        // Nobody listening.
+        let port = try unusedLoopbackPort()
+        let unreachable = try await Self.embed(
+            ["query", "--db", "postgres://embed@127.0.0.1:\(port)/embed", "hello"], environment: ["PGPASSWORD": "x"])
+        #expect(unreachable.status == 3 && unreachable.stderr.contains("cannot connect to"), "\(unreachable.stderr)")
+        // A wrong password: said so, and where the password comes from.
+        let wrong = try await Self.embed(["stats", "--db", server.url], environment: ["PGPASSWORD": "not-it"])
+        #expect(wrong.status == 3 && wrong.stderr.contains("PGPASSWORD"), "\(wrong.stderr)")
+        // A schema written by a newer embed.
+        let db = try PostgresTestServer.freshIndex()
+        try #require((try await Self.embed(["ingest", dir.path + "/tree", "--db", db, "--embedder", "hash"])).status == 0)
+        let schema = String(db.split(separator: "schema=").last!)
+        try PostgresTestServer.psql("INSERT INTO \(schema).schema_migrations VALUES ('pg99-from-the-future')")
+        let newer = try await Self.embed(["reindex", "--db", db])
+        #expect(newer.status == 3 && newer.stderr.contains("newer version of embed"), "\(newer.stderr)")
+        // A schema of another application.
+        try PostgresTestServer.psql("CREATE SCHEMA app_tables; CREATE TABLE app_tables.users (id int)")
+        let foreign = try await Self.embed(
+            ["ingest", dir.path + "/tree", "--db", server.url + "?schema=app_tables", "--embedder", "hash"])
+        #expect(foreign.status == 3 && foreign.stderr.contains("not an embed index"), "\(foreign.stderr)")
+        #expect(try PostgresTestServer.psql("SELECT count(*) FROM pg_tables WHERE schemaname = 'app_tables'") == "1")
+        // A database without the vector extension, and a user who may not create it.
+        let database = "plain_\(UUID().uuidString.prefix(6).lowercased())"
+        try PostgresTestServer.psql("CREATE DATABASE \(database)")
+        try PostgresTestServer.psql("CREATE ROLE \(database) LOGIN PASSWORD 'pw'; GRANT CREATE ON DATABASE \(database) TO \(database)")
+        let plain = "postgres://\(database)@127.0.0.1:\(server.port)/\(database)"
+        let noVector = try await Self.embed(
+            ["ingest", dir.path + "/tree", "--db", plain, "--embedder", "hash"], environment: ["PGPASSWORD": "pw"])
+        #expect(noVector.status == 3 && noVector.stderr.contains("CREATE EXTENSION vector"), "\(noVector.stderr)")
+        #expect(try PostgresTestServer.psql("SELECT count(*) FROM pg_namespace WHERE nspname = 'embed'", database: database) == "0")
+    }
+}
