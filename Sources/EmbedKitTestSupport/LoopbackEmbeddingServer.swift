@@ -175,7 +175,8 @@ public final class LoopbackEmbeddingServer: Sendable {
     public var inFlight: Int { state.withLock { $0.inFlight } }
     /// The most embeddings requests ever handled at once.
     public var maxInFlight: Int { state.withLock { $0.maxInFlight } }
-    /// How many embeddings requests it answered with vectors (a fault of `.slow` included, other faults not).
+    /// How many embeddings requests it answered with vectors (a fault of `.slow` included, other faults not),
+    /// counting answers a ``stop()`` cut off before they arrived.
     public var servedCount: Int { state.withLock { $0.served } }
     /// How many connections were accepted.
     public var connectionCount: Int { state.withLock { $0.connectionCount } }
@@ -356,7 +357,8 @@ public final class LoopbackEmbeddingServer: Sendable {
             case nil, .slow: true
             default: false
             }
-        if correct { state.withLock { state in if !state.stopping { state.served += 1 } } }
+        // Counted before the write: an answer cut off by stop() counts, so the client never sees more than this.
+        if correct { state.withLock { $0.served += 1 } }
         write(
             fd, status: 200, body: DeterministicVectors.responseBody(vectors, base64: base64, indexes: indexes),
             close: !keepAlive)

@@ -204,8 +204,12 @@ public struct EmbeddingFleet: Embedder {
 
     private func exhausted(attempts: [Int], lastFailure: [String?], label: String) -> EmbeddingError {
         let total = attempts.reduce(0, +)
+        let state = scheduler.state
         let tried = members.indices.map { index in
-            "\(members[index].host) (\(lastFailure[index].map { "last: \($0)" } ?? "not tried"))"
+            // Other requests may have found an endpoint down before this one could try it.
+            let failures = state.endpoints[index].failuresInARow
+            let why = lastFailure[index].map { "last: \($0)" } ?? "\(failures) failure\(failures == 1 ? "" : "s") in a row"
+            return "\(members[index].host) (\(why))"
         }
         return EmbeddingError(
             .transport,
