@@ -152,8 +152,7 @@ public struct EmbeddingFleet: Embedder {
                 result = try await member.exchange(
                     request, count: inputs.count, expectedDimension: expectedDimension, label: label)
             } catch {
-                // Cancelled: says nothing about the endpoint.
-                scheduler.release(lease, .answered)
+                scheduler.release(lease, .abandoned)
                 throw error
             }
             switch result {

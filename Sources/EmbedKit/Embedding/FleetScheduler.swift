@@ -36,6 +36,8 @@ package final class FleetScheduler: Sendable {
         case badResponse
         /// No answer, a 5xx or a 408: the endpoint is taken out.
         case failed
+        /// Cancelled before an answer: says nothing about the endpoint.
+        case abandoned
     }
 
     /// What ``State/choose(now:excluding:)`` decided.
@@ -123,6 +125,9 @@ package final class FleetScheduler: Sendable {
             if lease.isProbe { endpoint.isProbing = false }
             var takeOut = false
             switch outcome {
+            case .abandoned:
+                // A probe cancelled before its answer leaves the probe time as it was, due at once.
+                return
             case .success:
                 endpoint.window.record(.success, startedIn: lease.epoch)
                 endpoint.served += 1

@@ -102,6 +102,19 @@ struct FleetSchedulerTests {
         #expect(state.choose(now: now, excluding: [0, 1]) == .exhausted)
     }
 
+    @Test("a probe abandoned (cancelled) leaves the endpoint out, its probe due again")
+    func abandonedProbe() throws {
+        var state = State(limits: [1, 1], giveUpAfter: 3)
+        let first = try lease(state.choose(now: start, excluding: []))
+        state.release(first, .failed, now: start)
+        let probe = try lease(state.choose(now: start + .seconds(1), excluding: []))
+        #expect(probe.isProbe)
+        state.release(probe, .abandoned, now: start + .seconds(1))
+        #expect(state.endpoints[0].isOut)
+        #expect(state.endpoints[0].inFlight == 0)
+        #expect(try lease(state.choose(now: start + .seconds(1), excluding: [])).isProbe)
+    }
+
     @Test("one bad answer leaves an endpoint in; a second in a row takes it out")
     func badAnswers() throws {
         var state = State(limits: [2], giveUpAfter: 3)
