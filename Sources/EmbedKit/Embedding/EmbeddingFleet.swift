@@ -72,7 +72,8 @@ public struct EmbeddingFleet: Embedder {
                 configuration, moreBaseURLs: moreBaseURLs, dimension: dimensions, environment: environment)
         }
         // A placeholder dimension; the probe request checks no dimension.
-        let probe = try EmbeddingFleet(configuration, moreBaseURLs: moreBaseURLs, dimension: 1, environment: environment)
+        let probe = try EmbeddingFleet(
+            configuration, moreBaseURLs: moreBaseURLs, dimension: 1, environment: environment)
         let vectors = try await probe.send(["dimension probe"], label: "the dimension probe", expectedDimension: nil)
         // The same connections and endpoint health as the probe's: an endpoint found down stays out.
         let members = try probe.members.map { member in
@@ -207,13 +208,16 @@ public struct EmbeddingFleet: Embedder {
         let tried = members.indices.map { index in
             // Other requests may have found an endpoint down before this one could try it.
             let failures = state.endpoints[index].failuresInARow
-            let why = lastFailure[index].map { "last: \($0)" } ?? "\(failures) failure\(failures == 1 ? "" : "s") in a row"
+            let why =
+                lastFailure[index].map { "last: \($0)" } ?? "\(failures) failure\(failures == 1 ? "" : "s") in a row"
             return "\(members[index].host) (\(why))"
         }
+        // Usually every endpoint is out; a request can also use up its attempts at endpoints still in (429s).
+        let allOut = state.endpoints.allSatisfy(\.isOut) ? ", every one of them out" : ""
         return EmbeddingError(
             .transport,
-            "\(label): gave up after \(total) attempt\(total == 1 ? "" : "s") across the \(members.count) endpoints, "
-                + "every one of them out: \(tried.joined(separator: ", ")). "
+            "\(label): gave up after \(total) attempt\(total == 1 ? "" : "s") across the \(members.count) endpoints"
+                + "\(allOut): \(tried.joined(separator: ", ")). "
                 + "The servers may be down or overloaded: try again later or with fewer concurrent requests.")
     }
 

@@ -29,7 +29,8 @@ public enum EndpointList {
             urls.append(line)
         }
         guard !urls.isEmpty else {
-            throw UsageError("\(source): lists no endpoint. Write one base URL per line, such as http://10.0.0.2:8080/v1.")
+            throw UsageError(
+                "\(source): lists no endpoint. Write one base URL per line, such as http://10.0.0.2:8080/v1.")
         }
         return urls
     }

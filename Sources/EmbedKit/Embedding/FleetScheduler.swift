@@ -92,8 +92,10 @@ package final class FleetScheduler: Sendable {
         package mutating func choose(now: ContinuousClock.Instant, excluding excluded: Set<Int>) -> Choice {
             let candidates = endpoints.indices.filter { !excluded.contains($0) }
             // A due probe goes first: healthy endpoints with room would otherwise keep a restarted one out forever.
-            let due = candidates.filter { endpoints[$0].isOut && !endpoints[$0].isProbing && endpoints[$0].probeAt! <= now }
-            if let probe = due.min(by: { endpoints[$0].probeAt! < endpoints[$1].probeAt! }) {
+            let due = candidates.filter { index in
+                endpoints[index].probeAt.map { $0 <= now } == true && !endpoints[index].isProbing
+            }
+            if let probe = due.min(by: { (endpoints[$0].probeAt ?? now) < (endpoints[$1].probeAt ?? now) }) {
                 endpoints[probe].isProbing = true
                 return .lease(take(probe, isProbe: true))
             }
