@@ -107,6 +107,25 @@ struct EmbeddingFleetTests {
         #expect(elapsed < .seconds(TestTiming.bound(15)))
     }
 
+    @Test("a 5xx takes an endpoint out at once: its batches go to the others without a backoff wait")
+    func serverErrorTakesOut() async throws {
+        let failing = try LoopbackEmbeddingServer(.init(randomFaults: [.init(.status(503), probability: 1)]))
+        defer { failing.stop() }
+        let healthy = try LoopbackEmbeddingServer(.init(latency: .milliseconds(2)))
+        defer { healthy.stop() }
+        // A backoff of up to 10 s: a batch that waited one out would almost surely take seconds.
+        let fleet = try Self.fleet([failing, healthy]) { $0.retryPolicy = RetryPolicy(baseDelay: .seconds(10)) }
+        let texts = Self.texts(100)
+        let started = ContinuousClock.now
+        #expect(try await fleet.embed(texts) == Self.expected(texts))
+        #expect(ContinuousClock.now - started < .seconds(TestTiming.bound(1.5)))
+        // The two sent to it at first, before it was out; nothing more within the second before its probe.
+        #expect(failing.requests.count <= 2)
+        #expect(fleet.usage[0].timesTakenOut == 1)
+        #expect(fleet.usage[0].isOut)
+        #expect(fleet.usage[1].requestsServed == 25)
+    }
+
     @Test("a 429 halves that endpoint's limit but does not take it out")
     func rateLimitedStaysIn() async throws {
         let limited = try LoopbackEmbeddingServer(.init(latency: .milliseconds(5)))
