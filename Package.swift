@@ -109,6 +109,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Throughput of an embedding fleet through 1, 2 and 4 loopback endpoints (benchmarks/fleet/run.sh).
+        .executableTarget(
+            name: "embed-bench-fleet",
+            dependencies: ["EmbedKit", "EmbedKitTestSupport"],
+            path: "benchmarks/fleet/Sources/embed-bench-fleet",
+            swiftSettings: swiftSettings
+        ),
+
         // Benchmark harness for the native BERT embedder (benchmarks/bert/run.sh).
         .executableTarget(
             name: "bert-bench",

@@ -23,7 +23,16 @@ extension ResolvedEmbedder {
                 configuration: .init(precision: precision))
         case .openai(let recipe):
             let configuration = try recipe.configuration(maxConcurrentRequests: concurrency)
-            if let recordedDimension {
+            let moreBaseURLs = try recipe.moreEndpoints()
+            if !moreBaseURLs.isEmpty {
+                // A fleet: each endpoint gets its own limit of `concurrency` requests.
+                base =
+                    if let recordedDimension {
+                        try EmbeddingFleet(configuration, moreBaseURLs: moreBaseURLs, dimension: recordedDimension)
+                    } else {
+                        try await EmbeddingFleet.connect(configuration, moreBaseURLs: moreBaseURLs)
+                    }
+            } else if let recordedDimension {
                 base = try OpenAICompatibleEmbedder(configuration, dimension: recordedDimension)
             } else {
                 base = try await OpenAICompatibleEmbedder.connect(configuration)

@@ -68,11 +68,15 @@ public final class LoopbackEmbeddingServer: Sendable {
         public var requiredAPIKey: String?
         /// The seed of the fault draws. Default 1.
         public var seed: UInt64
+        /// The most embeddings requests worked on at once, as a model server with that many slots: the others
+        /// queue (their ``latency`` starts when a slot frees). Nil for no bound. Default nil.
+        public var capacity: Int?
 
         public init(
             port: UInt16 = 0, dimension: Int = 8, latency: Duration = .zero, randomFaults: [RandomFault] = [],
-            requiredAPIKey: String? = nil, seed: UInt64 = 1
+            requiredAPIKey: String? = nil, seed: UInt64 = 1, capacity: Int? = nil
         ) {
+            self.capacity = capacity
             self.port = port
             self.dimension = dimension
             self.latency = latency
@@ -102,6 +106,7 @@ public final class LoopbackEmbeddingServer: Sendable {
         var requests: [RecordedRequest] = []
         var inFlight = 0
         var maxInFlight = 0
+        var served = 0
         var connections: Set<Int32> = []
         var connectionCount = 0
         var random: UInt64
@@ -115,12 +120,14 @@ public final class LoopbackEmbeddingServer: Sendable {
     private let listener: Int32
     private let state: Locked<State>
     private let threads = DispatchGroup()
+    private let slots: CapacityGate?
 
     /// Binds 127.0.0.1 and starts accepting connections.
     /// - Throws: `POSIXError` when the socket cannot be bound.
     public init(_ configuration: Configuration = Configuration()) throws {
         self.configuration = configuration
         state = Locked(State(random: configuration.seed))
+        slots = configuration.capacity.map { CapacityGate(capacity: $0) }
         (listener, port) = try LoopbackListener.open(port: configuration.port, backlog: 128)
         threads.enter()
         Thread { [self] in
@@ -168,6 +175,9 @@ public final class LoopbackEmbeddingServer: Sendable {
     public var inFlight: Int { state.withLock { $0.inFlight } }
     /// The most embeddings requests ever handled at once.
     public var maxInFlight: Int { state.withLock { $0.maxInFlight } }
+    /// How many embeddings requests it answered with vectors (a fault of `.slow` included, other faults not),
+    /// counting answers a ``stop()`` cut off before they arrived.
+    public var servedCount: Int { state.withLock { $0.served } }
     /// How many connections were accepted.
     public var connectionCount: Int { state.withLock { $0.connectionCount } }
 
@@ -289,6 +299,10 @@ public final class LoopbackEmbeddingServer: Sendable {
         defer { state.withLock { $0.inFlight -= 1 } }
 
         waitWhileHeld()
+        if let slots {
+            guard slots.enter(while: { !isStopping }) else { return true }
+        }
+        defer { slots?.leave() }
         sleep(configuration.latency)
         if let key = configuration.requiredAPIKey, request.headers["authorization"] != "Bearer \(key)" {
             write(
@@ -338,6 +352,13 @@ public final class LoopbackEmbeddingServer: Sendable {
                 body: Self.errorBody("moved", type: "redirect"), close: !keepAlive)
             return true
         }
+        let correct =
+            switch fault {
+            case nil, .slow: true
+            default: false
+            }
+        // Counted before the write: an answer cut off by stop() counts, so the client never sees more than this.
+        if correct { state.withLock { $0.served += 1 } }
         write(
             fd, status: 200, body: DeterministicVectors.responseBody(vectors, base64: base64, indexes: indexes),
             close: !keepAlive)
@@ -479,5 +500,35 @@ public final class LoopbackEmbeddingServer: Sendable {
         case 503: "Service Unavailable"
         default: "Status"
         }
+    }
+}
+
+/// At most `capacity` threads inside at once; the others wait their turn.
+private final class CapacityGate: @unchecked Sendable {
+    // `busy` is read and written only while `condition` is locked.
+    private let condition = NSCondition()
+    private var busy = 0
+    private let capacity: Int
+
+    init(capacity: Int) { self.capacity = max(1, capacity) }
+
+    /// Waits for a free place and takes it; returns false without one when `shouldWait` turns false.
+    func enter(while shouldWait: () -> Bool) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        while busy >= capacity {
+            guard shouldWait() else { return false }
+            // Bounded so a stopping server is noticed.
+            _ = condition.wait(until: Date(timeIntervalSinceNow: 0.05))
+        }
+        busy += 1
+        return true
+    }
+
+    func leave() {
+        condition.lock()
+        busy -= 1
+        condition.signal()
+        condition.unlock()
     }
 }

@@ -7,7 +7,7 @@
 ///
 /// Only one halving per congestion event: the many requests that were in flight together and all got 429
 /// halve the limit once, not once each (each permit remembers the limit's epoch when it was granted, and
-/// only a permit of the current epoch may halve).
+/// only a permit of the current epoch may halve). The arithmetic is ``AIMDWindow``'s.
 ///
 /// Waiters are served first come, first served. Cancelling a waiting task makes its `acquire()` throw
 /// `CancellationError`.
@@ -33,10 +33,8 @@ public final class AdaptiveConcurrencyLimit: Sendable {
     }
 
     private struct State {
-        var limit: Int
+        var window: AIMDWindow
         var inFlight = 0
-        var epoch = 0
-        var successRun = 0
         var nextID: UInt64 = 0
         var waiters: [Waiter] = []
         var waiterHead = 0
@@ -46,11 +44,11 @@ public final class AdaptiveConcurrencyLimit: Sendable {
 
         mutating func popGrantable() -> [(CheckedContinuation<Permit, any Error>, Permit)] {
             var granted: [(CheckedContinuation<Permit, any Error>, Permit)] = []
-            while inFlight < limit, waiterHead < waiters.count {
+            while inFlight < window.limit, waiterHead < waiters.count {
                 let waiter = waiters[waiterHead]
                 waiterHead += 1
                 inFlight += 1
-                granted.append((waiter.continuation, Permit(epoch: epoch)))
+                granted.append((waiter.continuation, Permit(epoch: window.epoch)))
             }
             if waiterHead > 64, waiterHead * 2 > waiters.count {
                 waiters.removeFirst(waiterHead)
@@ -67,11 +65,11 @@ public final class AdaptiveConcurrencyLimit: Sendable {
     /// Creates a limiter allowing at most `maxLimit` (at least 1) permits at once.
     public init(maxLimit: Int) {
         self.maxLimit = max(1, maxLimit)
-        state = Locked(State(limit: self.maxLimit))
+        state = Locked(State(window: AIMDWindow(maxLimit: self.maxLimit)))
     }
 
     /// The current limit, between 1 and ``maxLimit``.
-    public var limit: Int { state.withLock { $0.limit } }
+    public var limit: Int { state.withLock { $0.window.limit } }
 
     /// How many permits are out now.
     public var inFlight: Int { state.withLock { $0.inFlight } }
@@ -79,9 +77,9 @@ public final class AdaptiveConcurrencyLimit: Sendable {
     /// Takes a permit if one is free and nobody is waiting.
     public func tryAcquire() -> Permit? {
         state.withLock { state in
-            guard state.inFlight < state.limit, state.waiterHead == state.waiters.count else { return nil }
+            guard state.inFlight < state.window.limit, state.waiterHead == state.waiters.count else { return nil }
             state.inFlight += 1
-            return Permit(epoch: state.epoch)
+            return Permit(epoch: state.window.epoch)
         }
     }
 
@@ -101,9 +99,9 @@ public final class AdaptiveConcurrencyLimit: Sendable {
                 let action = state.withLock { state -> Action in
                     state.unregisteredIDs.remove(id)
                     if state.cancelledIDs.remove(id) != nil { return .cancel }
-                    if state.inFlight < state.limit, state.waiterHead == state.waiters.count {
+                    if state.inFlight < state.window.limit, state.waiterHead == state.waiters.count {
                         state.inFlight += 1
-                        return .grant(Permit(epoch: state.epoch))
+                        return .grant(Permit(epoch: state.window.epoch))
                     }
                     state.waiters.append(Waiter(id: id, continuation: continuation))
                     return .wait
@@ -131,22 +129,7 @@ public final class AdaptiveConcurrencyLimit: Sendable {
     public func release(_ permit: Permit, outcome: Outcome) {
         let granted = state.withLock { state in
             state.inFlight -= 1
-            switch outcome {
-            case .success:
-                state.successRun += 1
-                if state.successRun >= state.limit, state.limit < maxLimit {
-                    state.limit += 1
-                    state.successRun = 0
-                }
-            case .rateLimited:
-                state.successRun = 0
-                if permit.epoch == state.epoch {
-                    state.limit = max(1, state.limit / 2)
-                    state.epoch += 1
-                }
-            case .neutral:
-                state.successRun = 0
-            }
+            state.window.record(outcome, startedIn: permit.epoch)
             return state.popGrantable()
         }
         for (continuation, permit) in granted {

@@ -67,24 +67,34 @@ extension OpenAICompatibleEmbedder {
         return max(16 << 20, min(inputs, 1 << 20) * perVector + (1 << 20))
     }
 
-    /// Sends one request of `inputs`, retrying per the policy, holding a permit of the shared limiter
-    /// for each attempt (not while backing off).
-    /// - Parameter label: names the request in errors, such as `request 3 (inputs 256..383)`.
-    func send(_ inputs: [String], label: String, expectedDimension: Int?) async throws -> [[Float]] {
-        let body: Data
+    /// The JSON body of a request for `inputs`, the same for every endpoint of a fleet.
+    /// - Throws: ``EmbeddingError`` `.rejected` when it cannot be encoded.
+    func requestBody(_ inputs: [String], label: String) throws -> Data {
         do {
-            body = try JSONEncoder().encode(
+            return try JSONEncoder().encode(
                 WireRequest(
                     model: configuration.model, input: inputs, encoding_format: configuration.encoding.rawValue,
                     dimensions: configuration.dimensions))
         } catch {
             throw EmbeddingError(.rejected, "\(label): the request could not be encoded as JSON", cause: error)
         }
+    }
+
+    /// The request to this embedder's endpoint carrying `body` (of `count` inputs), with this embedder's key.
+    func request(body: Data, count: Int, expectedDimension: Int?) -> HTTPRequest {
         var headers = ["Content-Type": "application/json", "Accept": "application/json", "User-Agent": "embed"]
         if let apiKey { headers["Authorization"] = "Bearer \(apiKey.value)" }
-        let request = HTTPRequest(
+        return HTTPRequest(
             url: endpoint, method: "POST", headers: headers, body: body, timeout: configuration.requestTimeout,
-            maxResponseBytes: Self.maxResponseBytes(inputs: inputs.count, dimension: expectedDimension))
+            maxResponseBytes: Self.maxResponseBytes(inputs: count, dimension: expectedDimension))
+    }
+
+    /// Sends one request of `inputs`, retrying per the policy, holding a permit of the shared limiter
+    /// for each attempt (not while backing off).
+    /// - Parameter label: names the request in errors, such as `request 3 (inputs 256..383)`.
+    func send(_ inputs: [String], label: String, expectedDimension: Int?) async throws -> [[Float]] {
+        let request = request(
+            body: try requestBody(inputs, label: label), count: inputs.count, expectedDimension: expectedDimension)
         let policy = configuration.retryPolicy
 
         var attempt = 0
@@ -113,9 +123,7 @@ extension OpenAICompatibleEmbedder {
             case .transport(let error):
                 // An answer embed never accepts (compressed against its request) will not change on a retry or
                 // on the next batch: stop the run, as a redirect to another origin does.
-                if error.code == .unacceptable {
-                    throw EmbeddingError(.rejected, "\(label): the server at \(host) sent \(error.message)", stopsRun: true)
-                }
+                if error.code == .unacceptable { throw unacceptable(error, label: label) }
                 failure = .transport(error.code)
                 detail = error.message
             }
@@ -124,22 +132,29 @@ extension OpenAICompatibleEmbedder {
             case .retry(let delay):
                 try await Task.sleep(for: delay)  // throws at once when the task is cancelled
             case .fail(let reason):
-                if case .badResponse = failure, var error = lastBadResponse {
-                    error.message +=
-                        " (\(attempt) attempt\(attempt == 1 ? "" : "s")). Check that the server at \(host) is OpenAI-compatible"
-                        + " and serves model \(configuration.model)."
-                    throw error
+                if case .badResponse = failure, let error = lastBadResponse {
+                    throw finalBadResponse(error, attempts: attempt)
                 }
                 throw exhausted(reason, detail: detail, attempt: attempt, label: label)
             }
         }
     }
 
-    private enum AttemptResult {
+    /// How one attempt went.
+    enum AttemptResult {
         case success([[Float]])
         case badResponse(EmbeddingError)
         case status(HTTPResponse)
         case transport(HTTPTransportError)
+
+        /// What the attempt says about the server's load, for an AIMD limit.
+        var limitOutcome: AdaptiveConcurrencyLimit.Outcome {
+            switch self {
+            case .success: .success
+            case .status(let response) where response.status == 429: .rateLimited
+            default: .neutral
+            }
+        }
     }
 
     /// One attempt under one permit of the shared limiter, released with the attempt's outcome.
@@ -147,27 +162,34 @@ extension OpenAICompatibleEmbedder {
         _ request: HTTPRequest, count: Int, expectedDimension: Int?, label: String
     ) async throws -> AttemptResult {
         let permit = try await limiter.acquire()
-        let response: HTTPResponse
+        let result: AttemptResult
         do {
-            response = try await transport.send(request)
-        } catch let error as HTTPTransportError {
-            limiter.release(permit, outcome: .neutral)
-            return .transport(error)
+            result = try await exchange(request, count: count, expectedDimension: expectedDimension, label: label)
         } catch {
             limiter.release(permit, outcome: .neutral)
             throw error
         }
-        guard (200..<300).contains(response.status) else {
-            limiter.release(permit, outcome: response.status == 429 ? .rateLimited : .neutral)
-            return .status(response)
-        }
+        limiter.release(permit, outcome: result.limitOutcome)
+        return result
+    }
+
+    /// One attempt, without retries and without this embedder's limiter: the primitive a caller that schedules
+    /// attempts itself (``EmbeddingFleet``) builds on. Decodes and checks a 2xx answer.
+    /// - Throws: only `CancellationError` (or what the transport throws besides ``HTTPTransportError``).
+    func exchange(
+        _ request: HTTPRequest, count: Int, expectedDimension: Int?, label: String
+    ) async throws -> AttemptResult {
+        let response: HTTPResponse
         do {
-            let vectors = try Self.decode(
-                response.body, count: count, expectedDimension: expectedDimension, label: label)
-            limiter.release(permit, outcome: .success)
-            return .success(vectors)
+            response = try await transport.send(request)
+        } catch let error as HTTPTransportError {
+            return .transport(error)
+        }
+        guard (200..<300).contains(response.status) else { return .status(response) }
+        do {
+            return .success(
+                try Self.decode(response.body, count: count, expectedDimension: expectedDimension, label: label))
         } catch var error as EmbeddingError {
-            limiter.release(permit, outcome: .neutral)
             // Some servers answer 200 with an error body: say what the server said rather than "not embeddings".
             if let wire = try? JSONDecoder().decode(WireError.self, from: response.body) {
                 let said = wire.message.map { ": \"\(redact(Self.excerpt($0)))\"" } ?? ""
@@ -176,6 +198,20 @@ extension OpenAICompatibleEmbedder {
             }
             return .badResponse(error)
         }
+    }
+
+    /// The run-stopping error for an answer embed never accepts: it will not change on a retry or the next batch.
+    func unacceptable(_ error: HTTPTransportError, label: String) -> EmbeddingError {
+        EmbeddingError(.rejected, "\(label): the server at \(host) sent \(error.message)", stopsRun: true)
+    }
+
+    /// The last bad response of a request that gets no more attempts, with what to check.
+    func finalBadResponse(_ error: EmbeddingError, attempts: Int) -> EmbeddingError {
+        var error = error
+        error.message +=
+            " (\(attempts) attempt\(attempts == 1 ? "" : "s")). Check that the server at \(host) is OpenAI-compatible"
+            + " and serves model \(configuration.model)."
+        return error
     }
 
     /// A server's message for ours: one line of at most 300 characters.
@@ -195,7 +231,7 @@ extension OpenAICompatibleEmbedder {
         return text.replacing(/(?i)bearer\s+[^\s"'),;]+/, with: "Bearer <redacted>")
     }
 
-    private func exhausted(_ reason: RetryPolicy.Reason, detail: String, attempt: Int, label: String) -> EmbeddingError
+    func exhausted(_ reason: RetryPolicy.Reason, detail: String, attempt: Int, label: String) -> EmbeddingError
     {
         switch reason {
         case .retryAfterTooLong(let wait):
@@ -217,7 +253,7 @@ extension OpenAICompatibleEmbedder {
 
     /// The error for a 3xx or 4xx that retrying cannot fix. Names the key's variable, never its value, and only
     /// the provider's error type/code, never its message (which may quote the input).
-    private func rejection(_ response: HTTPResponse, label: String) -> EmbeddingError {
+    func rejection(_ response: HTTPResponse, label: String) -> EmbeddingError {
         let status = response.status
         let provider = (try? JSONDecoder().decode(WireError.self, from: response.body))?.identifiers ?? ""
         let prefix = "\(label): the server at \(host) answered HTTP \(status)\(provider)"

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// How an openai embedder was configured, as an index records it so that `reindex` and `query` can build the
 /// same embedder again. Never a secret: the key's variable name, not its value; never a user name or password
@@ -6,9 +6,12 @@ import Foundation
 /// (``OpenAICompatibleEmbedder/Configuration``).
 ///
 /// Stored in `index_meta` under `embedder_options` as a JSON object of strings, with the keys below: the
-/// format every openai index has had, so none needs rebuilding.
+/// format every openai index has had, so none needs rebuilding. A fleet (``EmbeddingFleet``) keeps its first
+/// endpoint in `base_url`, which older builds read, and the others in `more_base_urls`, one per line.
 public struct OpenAIRecipe: Sendable, Equatable, Codable {
     public var baseURL: String?
+    /// The fleet's other endpoints, after ``baseURL``; nil or empty for one endpoint.
+    public var moreBaseURLs: [String]?
     public var model: String?
     public var dimensions: Int?
     public var encoding: OpenAICompatibleEmbedder.Encoding?
@@ -22,9 +25,11 @@ public struct OpenAIRecipe: Sendable, Equatable, Codable {
         baseURL: String? = nil, model: String? = nil, dimensions: Int? = nil,
         encoding: OpenAICompatibleEmbedder.Encoding? = nil, apiKeyEnvironmentVariable: String? = nil,
         maxInputsPerRequest: Int? = nil, maxInputTokens: Int? = nil,
-        inputLengthPolicy: OpenAICompatibleEmbedder.InputLengthPolicy? = nil, requestTimeoutSeconds: Int? = nil
+        inputLengthPolicy: OpenAICompatibleEmbedder.InputLengthPolicy? = nil, requestTimeoutSeconds: Int? = nil,
+        moreBaseURLs: [String]? = nil
     ) {
         self.baseURL = baseURL
+        self.moreBaseURLs = moreBaseURLs
         self.model = model
         self.dimensions = dimensions
         self.encoding = encoding
@@ -48,7 +53,9 @@ public struct OpenAIRecipe: Sendable, Equatable, Codable {
             maxInputsPerRequest: maxInputsPerRequest ?? other.maxInputsPerRequest,
             maxInputTokens: maxInputTokens ?? other.maxInputTokens,
             inputLengthPolicy: inputLengthPolicy ?? other.inputLengthPolicy,
-            requestTimeoutSeconds: requestTimeoutSeconds ?? other.requestTimeoutSeconds)
+            requestTimeoutSeconds: requestTimeoutSeconds ?? other.requestTimeoutSeconds,
+            // The endpoints go together: a base URL given replaces the whole recorded fleet.
+            moreBaseURLs: baseURL != nil ? moreBaseURLs : other.moreBaseURLs)
     }
 
     /// The configuration this recipe asks for, the library's defaults filling what it leaves out.
@@ -70,17 +77,28 @@ public struct OpenAIRecipe: Sendable, Equatable, Codable {
         return configuration
     }
 
+    /// The fleet's endpoints after the first (none for one endpoint).
+    /// - Throws: ``UsageError`` when one is not a URL.
+    public func moreEndpoints() throws -> [URL] {
+        try (moreBaseURLs ?? []).map { text in
+            guard let url = URL(string: text) else { throw UsageError("The endpoint \(text) is not a URL.") }
+            return url
+        }
+    }
+
     /// This recipe as it may be recorded: a user name or password in the URL removed (an index recorded before
     /// they were refused may still hold them).
     public var recordable: OpenAIRecipe {
         var recipe = self
         recipe.baseURL = baseURL.map(HTTPURLs.removingUserInfo)
+        recipe.moreBaseURLs = moreBaseURLs.map { $0.map(HTTPURLs.removingUserInfo) }
         return recipe
     }
 
     // The keys and string values of the `embedder_options` row since the first openai index.
     private enum CodingKeys: String, CodingKey {
         case baseURL = "base_url"
+        case moreBaseURLs = "more_base_urls"
         case model
         case dimensions
         case encoding
@@ -96,6 +114,7 @@ public struct OpenAIRecipe: Sendable, Equatable, Codable {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         func string(_ key: CodingKeys) -> String? { try? container.decodeIfPresent(String.self, forKey: key) }
         baseURL = string(.baseURL)
+        moreBaseURLs = string(.moreBaseURLs).map { $0.split(separator: "\n").map(String.init) }
         model = string(.model)
         dimensions = string(.dimensions).flatMap { Int($0) }
         encoding = string(.encoding).flatMap { .init(rawValue: $0) }
@@ -109,6 +128,10 @@ public struct OpenAIRecipe: Sendable, Equatable, Codable {
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encodeIfPresent(baseURL, forKey: .baseURL)
+        // Left out for one endpoint, so a single-server index records exactly what it always has.
+        if let moreBaseURLs, !moreBaseURLs.isEmpty {
+            try container.encode(moreBaseURLs.joined(separator: "\n"), forKey: .moreBaseURLs)
+        }
         try container.encodeIfPresent(model, forKey: .model)
         try container.encodeIfPresent(dimensions.map(String.init), forKey: .dimensions)
         try container.encodeIfPresent(encoding?.rawValue, forKey: .encoding)

@@ -44,8 +44,22 @@ struct EmbedderOptions: ParsableArguments {
         completion: .list(rawValues(ModelPrecision.self)), transform: choice("--precision"))
     var precision: ModelPrecision?
 
-    @Option(help: "openai: the API root, e.g. https://api.openai.com/v1 or http://127.0.0.1:11434/v1.")
-    var baseURL: String?
+    @Option(
+        help: ArgumentHelp(
+            "openai: the API root, e.g. https://api.openai.com/v1 or http://127.0.0.1:11434/v1.",
+            discussion: """
+                Give it several times for a fleet of servers that serve the same model: requests go to the one with \
+                the fewest in flight, a failing one is taken out and probed back in, and the index is named after \
+                the first. Default: with an index, the endpoints it recorded.
+                """))
+    var baseURL: [String] = []
+
+    @Option(
+        help: ArgumentHelp(
+            "openai: a file listing the fleet's API roots, one per line (blank lines and # comments ignored).",
+            discussion: "Instead of --base-url given several times; the first line names the index."),
+        completion: .file())
+    var endpoints: String?
 
     @Option(help: "openai: the model, e.g. text-embedding-3-small or nomic-embed-text.")
     var model: String?
@@ -77,14 +91,17 @@ struct EmbedderOptions: ParsableArguments {
 
     /// What the flags ask for; the index's recipe and the library's defaults fill the rest
     /// (``EmbedderRequest/resolved(against:)``).
-    func request(concurrency: Int = 8) -> EmbedderRequest {
-        EmbedderRequest(
+    /// - Throws: ``UsageError`` when the `--endpoints` file cannot be read or lists a bad line.
+    func request(concurrency: Int = 8) throws -> EmbedderRequest {
+        let baseURLs = try endpoints.map(EndpointList.read) ?? baseURL
+        return EmbedderRequest(
             kind: embedder, queryPrefix: queryPrefix, documentPrefix: documentPrefix, modelDirectory: modelDir,
             precision: precision, openai: OpenAIRecipe(
-                baseURL: baseURL, model: model, dimensions: dimensions,
+                baseURL: baseURLs.first, model: model, dimensions: dimensions,
                 encoding: encoding.flatMap { .init(rawValue: $0) }, apiKeyEnvironmentVariable: apiKeyEnv,
                 maxInputsPerRequest: maxInputsPerRequest, maxInputTokens: maxInputTokens,
-                inputLengthPolicy: longInputs.flatMap { .init(rawValue: $0) }, requestTimeoutSeconds: requestTimeout),
+                inputLengthPolicy: longInputs.flatMap { .init(rawValue: $0) }, requestTimeoutSeconds: requestTimeout,
+                moreBaseURLs: baseURLs.isEmpty ? nil : Array(baseURLs.dropFirst())),
             concurrency: concurrency)
     }
 
@@ -99,11 +116,21 @@ struct EmbedderOptions: ParsableArguments {
         if let maxInputsPerRequest, maxInputsPerRequest < 1 { throw ValidationError("--max-inputs-per-request must be positive.") }
         if let maxInputTokens, maxInputTokens < 1 { throw ValidationError("--max-input-tokens must be positive.") }
         if let requestTimeout, requestTimeout < 1 { throw ValidationError("--request-timeout must be positive.") }
-        if let baseURL, URL(string: baseURL)?.scheme == nil {
+        if endpoints != nil, !baseURL.isEmpty {
+            throw ValidationError("Give the endpoints with --base-url (several times for a fleet) or --endpoints, not both.")
+        }
+        if let endpoints {
+            do {
+                _ = try EndpointList.read(endpoints)
+            } catch let error as UsageError {
+                throw ValidationError(error.message)
+            }
+        }
+        if baseURL.contains(where: { URL(string: $0)?.scheme == nil }) {
             throw ValidationError("--base-url must be a URL such as http://127.0.0.1:8080/v1.")
         }
         // Refused rather than used: the URL is recorded in the index and shown in messages.
-        if let baseURL, let url = URL(string: baseURL), HTTPURLs.hasUserInfo(url) {
+        if baseURL.contains(where: { URL(string: $0).map(HTTPURLs.hasUserInfo) ?? false }) {
             throw ValidationError(
                 "--base-url must not contain a user name or password (they would be stored in the index in plain "
                     + "text). Give the API key in the environment variable \(apiKeyEnv ?? OpenAICompatibleEmbedder.defaultKeyEnvironmentVariable) instead; it is sent as a bearer token.")

@@ -21,7 +21,7 @@ struct IngestRunner {
         let stop = StopSignal()
         let keywordIndex = KeywordIndexReporter(db: db, quiet: output.quiet, live: output.showsProgress)
         let job = IngestJob(
-            db: db, roots: roots, embedder: embedderOptions.request(concurrency: ingest.concurrency),
+            db: db, roots: roots, embedder: try embedderOptions.request(concurrency: ingest.concurrency),
             chunking: ingest.chunking,
             pipeline: .init(
                 embeddingConcurrency: ingest.concurrency, batchSize: ingest.batchSize, checksum: ingest.checksum,
@@ -34,6 +34,7 @@ struct IngestRunner {
         let (dryRun, json) = (ingest.dryRun, output.json)
         let record = ReportRecord()
         let started = Locked(false)
+        let embedder = Locked<(any Embedder)?>(nil)
         let events = IngestJob.Events(
             warning: { Terminal.error("warning: \($0)") }, started: { started.withLock { $0 = true } },
             keywordIndexProgress: keywordIndex.progress,
@@ -61,7 +62,9 @@ struct IngestRunner {
         do {
             // Making an embedder may ask the server for its dimension: a stop must not wait for that answer.
             report = try await job.run(events: events) { resolved in
-                try await stop.cancelling { try await resolved.makeEmbedder(embedding: .document) }
+                let made = try await stop.cancelling { try await resolved.makeEmbedder(embedding: .document) }
+                embedder.withLock { $0 = made }
+                return made
             }
         } catch _ where stop.isRequested && !started.withLock({ $0 }) {
             // Stopped while setting up (say, during the embedder's first request): a stop, not a failure.
@@ -79,6 +82,9 @@ struct IngestRunner {
         out.flush()
         if !output.json && !output.quiet {
             Terminal.error(ingest.dryRun ? Self.dryRunSummary(report) : Self.summary(report))
+            if let fleet = embedder.withLock({ $0 }).flatMap(Self.fleet), !ingest.dryRun {
+                Terminal.error(Self.fleetSummary(fleet.usage))
+            }
         }
         if report.interrupted { return ExitStatus.interrupted }
         return report.failed > 0 ? ExitStatus.someFilesFailed : ExitStatus.success
@@ -91,6 +97,25 @@ struct IngestRunner {
         guard stat("/proc/self/exe", &info) == 0 else { return EmbedCommand.configuration.version }
         return "\(EmbedCommand.configuration.version) \(info.st_size) \(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec)"
     }()
+
+    /// The fleet behind `embedder`, prefixes or not; nil for one endpoint or another embedder.
+    static func fleet(_ embedder: any Embedder) -> EmbeddingFleet? {
+        embedder as? EmbeddingFleet ?? (embedder as? PrefixedEmbedder).flatMap { $0.base as? EmbeddingFleet }
+    }
+
+    /// One line saying what each endpoint of a fleet did: `Endpoints: http://a/v1 served 40 requests; ...`.
+    static func fleetSummary(_ usage: [EmbeddingFleet.EndpointUsage]) -> String {
+        let parts = usage.map { endpoint in
+            var text = "\(endpoint.endpoint) served \(counted(endpoint.requestsServed, "request"))"
+            if endpoint.failedAttempts > 0 { text += ", \(endpoint.failedAttempts) failed and sent again" }
+            if endpoint.timesTakenOut > 0 {
+                let times = endpoint.timesTakenOut == 1 ? "once" : "\(endpoint.timesTakenOut) times"
+                text += ", taken out \(times)\(endpoint.isOut ? " (still out)" : " (back in)")"
+            }
+            return text
+        }
+        return "Endpoints: " + parts.joined(separator: "; ")
+    }
 
     static func dryRunSummary(_ r: IngestReport) -> String {
         "Would add \(counted(r.added, "file")), update \(r.updated) and remove \(r.removed) "

@@ -83,7 +83,7 @@ struct ServeCommand: AsyncParsableCommand {
             // Open the indexes once, resolve the embedder against the first one's recipe.
             // A server answers many queries: its readers hold the keyword postings (D65).
             let search = try await IndexSearch(opening: db, keepingKeywordPostings: true)
-            var resolved = embedderOptions.request().resolved(against: try search.sharedRecipe())
+            var resolved = try embedderOptions.request().resolved(against: try search.sharedRecipe())
             let queryPrefix = resolved.queryPrefix
             // The batcher embeds what it is given: /v1/embeddings gets no prefix, /v1/search adds the query's.
             (resolved.queryPrefix, resolved.documentPrefix) = ("", "")
