@@ -293,4 +293,70 @@ struct PostgresStoreCLITests {
         #expect(noVector.status == 3 && noVector.stderr.contains("CREATE EXTENSION vector"), "\(noVector.stderr)")
         #expect(try PostgresTestServer.psql("SELECT count(*) FROM pg_namespace WHERE nspname = 'embed'", database: database) == "0")
     }
+
+    @Test("--ann hnsw: recorded, used for unfiltered queries, and answers like the exact scan on a small index; --ann none drops it")
+    func approximateIndex() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try Self.tree(in: dir, count: 30)
+        let db = try PostgresTestServer.freshIndex()
+        let made = try await Self.embed(
+            ["ingest", dir.path + "/tree", "--db", db, "--embedder", "hash", "--ann", "hnsw", "--hnsw-m", "8",
+             "--hnsw-ef-construction", "40"])
+        #expect(made.status == 0, "\(made.stderr)")
+        let stats = try await Self.embed(["stats", "--db", db, "--json"])
+        #expect(stats.stdout.contains(#""ann":"hnsw""#) && stats.stdout.contains(#""hnsw_m":8"#), "\(stats.stdout)")
+        let schema = String(db.split(separator: "schema=").last!)
+        #expect(try PostgresTestServer.psql(
+            "SELECT indexdef LIKE '%USING hnsw%m=''8''%' FROM pg_indexes WHERE schemaname = '\(schema)' "
+                + "AND indexname = 'chunks_embedding_hnsw'") == "t")
+        // 30 short documents: the graph finds every neighbour, so the answers equal the exact scan's.
+        let approximate = try await Self.answers(db)
+        let exact = try await Self.embed(
+            ["query", "--db", db, "--mode", "vector", "-k", "5", "--json", "--scan", "memory", "keepers term7",
+             "harbour walls word3n4"])
+        #expect(approximate == exact.stdout.replacing(/"chunk_id":\d+,/, with: "").replacing(/"index":"[^"]*",/, with: ""))
+        // A reindex keeps it; --ann none drops it; a SQLite index refuses it.
+        #expect((try await Self.embed(["reindex", "--db", db])).status == 0)
+        #expect(try PostgresTestServer.psql(
+            "SELECT count(*) FROM pg_indexes WHERE schemaname = '\(schema)' AND indexname = 'chunks_embedding_hnsw'") == "1")
+        #expect((try await Self.embed(["reindex", "--db", db, "--ann", "none"])).status == 0)
+        #expect(try PostgresTestServer.psql(
+            "SELECT count(*) FROM pg_indexes WHERE schemaname = '\(schema)' AND indexname = 'chunks_embedding_hnsw'") == "0")
+        let sqlite = try await Self.embed(
+            ["ingest", dir.path + "/tree", "--db", dir.path + "/index.sqlite", "--embedder", "hash", "--ann", "hnsw"])
+        #expect(sqlite.status == 2 && sqlite.stderr.contains("PostgreSQL"), "\(sqlite.stderr)")
+        let badM = try await Self.embed(["ingest", dir.path + "/tree", "--db", db, "--ann", "hnsw", "--hnsw-m", "1"])
+        #expect(badM.status == 2, "\(badM.stderr)")
+    }
+
+    @Test("embed serve on a PostgreSQL index: /v1/search answers as embed query does, /v1/ingest writes into it")
+    func serve() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try Self.tree(in: dir, count: 12)
+        for n in 0..<5 { try dir.write("more/m\(n).txt", "Extra \(n) about rivers, lamps and bees, number \(n).") }
+        let db = try PostgresTestServer.freshIndex()
+        #expect((try await Self.embed(["ingest", dir.path + "/tree", "--db", db, "--embedder", "hash"])).status == 0)
+        let server = try await ServedEmbed.start(
+            ["--db", db, "--allow-root", dir.path + "/more", "--batch-window-ms", "0"],
+            environment: ["PGPASSWORD": try PostgresTestServer.shared().password])
+        defer { _ = server.process.isRunning ? kill(server.process.processIdentifier, SIGKILL) : 0 }
+        let found = try await server.request(
+            "POST", "/v1/search", body: try JSONSerialization.data(withJSONObject: ["query": "keepers term7", "k": 3]))
+        #expect(found.status == 200, "\(String(decoding: found.body, as: UTF8.self))")
+        let query = try await Self.embed(["query", "--db", db, "-k", "3", "--json", "keepers term7"])
+        let servedPaths = String(decoding: found.body, as: UTF8.self).matches(of: /"path":"([^"]+)"/).map { String($0.1) }
+        let queriedPaths = query.stdout.matches(of: /"path":"([^"]+)"/).map { String($0.1) }
+        #expect(!servedPaths.isEmpty && servedPaths == queriedPaths, "\(servedPaths) against \(queriedPaths)")
+        let more = try #require(FileWalker.canonicalPath(dir.path + "/more"))
+        let ingest = try await server.request(
+            "POST", "/v1/ingest", body: try JSONSerialization.data(withJSONObject: ["paths": [more]]))
+        #expect(ingest.status == 200 && String(decoding: ingest.body, as: UTF8.self).contains(#""added":5"#),
+            "\(String(decoding: ingest.body, as: UTF8.self))")
+        let after = try await server.request(
+            "POST", "/v1/search", body: try JSONSerialization.data(withJSONObject: ["query": "Extra 3 rivers lamps", "k": 1]))
+        #expect(String(decoding: after.body, as: UTF8.self).contains("/m3.txt"), "\(String(decoding: after.body, as: UTF8.self))")
+        #expect(await server.stop() == 0, "\(server.stderr)")
+    }
 }

@@ -18,12 +18,14 @@ public struct IngestJob: Sendable {
     /// The part of the tree to take (`--shard`), for every root walked; nil keeps each recorded root's own and
     /// takes all of a new root.
     public var shard: IngestShard?
+    /// The approximate index a PostgreSQL index keeps from now on (`--ann`); nil keeps the index's own.
+    public var approximateIndex: ApproximateIndex?
 
     public init(
         db: String, roots: [IngestRoot]?, embedder: EmbedderRequest = .init(), chunking: ChunkingRequest = .init(),
         pipeline: IngestPipeline.Configuration = .init(), reembed: Bool = false, wait: Bool = false,
         keywordIndexUpkeep: KeywordIndexUpkeep = .repairIfNeeded, quantization: VectorQuantization? = nil,
-        shard: IngestShard? = nil
+        shard: IngestShard? = nil, approximateIndex: ApproximateIndex? = nil
     ) {
         self.db = db
         self.roots = roots
@@ -35,6 +37,7 @@ public struct IngestJob: Sendable {
         self.keywordIndexUpkeep = keywordIndexUpkeep
         self.quantization = quantization
         self.shard = shard
+        self.approximateIndex = approximateIndex
     }
 
     /// What the job tells as it goes.
@@ -67,6 +70,9 @@ public struct IngestJob: Sendable {
     ) async throws -> IngestReport {
         if PostgresLocation.isPostgres(db) {
             return try await runOnPostgres(try PostgresLocation(db), events: events, makeEmbedder: makeEmbedder)
+        }
+        if let approximateIndex, approximateIndex.kind != .none {
+            throw UsageError("--ann applies to PostgreSQL indexes; a SQLite index is always searched exactly")
         }
         // Open: an existing index is locked before its recipe is read; a new one only once the embedder and the
         // options are known to be good (`writableStore`), so that a refused run leaves no file behind.
@@ -122,8 +128,13 @@ public struct IngestJob: Sendable {
         let pipeline = makePipeline(embedder: pipelineEmbedder, chunking: chunking, resolved: resolved, store: store)
         events.started()
         let report = try await pipeline.run(roots: roots, observer: events.pipeline)
-        if reembedding && !report.interrupted {
-            try await index.swapIn(store)
+        if !report.interrupted {
+            let recorded = try await index.approximateIndex()
+            let keep = approximateIndex ?? recorded
+            if keep.kind != .none || approximateIndex != nil {
+                try await store.applyApproximateIndex(keep, dimension: pipelineEmbedder.identity.dimension)
+            }
+            if reembedding { try await index.swapIn(store) }
         }
         return report
     }

@@ -32,6 +32,17 @@ enum PostgresIndexMeta {
         return roots
     }
 
+    /// The key of the recorded ``ApproximateIndex``.
+    static let approximateIndexKey = "ann"
+
+    /// The approximate index the index keeps; none when it records none.
+    static func approximateIndex(_ connection: PostgresConnection) throws -> ApproximateIndex {
+        guard let json = try get(connection, approximateIndexKey),
+            let recorded = try? JSONDecoder().decode(ApproximateIndex.self, from: Data(json.utf8))
+        else { return .none }
+        return recorded
+    }
+
     /// What the index was built with; nil for an index never written (or a schema not yet made).
     static func recipe(_ connection: PostgresConnection) throws -> IndexRecipe? {
         guard try !PostgresSchema.applied(connection).isEmpty, let settings = try settings(connection) else { return nil }

@@ -273,3 +273,43 @@ public actor PostgresIndexStore: IndexStore {
     /// Nothing is derived from the tables outside PostgreSQL: its own indexes follow every write.
     public func refreshVectorFile() throws -> String? { nil }
 }
+
+extension PostgresIndexStore {
+    /// The approximate index the index records.
+    public func approximateIndex() throws -> ApproximateIndex {
+        try withReconnect { try PostgresIndexMeta.approximateIndex($0) }
+    }
+
+    /// The name of the HNSW index over the chunks' vectors.
+    static let hnswIndexName = "chunks_embedding_hnsw"
+
+    /// Builds, rebuilds or drops the approximate index so that the index keeps `wanted` (nil: what it records),
+    /// and records it. Built after the run's writes, since building over the rows is faster than growing the
+    /// graph row by row; rows written later join it as they come.
+    /// - Returns: what the index keeps now.
+    @discardableResult
+    public func applyApproximateIndex(_ wanted: ApproximateIndex?, dimension: Int) throws -> ApproximateIndex {
+        try withReconnect { connection in
+            let recorded = try PostgresIndexMeta.approximateIndex(connection)
+            let target = wanted ?? recorded
+            let exists = try connection.query(
+                "SELECT 1 FROM pg_indexes WHERE schemaname = $1 AND indexname = $2",
+                [.text(location.schema), .text(Self.hnswIndexName)]
+            ).count > 0
+            if target == recorded && exists == (target.kind == .hnsw) { return target }
+            try connection.transaction {
+                try connection.execute("DROP INDEX IF EXISTS \(Self.hnswIndexName)")
+                if target.kind == .hnsw {
+                    // Built in memory when it fits: many times faster than spilling the graph to disk.
+                    try connection.execute("SET LOCAL maintenance_work_mem = '1GB'")
+                    // An expression index: the column holds vectors of any dimension; HNSW needs one.
+                    try connection.execute(
+                        "CREATE INDEX \(Self.hnswIndexName) ON chunks USING hnsw ((embedding::vector(\(dimension))) "
+                            + "vector_ip_ops) WITH (m = \(target.m), ef_construction = \(target.efConstruction))")
+                }
+                try PostgresIndexMeta.set(connection, PostgresIndexMeta.approximateIndexKey, IndexFile.encode(target))
+            }
+            return target
+        }
+    }
+}

@@ -22,12 +22,24 @@ extension PostgresReader {
 
             var vectorHits: [[(id: Int64, score: Float)]] = query.texts.map { _ in [] }
             if let vectors = query.vectors {
+                // The HNSW graph when the index keeps one, for unfiltered searches (pgvector filters after the
+                // graph search, which could leave fewer than `depth`); else the exact scan.
+                let dimension = settings.embedder.dimension
+                let approximate =
+                    try PostgresIndexMeta.approximateIndex(connection).kind == .hnsw && options.scan == .auto
+                    && options.filter.acceptsEveryDocument
+                let order: String
+                if approximate {
+                    try connection.execute("SET LOCAL hnsw.ef_search = \(ApproximateIndex.efSearch(depth: depth))")
+                    order = "(c.embedding::vector(\(dimension))) <#> $1::vector(\(dimension))"
+                } else {
+                    order = "c.embedding <#> $1::vector, c.id"
+                }
                 for (q, vector) in vectors.enumerated() {
                     let limit = depth + Self.rescoreMargin
                     let rows = try connection.query(
-                        "SELECT c.id, c.embedding FROM chunks c JOIN documents d ON d.id = c.document_id "
-                            + "WHERE c.embedding IS NOT NULL\(filter.clause(from: 3)) "
-                            + "ORDER BY c.embedding <#> $1::vector, c.id LIMIT $2",
+                        "SELECT c.id, c.embedding FROM chunks c\(filter.join) "
+                            + "WHERE c.embedding IS NOT NULL\(filter.clause(from: 3)) ORDER BY \(order) LIMIT $2",
                         [.vector(vector), .int(Int64(limit))] + filter.values)
                     var scored: [(id: Int64, score: Double)] = []
                     for row in 0..<rows.count {
@@ -49,7 +61,7 @@ extension PostgresReader {
                     let search = Self.websearch(words)
                     let rows = try connection.query(
                         "SELECT c.id, c.document_id, ts_rank_cd(c.search, q)::float8 AS score "
-                            + "FROM websearch_to_tsquery('english', $1) q, chunks c JOIN documents d ON d.id = c.document_id "
+                            + "FROM websearch_to_tsquery('english', $1) q, chunks c\(filter.join) "
                             + "WHERE c.search @@ q\(filter.clause(from: 3)) ORDER BY score DESC, c.id LIMIT $2",
                         [.text(search), .int(Int64(depth))] + filter.values)
                     keywordRows[q] = (0..<rows.count).map {
@@ -102,6 +114,8 @@ extension PostgresReader {
     struct SQLFilter {
         var conditions: [(sql: String, value: PostgresValue)] = []
         var values: [PostgresValue] { conditions.map(\.value) }
+        /// The join the conditions need (on `documents d`), none when there are none.
+        var join: String { conditions.isEmpty ? "" : " JOIN documents d ON d.id = c.document_id" }
 
         /// ` AND ...` with parameters numbered from `first`; empty when the filter accepts every document.
         func clause(from first: Int) -> String {

@@ -49,10 +49,12 @@ final class PostgresReader: IndexContents, @unchecked Sendable {
                        (SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)::bigint FROM pg_class c
                         JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind = 'r')
                 """, [.text(location.schema)])
-            return IndexStatistics(
+            var statistics = IndexStatistics(
                 documents: Int(counts.int(0, 0)), chunks: Int(counts.int(0, 1)), vectors: Int(counts.int(0, 2)),
                 chunksWithoutVector: Int(counts.int(0, 3)), settings: try PostgresIndexMeta.settings(connection),
                 roots: try PostgresIndexMeta.roots(connection), bytesOnDisk: counts.int(0, 4))
+            statistics.approximateIndex = try PostgresIndexMeta.approximateIndex(connection)
+            return statistics
         }
     }
 

@@ -16,6 +16,8 @@ public struct IndexStatistics: Sendable, Equatable, Codable {
     public var quantization: VectorQuantization = .auto
     /// Rows of the vector file's segments whose chunk is gone (space a merge will reclaim).
     public var deadRows = 0
+    /// A PostgreSQL index's approximate index; nil for a SQLite index.
+    public var approximateIndex: ApproximateIndex?
 
     public struct FileSize: Sendable, Equatable, Codable {
         public var path: String

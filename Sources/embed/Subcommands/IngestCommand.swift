@@ -147,6 +147,28 @@ struct IngestOptions: ParsableArguments {
         })
     var shard: IngestShard?
 
+    @Option(
+        help: ArgumentHelp(
+            "PostgreSQL indexes: keep an approximate index of the vectors, hnsw (pgvector's HNSW graph), or none "
+                + "(every query scans exactly).",
+            discussion: "HNSW answers large indexes faster but may miss some of the nearest chunks (its recall is "
+                + "measured in benchmarks/RESULTS.md); searches with --under, --path or --format still scan exactly. "
+                + "Recorded in the index; the index's own when not given.",
+            valueName: "none|hnsw"),
+        transform: choice("--ann"))
+    var ann: ApproximateIndex.Kind?
+
+    @Option(help: ArgumentHelp("HNSW: links per node (pgvector's m, 2 to 100).", valueName: "m"))
+    var hnswM: Int = 16
+
+    @Option(help: ArgumentHelp("HNSW: candidates kept while building (pgvector's ef_construction, 2·m to 1000).", valueName: "n"))
+    var hnswEfConstruction: Int = 64
+
+    /// The approximate index asked for; nil keeps the index's own.
+    var approximateIndex: ApproximateIndex? {
+        ann.map { ApproximateIndex(kind: $0, m: hnswM, efConstruction: hnswEfConstruction) }
+    }
+
     @Option(help: "Files larger than this many MiB (for .gz files, decompressed) are skipped with a warning.")
     var maxFileMib: Int = 64
 
@@ -171,6 +193,9 @@ struct IngestOptions: ParsableArguments {
             throw ValidationError("--overlap-tokens must be smaller than --chunk-tokens.")
         }
         guard maxFileMib >= 1 else { throw ValidationError("--max-file-mib must be at least 1.") }
+        if let approximateIndex, !approximateIndex.isValid {
+            throw ValidationError("--hnsw-m must be 2 to 100, and --hnsw-ef-construction 2·m to 1000.")
+        }
     }
 
     /// The chunking the flags ask for; the index's recipe and the library's defaults fill the rest.

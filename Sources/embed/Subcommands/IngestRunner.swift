@@ -27,7 +27,7 @@ struct IngestRunner {
                 embeddingConcurrency: ingest.concurrency, batchSize: ingest.batchSize, checksum: ingest.checksum,
                 maxFileSize: Int64(ingest.maxFileMib) << 20, dryRun: ingest.dryRun, skipRules: Self.skipRules),
             reembed: ingest.reembed, wait: ingest.wait, keywordIndexUpkeep: rebuildKeywordIndex ? .rebuild : .repairIfNeeded,
-            quantization: ingest.quantize, shard: ingest.shard)
+            quantization: ingest.quantize, shard: ingest.shard, approximateIndex: ingest.approximateIndex)
 
         let progress = ProgressPrinter(enabled: output.showsProgress)
         let out = OutputBuffer()

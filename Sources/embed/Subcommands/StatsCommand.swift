@@ -65,11 +65,16 @@ struct StatsCommand: AsyncParsableCommand {
             }
             out.line("roots:      \(stats.roots.map { DisplayPath.of($0.path) }.joined(separator: ", "))")
             out.line(String(format: "size:       %.1f MiB", Double(stats.bytesOnDisk) / 1_048_576))
-            out.line(
-                "quantize:   \(stats.quantization.rawValue)"
-                    + (stats.deadRows > 0 ? ", \(stats.deadRows) dead rows in the vector file" : ""))
-            for file in stats.files {
-                out.line("file:       " + String(format: "%10.1f MiB  ", Double(file.bytes) / 1_048_576) + DisplayPath.of(file.path))
+            if let approximate = stats.approximateIndex {
+                // PostgreSQL: no vector file, no files of its own.
+                out.line("ann:        \(approximate)")
+            } else {
+                out.line(
+                    "quantize:   \(stats.quantization.rawValue)"
+                        + (stats.deadRows > 0 ? ", \(stats.deadRows) dead rows in the vector file" : ""))
+                for file in stats.files {
+                    out.line("file:       " + String(format: "%10.1f MiB  ", Double(file.bytes) / 1_048_576) + DisplayPath.of(file.path))
+                }
             }
         }
         out.flush()
@@ -123,6 +128,10 @@ struct StatsLine: Encodable {
     var quantization: String
     var dead_rows: Int
     var files: [File]
+    /// A PostgreSQL index's approximate index (`none` or `hnsw`), with its parameters; absent for SQLite.
+    var ann: String?
+    var hnsw_m: Int?
+    var hnsw_ef_construction: Int?
 
     struct File: Encodable {
         var path: String
@@ -151,5 +160,9 @@ struct StatsLine: Encodable {
         quantization = s.quantization.rawValue
         dead_rows = s.deadRows
         files = s.files.map { File(path: $0.path, bytes: $0.bytes) }
+        if let approximate = s.approximateIndex {
+            ann = approximate.kind.rawValue
+            if approximate.kind == .hnsw { (hnsw_m, hnsw_ef_construction) = (approximate.m, approximate.efConstruction) }
+        }
     }
 }
