@@ -359,4 +359,32 @@ struct PostgresStoreCLITests {
         #expect(String(decoding: after.body, as: UTF8.self).contains("/m3.txt"), "\(String(decoding: after.body, as: UTF8.self))")
         #expect(await server.stop() == 0, "\(server.stderr)")
     }
+
+    @Test("remove and --dry-run work on a PostgreSQL index; reindex and remove of a missing one create nothing; merge says what to do")
+    func removeAndDryRun() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try Self.tree(in: dir, count: 9)
+        let db = try PostgresTestServer.freshIndex()
+        // A dry run of a new index: what would be added, and nothing made.
+        let dry = try await Self.embed(["ingest", dir.path + "/tree", "--db", db, "--embedder", "hash", "--dry-run"])
+        #expect(dry.status == 0 && dry.stderr.contains("Would add 9 files"), "\(dry.stderr)")
+        let schema = String(db.split(separator: "schema=").last!)
+        #expect(try PostgresTestServer.psql("SELECT count(*) FROM pg_namespace WHERE nspname = '\(schema)'") == "0")
+        for command in [["reindex", "--db", db], ["remove", dir.path + "/tree/folder0", "--db", db]] {
+            let missing = try await Self.embed(command)
+            #expect(missing.status == 3 && missing.stderr.contains("no index here"), "\(command[0]): \(missing.stderr)")
+        }
+        #expect(try PostgresTestServer.psql("SELECT count(*) FROM pg_namespace WHERE nspname = '\(schema)'") == "0")
+        try #require((try await Self.embed(["ingest", dir.path + "/tree", "--db", db, "--embedder", "hash"])).status == 0)
+        try dir.write("tree/new.txt", Self.document(50))
+        let dryAgain = try await Self.embed(["reindex", "--db", db, "--dry-run"])
+        #expect(dryAgain.stderr.contains("Would add 1 file, update 0 and remove 0"), "\(dryAgain.stderr)")
+        let removed = try await Self.embed(["remove", dir.path + "/tree/folder0", "--db", db])
+        #expect(removed.status == 0 && removed.lines.count == 3, "\(removed.stdout)\(removed.stderr)")
+        let stats = try await Self.embed(["stats", "--db", db])
+        #expect(stats.stdout.contains("documents:  6"), "\(stats.stdout)")
+        let merge = try await Self.embed(["merge", db, dir.path + "/x.sqlite"])
+        #expect(merge.status == 2 && merge.stderr.contains("--shard"), "\(merge.stderr)")
+    }
 }

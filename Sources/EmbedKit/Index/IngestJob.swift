@@ -109,13 +109,22 @@ public struct IngestJob: Sendable {
         _ location: PostgresLocation, events: Events,
         makeEmbedder: @Sendable (ResolvedEmbedder) async throws -> any Embedder
     ) async throws -> IngestReport {
-        guard !pipeline.dryRun else {
-            throw UsageError("--dry-run is not available for a PostgreSQL index yet; run without it")
+        if pipeline.dryRun {
+            let store = try PostgresIndexStore(dryRunOf: location)
+            let recipe = try await store.recipe()
+            let roots = try Self.roots(
+                self.roots, recorded: recipe?.roots, path: location.display, isNew: recipe == nil, reembedding: false,
+                shard: shard)
+            let (pipelineEmbedder, chunking, resolved) = try await resolve(
+                against: reembed ? nil : recipe, events: events, makeEmbedder: makeEmbedder)
+            events.started()
+            return try await makePipeline(embedder: pipelineEmbedder, chunking: chunking, resolved: resolved, store: store)
+                .run(roots: roots, observer: events.pipeline)
         }
         if quantization != nil {
             events.warning("--quantize applies to SQLite indexes only; a PostgreSQL index is searched by pgvector")
         }
-        let index = try PostgresIndexStore(location, wait: wait)
+        let index = try PostgresIndexStore(location, wait: wait, create: roots != nil)
         let recipe = try await index.recipe()
         let isNew = recipe == nil
         let reembedding = reembed && !isNew

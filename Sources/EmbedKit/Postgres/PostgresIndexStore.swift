@@ -12,22 +12,47 @@ public actor PostgresIndexStore: IndexStore {
     private let executor: DispatchQueueExecutor
     private var connection: PostgresConnection
     public nonisolated let location: PostgresLocation
+    /// False for a dry run's store on a schema embed has not made: it reads as an empty index.
+    private let exists: Bool
+    /// Whether this store holds the writer's lock (a dry run's does not), to take it again after a reconnect.
+    private let locks: Bool
 
     public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
 
     /// Connects, takes the index's writer lock (waiting for it when `wait`), and brings the schema up to date.
     /// - Throws: ``StoreError``: `.locked` when another writer holds the index, `.cannotOpen` when the server
     ///   cannot be reached or lacks pgvector, `.notAnIndex` for a schema of a newer embed or another application.
-    public init(_ location: PostgresLocation, wait: Bool) throws {
+    /// - Parameter create: make the index when the schema holds none; when false, a missing index is
+    ///   ``StoreError`` `.cannotOpen` (reindex and remove need one) and nothing is created.
+    public init(_ location: PostgresLocation, wait: Bool, create: Bool = true) throws {
         self.location = location
         executor = DispatchQueueExecutor(label: "embed.postgres")
         connection = try Self.connect(location, wait: wait)
+        if !create, try PostgresSchema.applied(connection).isEmpty { throw StoreError.missingIndex(location.display) }
         try PostgresSchema.migrate(connection)
+        exists = true
+        locks = true
+    }
+
+    /// A store for a dry run: it takes no lock and changes nothing (the pipeline's dry run only reads). A schema
+    /// embed has not made reads as an empty index.
+    public init(dryRunOf location: PostgresLocation) throws {
+        self.location = location
+        executor = DispatchQueueExecutor(label: "embed.postgres")
+        connection = try Self.connect(location, lock: nil)
+        exists = try !PostgresSchema.applied(connection).isEmpty
+        locks = false
     }
 
     private static func connect(_ location: PostgresLocation, wait: Bool) throws -> PostgresConnection {
+        try connect(location, lock: wait)
+    }
+
+    /// Connects; with `lock`, takes the index's writer lock, waiting for it when true.
+    private static func connect(_ location: PostgresLocation, lock: Bool?) throws -> PostgresConnection {
         let connection = try PostgresConnection(location)
         try connection.execute("SET search_path TO \(location.schema), public")
+        guard let wait = lock else { return connection }
         if wait {
             try connection.query("SELECT pg_advisory_lock(\(lockSpace), hashtext($1))", [.text(location.schema)])
         } else {
@@ -57,14 +82,20 @@ public actor PostgresIndexStore: IndexStore {
             } catch let error as StoreError where error.code == .connectionLost && attempt < 3 {
                 attempt += 1
                 Thread.sleep(forTimeInterval: 0.5 * Double(attempt))
-                connection = try Self.connect(location, wait: false)
+                connection = try Self.connect(location, lock: locks ? false : nil)
             }
         }
     }
 
     /// What the index was built with; nil for an index never written.
     public func recipe() throws -> IndexRecipe? {
-        try withReconnect { try PostgresIndexMeta.recipe($0) }
+        guard exists else { return nil }
+        return try withReconnect { try PostgresIndexMeta.recipe($0) }
+    }
+
+    public func roots() throws -> [IngestRoot] {
+        guard exists else { return [] }
+        return try withReconnect { try PostgresIndexMeta.roots($0) }
     }
 
     public func prepare(_ settings: IndexSettings, roots: [IngestRoot]) throws {
@@ -96,6 +127,7 @@ public actor PostgresIndexStore: IndexStore {
     }
 
     public func checkCompatible(_ settings: IndexSettings) throws {
+        guard exists else { return }
         if let stored = try withReconnect({ try PostgresIndexMeta.settings($0) }), stored != settings {
             throw StoreError(
                 .mismatch, IndexFile.mismatchMessage(stored: stored, requested: settings, path: location.display),
@@ -110,7 +142,8 @@ public actor PostgresIndexStore: IndexStore {
     }
 
     public func documentStates() throws -> [String: StoredDocumentState] {
-        try withReconnect { connection in
+        guard exists else { return [:] }
+        return try withReconnect { connection in
             let rows = try connection.query("SELECT path, size, mtime_ns, content_hash, chunk_count FROM documents")
             var states: [String: StoredDocumentState] = [:]
             states.reserveCapacity(rows.count)
@@ -124,7 +157,7 @@ public actor PostgresIndexStore: IndexStore {
     }
 
     public func cachedVectors(for textHashes: [ContentDigest]) throws -> [ContentDigest: [Float]] {
-        guard !textHashes.isEmpty else { return [:] }
+        guard exists, !textHashes.isEmpty else { return [:] }
         return try withReconnect { connection in
             let rows = try connection.query(
                 """
@@ -140,7 +173,8 @@ public actor PostgresIndexStore: IndexStore {
     }
 
     public func skippedFiles() throws -> [String: SkippedFile] {
-        try withReconnect { connection in
+        guard exists else { return [:] }
+        return try withReconnect { connection in
             let rows = try connection.query(
                 "SELECT path, size, mtime_ns, reason, max_file_size, rules FROM skipped_files")
             var skipped: [String: SkippedFile] = [:]

@@ -61,7 +61,7 @@ extension IndexFile {
 
 extension StoreError {
     /// No index at `path`, where one must be.
-    static func missingIndex(_ path: String) -> StoreError {
+    public static func missingIndex(_ path: String) -> StoreError {
         StoreError(.cannotOpen, "\(path): no index here; build one with `embed ingest PATH... --db \(path)`", path: path)
     }
 

@@ -54,15 +54,15 @@ public struct IndexRemoval: Sendable, Equatable {
     }
 }
 
-extension SQLiteIndexStore {
+extension IndexStore {
     /// Removes from the index everything at or under each of `targets` (absolute paths): documents with their
     /// chunks and unused vectors, remembered skips, and recorded roots, all in one transaction.
     /// - Returns: what each target matched (empty when it matched nothing).
-    public func remove(under targets: [String]) throws -> [IndexRemoval] {
+    public func remove(under targets: [String]) async throws -> [IndexRemoval] {
         let plan = IndexRemoval.plan(
-            targets, documents: try documentStates().keys, skipped: try skippedFiles().keys,
-            roots: try roots())
-        try remove(
+            targets, documents: try await documentStates().keys, skipped: try await skippedFiles().keys,
+            roots: try await roots())
+        try await remove(
             documents: Set(plan.flatMap(\.documents)).sorted(), skips: Set(plan.flatMap(\.skipped)).sorted(),
             roots: Set(plan.flatMap(\.roots)).sorted())
         return plan

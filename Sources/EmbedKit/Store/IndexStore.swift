@@ -16,6 +16,8 @@ public protocol IndexStore: Sendable {
     func documentStates() async throws -> [String: StoredDocumentState]
     /// The vectors already stored for these digests of embedded texts (the embedding cache).
     func cachedVectors(for textHashes: [ContentDigest]) async throws -> [ContentDigest: [Float]]
+    /// The roots recorded in the index.
+    func roots() async throws -> [IngestRoot]
     /// The files remembered as skipped, by path.
     func skippedFiles() async throws -> [String: SkippedFile]
     /// Stores documents, replacing any stored under the same paths, and remembers `skipped` files, in one

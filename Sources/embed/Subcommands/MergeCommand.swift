@@ -37,6 +37,10 @@ struct MergeCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard !inputs.isEmpty else { throw ValidationError("Give the output index and at least one index to merge.") }
+        if ([output] + inputs).contains(where: PostgresLocation.isPostgres) {
+            throw ValidationError(
+                "embed merge joins SQLite indexes; the shards of a PostgreSQL index write into it directly (--shard I/N).")
+        }
     }
 
     func run() async throws {

@@ -36,13 +36,18 @@ struct RemoveCommand: AsyncParsableCommand {
         let targets = paths.map(IndexRemoval.absolutePath)
         let plan: [IndexRemoval]
         do {
-            // An index that must exist: a missing path does not create an empty one.
-            let index = try await EmbeddingIndex.open(store.db, for: .write(wait: wait))
-            defer { index.close() }
-            let keywordIndex = KeywordIndexReporter(db: store.db, quiet: quiet, live: !quiet && Terminal.stderrIsTTY)
-            let writer = try await index.writableStore(keywordIndexProgress: keywordIndex.progress)
-            plan = try await writer.remove(under: targets)
-            if let warning = try await writer.refreshVectorFile() { Terminal.error("warning: \(warning)") }
+            if PostgresLocation.isPostgres(store.db) {
+                let writer = try PostgresIndexStore(try PostgresLocation(store.db), wait: wait, create: false)
+                plan = try await writer.remove(under: targets)
+            } else {
+                // An index that must exist: a missing path does not create an empty one.
+                let index = try await EmbeddingIndex.open(store.db, for: .write(wait: wait))
+                defer { index.close() }
+                let keywordIndex = KeywordIndexReporter(db: store.db, quiet: quiet, live: !quiet && Terminal.stderrIsTTY)
+                let writer = try await index.writableStore(keywordIndexProgress: keywordIndex.progress)
+                plan = try await writer.remove(under: targets)
+                if let warning = try await writer.refreshVectorFile() { Terminal.error("warning: \(warning)") }
+            }
         } catch {
             throw Terminal.fail(error)
         }
