@@ -11,6 +11,12 @@
 #
 # PostgreSQL refuses to run as root: when run as root, the cluster belongs to the user nobody (setpriv).
 set -euo pipefail
+# Descriptors inherited from the caller (a test process's listening sockets and connections) must not live on in
+# the server and its watcher, where they would keep those ports bound after the caller closes them.
+for fd in /proc/$$/fd/*; do
+    fd=${fd##*/}
+    case $fd in 0 | 1 | 2 | 255) ;; *) eval "exec $fd>&-" 2>/dev/null || true ;; esac
+done
 repo=$(cd "$(dirname "$0")/.." && pwd)
 install="${EMBED_PGSERVER_DIR:-$repo/.build/pgserver}"
 bin="$install/pgserver/pginstall/bin"

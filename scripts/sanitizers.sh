@@ -19,9 +19,13 @@ for sanitizer in "${sanitizers[@]}"; do
     # URLSession) and the Swift runtime still hold at exit, in every process, which fails every
     # end-to-end test. Leaks are not memory errors; ASan still stops at the first one of those.
     # EMBED_SANITIZER stretches the tests' "ends soon" bounds and skips their memory bounds (TestTiming).
-    EMBED_SANITIZER=$sanitizer \
-    ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:halt_on_error=1} \
-    TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1} \
-        swift test --skip-build --sanitize="$sanitizer" --scratch-path "$scratch"
+    # Two runs, as in scripts/test.sh: the PostgreSQL suite on its own.
+    for selection in "--skip PostgresStoreCLITests" "--filter PostgresStoreCLITests"; do
+        # shellcheck disable=SC2086
+        EMBED_SANITIZER=$sanitizer \
+        ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:halt_on_error=1} \
+        TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1} \
+            swift test --skip-build --sanitize="$sanitizer" --scratch-path "$scratch" $selection
+    done
     echo "$sanitizer sanitizer: build $((built - start))s, tests $(($(date +%s) - built))s" >&2
 done

@@ -92,7 +92,7 @@ public final class HostileHTTPServer: Sendable {
         while !isStopping {
             var poller = pollfd(fd: listener, events: Int16(POLLIN), revents: 0)
             guard poll(&poller, 1, 50) > 0 else { continue }
-            let fd = accept(listener, nil, nil)
+            let fd = LoopbackListener.accept(listener)
             guard fd >= 0 else { continue }
             let accepted = state.withLock { state -> Bool in
                 guard !state.stopping else { return false }

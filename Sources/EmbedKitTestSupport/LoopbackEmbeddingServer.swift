@@ -124,6 +124,22 @@ public final class LoopbackEmbeddingServer: Sendable {
 
     /// Binds 127.0.0.1 and starts accepting connections.
     /// - Throws: `POSIXError` when the socket cannot be bound.
+    /// A server started again on the port of one that stopped, as a restarted process would be. The port may be
+    /// held for a moment by a client socket that got it as its own local port (another test's connection):
+    /// binding is tried again for up to `patience`.
+    public static func restarted(
+        _ configuration: Configuration, patience: Duration = .seconds(20)
+    ) async throws -> LoopbackEmbeddingServer {
+        let deadline = ContinuousClock.now + patience
+        while true {
+            do {
+                return try LoopbackEmbeddingServer(configuration)
+            } catch let error as POSIXError where error.code == .EADDRINUSE && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+    }
+
     public init(_ configuration: Configuration = Configuration()) throws {
         self.configuration = configuration
         state = Locked(State(random: configuration.seed))
@@ -200,7 +216,7 @@ public final class LoopbackEmbeddingServer: Sendable {
         while !isStopping {
             var poller = pollfd(fd: listener, events: Int16(POLLIN), revents: 0)
             guard poll(&poller, 1, 50) > 0 else { continue }
-            let fd = accept(listener, nil, nil)
+            let fd = LoopbackListener.accept(listener)
             guard fd >= 0 else { continue }
             let accepted = state.withLock { state -> Bool in
                 guard !state.stopping else { return false }

@@ -45,39 +45,52 @@ public enum PostgresTestServer {
     /// The server, started on first use.
     /// - Throws: ``PostgresTestServerError`` saying why it could not start: the tests that need it fail with that
     ///   message rather than skip.
-    public static func shared() throws -> Server {
-        try started.get()
+    public static func shared() async throws -> Server {
+        // The first call starts the server, which blocks: never on one of the few cooperative threads.
+        try await onOwnThread { try started.get() }
     }
 
     /// A URL naming a new, empty index: a schema of its own on the shared server.
-    public static func freshIndex(_ label: String = "t") throws -> String {
-        let server = try shared()
+    public static func freshIndex(_ label: String = "t") async throws -> String {
+        let server = try await shared()
         let name = "\(label)_\(UUID().uuidString.prefix(8).lowercased())".replacing("-", with: "_")
         return server.url + (server.url.contains("?") ? "&" : "?") + "schema=\(name)"
     }
 
     /// The environment a child needs to reach the server.
-    public static func environment() throws -> [String: String?] {
-        ["PGPASSWORD": try shared().password]
+    public static func environment() async throws -> [String: String?] {
+        ["PGPASSWORD": try await shared().password]
     }
 
     /// Runs `sql` on the server as its superuser with `psql` from the server's own installation, and returns
     /// what it printed (unaligned, tuples only).
     @discardableResult
-    public static func psql(_ sql: String, database: String = "embed") throws -> String {
-        let server = try shared()
+    public static func psql(_ sql: String, database: String = "embed") async throws -> String {
+        let server = try await shared()
         let psql = repository.appendingPathComponent(".build/pgserver/pgserver/pginstall/bin/psql").path
-        let run = runCommand(
+        let run = try await onOwnThread {
+            runCommand(
             [
                 psql, "-h", "127.0.0.1", "-p", String(server.port), "-U", "embed", "-d", database, "-X", "-q", "-A", "-t",
                 "-v", "ON_ERROR_STOP=1", "-c", sql,
             ], environment: ["PGPASSWORD": server.password])
+        }
         guard run.status == 0 else { throw PostgresTestServerError("psql failed on \(sql): \(run.stderr)") }
         return run.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
+    /// Runs blocking work on a thread of its own, so a test waiting for a child never holds one of Swift
+    /// concurrency's few cooperative threads (two here), which every other test running meanwhile needs.
+    static func onOwnThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread { continuation.resume(with: Result { try work() }) }.start()
+        }
+    }
+
     /// Runs a command to its end with `posix_spawn` and `waitpid`, its output in files: Foundation's
-    /// `Process.waitUntilExit` can wait forever for a child whose own children outlive it (the server).
+    /// `Process.waitUntilExit` can wait forever for a child whose own children outlive it (the server). The child
+    /// inherits this process's other descriptors for its lifetime; scripts/pg-server.sh closes them first thing, so
+    /// the server it leaves running holds none of this process's sockets.
     static func runCommand(
         _ arguments: [String], environment: [String: String] = [:]
     ) -> (status: Int32, stdout: String, stderr: String) {

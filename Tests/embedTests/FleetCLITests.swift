@@ -51,7 +51,8 @@ struct FleetCLITests {
         #expect(line.hasSuffix("taken out once (still out)"), "\(line)")
 
         // Started again on its port, and the tree changed: reindex from cron, with no flags, uses both endpoints.
-        let restarted = try LoopbackEmbeddingServer(.init(port: UInt16(doomed.port), latency: .milliseconds(40), capacity: 1))
+        let restarted = try await LoopbackEmbeddingServer.restarted(
+            .init(port: UInt16(doomed.port), latency: .milliseconds(40), capacity: 1), patience: .seconds(TestTiming.bound(20)))
         defer { restarted.stop() }
         let before = steady.servedCount
         for topic in ["golf", "hotel", "india"] {

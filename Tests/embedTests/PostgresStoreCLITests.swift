@@ -25,7 +25,7 @@ struct PostgresStoreCLITests {
     /// Runs embed with the server's password in the environment.
     static func embed(_ arguments: [String], environment: [String: String?] = [:]) async throws -> EmbedBinary.Output {
         try await EmbedBinary.run(
-            arguments, environment: try PostgresTestServer.environment().merging(environment) { $1 }, timeout: 120)
+            arguments, environment: try await PostgresTestServer.environment().merging(environment) { $1 }, timeout: 120)
     }
 
     /// Every chunk with its vector, without ids, sorted: what two indexes of the same documents share.
@@ -47,7 +47,7 @@ struct PostgresStoreCLITests {
         defer { dir.remove() }
         try Self.tree(in: dir)
         let sqlite = dir.path + "/index.sqlite"
-        let postgres = try PostgresTestServer.freshIndex()
+        let postgres = try await PostgresTestServer.freshIndex()
         for db in [sqlite, postgres] {
             let run = try await Self.embed(["ingest", dir.path + "/tree", "--db", db, "--embedder", "hash"])
             #expect(run.status == 0, "\(run.stderr)")
@@ -74,7 +74,7 @@ struct PostgresStoreCLITests {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         try Self.tree(in: dir)
-        let db = try PostgresTestServer.freshIndex()
+        let db = try await PostgresTestServer.freshIndex()
         try #require((try await Self.embed(["ingest", dir.path + "/tree", "--db", db, "--embedder", "hash"])).status == 0)
         let quiet = try await Self.embed(["reindex", "--db", db])
         #expect(quiet.stderr.contains("0 added, 0 updated, 24 unchanged, 0 removed"), "\(quiet.stderr)")
@@ -94,7 +94,7 @@ struct PostgresStoreCLITests {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         try Self.tree(in: dir, count: 6)
-        let db = try PostgresTestServer.freshIndex()
+        let db = try await PostgresTestServer.freshIndex()
         try #require((try await Self.embed(["ingest", dir.path + "/tree", "--db", db, "--embedder", "hash"])).status == 0)
         let refused = try await Self.embed(["ingest", dir.path + "/tree", "--db", db, "--embedder", "hash", "--chunk-tokens", "64"])
         #expect(refused.status == 3 && refused.stderr.contains("chunks of 200 tokens"), "\(refused.stderr)")
@@ -103,7 +103,7 @@ struct PostgresStoreCLITests {
         #expect(rebuilt.status == 0, "\(rebuilt.stderr)")
         let stats = try await Self.embed(["stats", "--db", db])
         #expect(stats.stdout.contains("chunking:   64 tokens"), "\(stats.stdout)")
-        let schemas = try PostgresTestServer.psql("SELECT count(*) FROM pg_namespace WHERE nspname LIKE '%\\_\\_rebuild' OR nspname LIKE '%\\_\\_old'")
+        let schemas = try await PostgresTestServer.psql("SELECT count(*) FROM pg_namespace WHERE nspname LIKE '%\\_\\_rebuild' OR nspname LIKE '%\\_\\_old'")
         #expect(schemas == "0", "a rebuild or old schema was left behind")
         let reference = dir.path + "/reference.sqlite"
         try #require((try await Self.embed(
@@ -116,13 +116,13 @@ struct PostgresStoreCLITests {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         try Self.tree(in: dir, count: 4)
-        let db = try PostgresTestServer.freshIndex()
+        let db = try await PostgresTestServer.freshIndex()
         var holder: PostgresIndexStore? = try PostgresIndexStore(try PostgresLocation(db), wait: false)
         let refused = try await Self.embed(["ingest", dir.path + "/tree", "--db", db, "--embedder", "hash"])
         #expect(refused.status == 4 && refused.stderr.contains("another ingest"), "\(refused.stderr)")
         let waiting = try EmbedBinary.start(
             ["ingest", dir.path + "/tree", "--db", db, "--embedder", "hash", "--wait"],
-            environment: ["PGPASSWORD": try PostgresTestServer.shared().password])
+            environment: ["PGPASSWORD": try await PostgresTestServer.shared().password])
         try await Task.sleep(for: .milliseconds(500))
         #expect(waiting.isRunning, "the waiting writer did not wait")
         withExtendedLifetime(holder) {}
@@ -138,8 +138,8 @@ struct PostgresStoreCLITests {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         try Self.tree(in: dir, count: 30)
-        let db = try PostgresTestServer.freshIndex()
-        let password = try PostgresTestServer.shared().password
+        let db = try await PostgresTestServer.freshIndex()
+        let password = try await PostgresTestServer.shared().password
         let processes = try (1...3).map { i in
             try EmbedBinary.start(
                 ["ingest", dir.path + "/tree", "--db", db, "--embedder", "hash", "--shard", "\(i)/3", "--wait"],
@@ -169,27 +169,37 @@ struct PostgresStoreCLITests {
         try Self.tree(in: dir, count: 150)
         let server = try LoopbackEmbeddingServer(.init(dimension: 16, latency: .milliseconds(30)))
         defer { server.stop() }
-        let db = try PostgresTestServer.freshIndex()
+        let db = try await PostgresTestServer.freshIndex()
         let ingest = [
             "ingest", dir.path + "/tree", "--db", db, "--embedder", "openai", "--base-url", server.baseURL.absoluteString,
             "--model", "m", "--batch-size", "1", "--concurrency", "1",
         ]
-        let writer = try EmbedBinary.start(ingest, environment: ["PGPASSWORD": try PostgresTestServer.shared().password])
-        // Readers while it writes: every check passes (no document without all its chunks), stats only grow.
+        let writer = try EmbedBinary.start(ingest, environment: ["PGPASSWORD": try await PostgresTestServer.shared().password])
+        // Readers while it writes: every snapshot holds whole documents only (each with all its chunks), the
+        // count only grows, and embed's own reader checks each new state. Polled with psql, which costs little:
+        // an `embed stats` ten times a second would load the machine and slow every other test.
+        let schema = String(db.split(separator: "schema=").last!)
         var seen = -1
         var states = Set<Int>()
         let deadline = Date().addingTimeInterval(60)
         while writer.isRunning && states.count < 2 && Date() < deadline {
-            let check = try await Self.embed(["stats", "--db", db, "--check", "--json"])
-            if check.status == 0, let documents = check.stdout.firstMatch(of: /"documents":(\d+)/).map({ Int($0.1)! }) {
-                #expect(documents >= seen, "documents went from \(seen) to \(documents)")
-                seen = documents
-                if documents > 0 { states.insert(documents) }
-            } else {
-                // The index may not exist yet in the first moments.
-                #expect(check.stderr.contains("no index here"), "\(check.stderr)")
-            }
             try await Task.sleep(for: .milliseconds(100))
+            guard try await PostgresTestServer.psql("SELECT to_regclass('\(schema).documents') IS NOT NULL") == "t" else {
+                continue
+            }
+            let row = try await PostgresTestServer.psql(
+                "SELECT (SELECT count(*) FROM \(schema).documents) || ' ' || (SELECT count(*) FROM \(schema).documents d "
+                    + "WHERE d.chunk_count != (SELECT count(*) FROM \(schema).chunks c WHERE c.document_id = d.id))")
+            let numbers = row.split(separator: " ").compactMap { Int($0) }
+            try #require(numbers.count == 2, "\(row)")
+            #expect(numbers[1] == 0, "a reader saw \(numbers[1]) documents without all their chunks")
+            #expect(numbers[0] >= seen, "documents went from \(seen) to \(numbers[0])")
+            if numbers[0] > seen, numbers[0] > 0 {
+                states.insert(numbers[0])
+                let check = try await Self.embed(["stats", "--db", db, "--check"])
+                #expect(check.status == 0, "\(check.stderr)")
+            }
+            seen = numbers[0]
         }
         #expect(states.count == 2, "the readers saw \(states.sorted()) documents: not two committed batches")
         kill(writer.processIdentifier, SIGKILL)
@@ -199,7 +209,7 @@ struct PostgresStoreCLITests {
         // The next run finishes the job, and the index is what one clean run makes.
         let again = try await Self.embed(Array(ingest))
         #expect(again.status == 0, "\(again.stderr)")
-        let reference = try PostgresTestServer.freshIndex("ref")
+        let reference = try await PostgresTestServer.freshIndex("ref")
         let clean = try await Self.embed(
             ingest.map { $0 == db ? reference : $0 }.dropLast(4) + ["--batch-size", "32", "--concurrency", "4"])
         #expect(clean.status == 0, "\(clean.stderr)")
@@ -214,28 +224,28 @@ struct PostgresStoreCLITests {
         try Self.tree(in: dir, count: 150)
         let server = try LoopbackEmbeddingServer(.init(dimension: 16, latency: .milliseconds(40)))
         defer { server.stop() }
-        let db = try PostgresTestServer.freshIndex()
+        let db = try await PostgresTestServer.freshIndex()
         let schema = String(db.split(separator: "schema=").last!)
         let ingest = [
             "ingest", dir.path + "/tree", "--db", db, "--embedder", "openai", "--base-url", server.baseURL.absoluteString,
             "--model", "m", "--batch-size", "1", "--concurrency", "1",
         ]
-        let writer = try EmbedBinary.start(ingest, environment: ["PGPASSWORD": try PostgresTestServer.shared().password])
+        let writer = try EmbedBinary.start(ingest, environment: ["PGPASSWORD": try await PostgresTestServer.shared().password])
         // Once it has written something, cut its connection from the server's side, twice.
         var cut = 0
         var counted: [String] = []
         let deadline = Date().addingTimeInterval(60)
         while writer.isRunning && cut < 2 && Date() < deadline {
             // Counted once the run has made its tables.
-            let made = try PostgresTestServer.psql("SELECT to_regclass('\(schema).documents') IS NOT NULL") == "t"
-            let documents = made ? try PostgresTestServer.psql("SELECT count(*) FROM \(schema).documents") : "0"
+            let made = try await PostgresTestServer.psql("SELECT to_regclass('\(schema).documents') IS NOT NULL") == "t"
+            let documents = made ? try await PostgresTestServer.psql("SELECT count(*) FROM \(schema).documents") : "0"
             counted.append(documents)
             if Int(documents) ?? 0 >= 4 * (cut + 1) {
-                try PostgresTestServer.psql(
+                try await PostgresTestServer.psql(
                     "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted")
                 cut += 1
             }
-            try await Task.sleep(for: .milliseconds(50))
+            try await Task.sleep(for: .milliseconds(150))
         }
         await EmbedBinary.waitForExit(writer)
         #expect(cut == 2, "the writer finished before its connection could be cut: \(counted.suffix(20))")
@@ -250,7 +260,7 @@ struct PostgresStoreCLITests {
 
     @Test("bad URLs and servers: a clear message, nothing half-written, the password never shown")
     func badInput() async throws {
-        let server = try PostgresTestServer.shared()
+        let server = try await PostgresTestServer.shared()
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         try Self.tree(in: dir, count: 2)
@@ -271,27 +281,27 @@ struct PostgresStoreCLITests {
         let wrong = try await Self.embed(["stats", "--db", server.url], environment: ["PGPASSWORD": "not-it"])
         #expect(wrong.status == 3 && wrong.stderr.contains("PGPASSWORD"), "\(wrong.stderr)")
         // A schema written by a newer embed.
-        let db = try PostgresTestServer.freshIndex()
+        let db = try await PostgresTestServer.freshIndex()
         try #require((try await Self.embed(["ingest", dir.path + "/tree", "--db", db, "--embedder", "hash"])).status == 0)
         let schema = String(db.split(separator: "schema=").last!)
-        try PostgresTestServer.psql("INSERT INTO \(schema).schema_migrations VALUES ('pg99-from-the-future')")
+        try await PostgresTestServer.psql("INSERT INTO \(schema).schema_migrations VALUES ('pg99-from-the-future')")
         let newer = try await Self.embed(["reindex", "--db", db])
         #expect(newer.status == 3 && newer.stderr.contains("newer version of embed"), "\(newer.stderr)")
         // A schema of another application.
-        try PostgresTestServer.psql("CREATE SCHEMA app_tables; CREATE TABLE app_tables.users (id int)")
+        try await PostgresTestServer.psql("CREATE SCHEMA app_tables; CREATE TABLE app_tables.users (id int)")
         let foreign = try await Self.embed(
             ["ingest", dir.path + "/tree", "--db", server.url + "?schema=app_tables", "--embedder", "hash"])
         #expect(foreign.status == 3 && foreign.stderr.contains("not an embed index"), "\(foreign.stderr)")
-        #expect(try PostgresTestServer.psql("SELECT count(*) FROM pg_tables WHERE schemaname = 'app_tables'") == "1")
+        #expect(try await PostgresTestServer.psql("SELECT count(*) FROM pg_tables WHERE schemaname = 'app_tables'") == "1")
         // A database without the vector extension, and a user who may not create it.
         let database = "plain_\(UUID().uuidString.prefix(6).lowercased())"
-        try PostgresTestServer.psql("CREATE DATABASE \(database)")
-        try PostgresTestServer.psql("CREATE ROLE \(database) LOGIN PASSWORD 'pw'; GRANT CREATE ON DATABASE \(database) TO \(database)")
+        try await PostgresTestServer.psql("CREATE DATABASE \(database)")
+        try await PostgresTestServer.psql("CREATE ROLE \(database) LOGIN PASSWORD 'pw'; GRANT CREATE ON DATABASE \(database) TO \(database)")
         let plain = "postgres://\(database)@127.0.0.1:\(server.port)/\(database)"
         let noVector = try await Self.embed(
             ["ingest", dir.path + "/tree", "--db", plain, "--embedder", "hash"], environment: ["PGPASSWORD": "pw"])
         #expect(noVector.status == 3 && noVector.stderr.contains("CREATE EXTENSION vector"), "\(noVector.stderr)")
-        #expect(try PostgresTestServer.psql("SELECT count(*) FROM pg_namespace WHERE nspname = 'embed'", database: database) == "0")
+        #expect(try await PostgresTestServer.psql("SELECT count(*) FROM pg_namespace WHERE nspname = 'embed'", database: database) == "0")
     }
 
     @Test("--ann hnsw: recorded, used for unfiltered queries, and answers like the exact scan on a small index; --ann none drops it")
@@ -299,7 +309,7 @@ struct PostgresStoreCLITests {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         try Self.tree(in: dir, count: 30)
-        let db = try PostgresTestServer.freshIndex()
+        let db = try await PostgresTestServer.freshIndex()
         let made = try await Self.embed(
             ["ingest", dir.path + "/tree", "--db", db, "--embedder", "hash", "--ann", "hnsw", "--hnsw-m", "8",
              "--hnsw-ef-construction", "40"])
@@ -307,7 +317,7 @@ struct PostgresStoreCLITests {
         let stats = try await Self.embed(["stats", "--db", db, "--json"])
         #expect(stats.stdout.contains(#""ann":"hnsw""#) && stats.stdout.contains(#""hnsw_m":8"#), "\(stats.stdout)")
         let schema = String(db.split(separator: "schema=").last!)
-        #expect(try PostgresTestServer.psql(
+        #expect(try await PostgresTestServer.psql(
             "SELECT indexdef LIKE '%USING hnsw%m=''8''%' FROM pg_indexes WHERE schemaname = '\(schema)' "
                 + "AND indexname = 'chunks_embedding_hnsw'") == "t")
         // 30 short documents: the graph finds every neighbour, so the answers equal the exact scan's.
@@ -318,10 +328,10 @@ struct PostgresStoreCLITests {
         #expect(approximate == exact.stdout.replacing(/"chunk_id":\d+,/, with: "").replacing(/"index":"[^"]*",/, with: ""))
         // A reindex keeps it; --ann none drops it; a SQLite index refuses it.
         #expect((try await Self.embed(["reindex", "--db", db])).status == 0)
-        #expect(try PostgresTestServer.psql(
+        #expect(try await PostgresTestServer.psql(
             "SELECT count(*) FROM pg_indexes WHERE schemaname = '\(schema)' AND indexname = 'chunks_embedding_hnsw'") == "1")
         #expect((try await Self.embed(["reindex", "--db", db, "--ann", "none"])).status == 0)
-        #expect(try PostgresTestServer.psql(
+        #expect(try await PostgresTestServer.psql(
             "SELECT count(*) FROM pg_indexes WHERE schemaname = '\(schema)' AND indexname = 'chunks_embedding_hnsw'") == "0")
         let sqlite = try await Self.embed(
             ["ingest", dir.path + "/tree", "--db", dir.path + "/index.sqlite", "--embedder", "hash", "--ann", "hnsw"])
@@ -336,11 +346,11 @@ struct PostgresStoreCLITests {
         defer { dir.remove() }
         try Self.tree(in: dir, count: 12)
         for n in 0..<5 { try dir.write("more/m\(n).txt", "Extra \(n) about rivers, lamps and bees, number \(n).") }
-        let db = try PostgresTestServer.freshIndex()
+        let db = try await PostgresTestServer.freshIndex()
         #expect((try await Self.embed(["ingest", dir.path + "/tree", "--db", db, "--embedder", "hash"])).status == 0)
         let server = try await ServedEmbed.start(
             ["--db", db, "--allow-root", dir.path + "/more", "--batch-window-ms", "0"],
-            environment: ["PGPASSWORD": try PostgresTestServer.shared().password])
+            environment: ["PGPASSWORD": try await PostgresTestServer.shared().password])
         defer { _ = server.process.isRunning ? kill(server.process.processIdentifier, SIGKILL) : 0 }
         let found = try await server.request(
             "POST", "/v1/search", body: try JSONSerialization.data(withJSONObject: ["query": "keepers term7", "k": 3]))
@@ -365,17 +375,17 @@ struct PostgresStoreCLITests {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         try Self.tree(in: dir, count: 9)
-        let db = try PostgresTestServer.freshIndex()
+        let db = try await PostgresTestServer.freshIndex()
         // A dry run of a new index: what would be added, and nothing made.
         let dry = try await Self.embed(["ingest", dir.path + "/tree", "--db", db, "--embedder", "hash", "--dry-run"])
         #expect(dry.status == 0 && dry.stderr.contains("Would add 9 files"), "\(dry.stderr)")
         let schema = String(db.split(separator: "schema=").last!)
-        #expect(try PostgresTestServer.psql("SELECT count(*) FROM pg_namespace WHERE nspname = '\(schema)'") == "0")
+        #expect(try await PostgresTestServer.psql("SELECT count(*) FROM pg_namespace WHERE nspname = '\(schema)'") == "0")
         for command in [["reindex", "--db", db], ["remove", dir.path + "/tree/folder0", "--db", db]] {
             let missing = try await Self.embed(command)
             #expect(missing.status == 3 && missing.stderr.contains("no index here"), "\(command[0]): \(missing.stderr)")
         }
-        #expect(try PostgresTestServer.psql("SELECT count(*) FROM pg_namespace WHERE nspname = '\(schema)'") == "0")
+        #expect(try await PostgresTestServer.psql("SELECT count(*) FROM pg_namespace WHERE nspname = '\(schema)'") == "0")
         try #require((try await Self.embed(["ingest", dir.path + "/tree", "--db", db, "--embedder", "hash"])).status == 0)
         try dir.write("tree/new.txt", Self.document(50))
         let dryAgain = try await Self.embed(["reindex", "--db", db, "--dry-run"])

@@ -139,12 +139,15 @@ public struct EmbeddingFleet: Embedder {
         // Endpoints this request has had its attempts with.
         var usedUp: Set<Int> = []
         var badResponses = 0
+        // The endpoint the last attempt failed at: not chosen again at once while another is in.
+        var failedAt: Int?
         while true {
-            guard let lease = try await scheduler.acquire(excluding: usedUp) else {
+            guard let lease = try await scheduler.acquire(excluding: usedUp, avoiding: failedAt) else {
                 throw exhausted(attempts: attempts, lastFailure: lastFailure, label: label)
             }
             let index = lease.endpoint
             let member = members[index]
+            failedAt = index
             attempts[index] += 1
             if attempts[index] >= policy.maxAttempts { usedUp.insert(index) }
             let result: OpenAICompatibleEmbedder.AttemptResult

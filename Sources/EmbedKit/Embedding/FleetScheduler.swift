@@ -88,9 +88,15 @@ package final class FleetScheduler: Sendable {
         }
 
         /// Picks the endpoint for one attempt, skipping `excluded` (those this request has used up), and counts the
-        /// attempt in flight there.
-        package mutating func choose(now: ContinuousClock.Instant, excluding excluded: Set<Int>) -> Choice {
-            let candidates = endpoints.indices.filter { !excluded.contains($0) }
+        /// attempt in flight there. `avoiding` (the endpoint the request just failed at) is skipped too while another
+        /// endpoint is in: the request is not sent straight back as that endpoint's probe.
+        package mutating func choose(
+            now: ContinuousClock.Instant, excluding excluded: Set<Int>, avoiding: Int? = nil
+        ) -> Choice {
+            var candidates = endpoints.indices.filter { !excluded.contains($0) }
+            if let avoiding, candidates.contains(where: { $0 != avoiding && !endpoints[$0].isOut }) {
+                candidates.removeAll { $0 == avoiding }
+            }
             // A due probe goes first: healthy endpoints with room would otherwise keep a restarted one out forever.
             let due = candidates.filter { index in
                 endpoints[index].probeAt.map { $0 <= now } == true && !endpoints[index].isProbing
@@ -201,11 +207,11 @@ package final class FleetScheduler: Sendable {
     /// Waits for an endpoint this request may use (not in `excluded`) and claims it.
     /// - Returns: nil when no endpoint is left to try (see ``State/choose(now:excluding:)``).
     /// - Throws: `CancellationError` when cancelled while waiting.
-    package func acquire(excluding excluded: Set<Int>) async throws -> Lease? {
+    package func acquire(excluding excluded: Set<Int>, avoiding: Int? = nil) async throws -> Lease? {
         while true {
             try Task.checkCancellation()
             let (choice, generation) = shared.withLock { shared in
-                (shared.state.choose(now: .now, excluding: excluded), shared.generation)
+                (shared.state.choose(now: .now, excluding: excluded, avoiding: avoiding), shared.generation)
             }
             switch choice {
             case .lease(let lease): return lease
