@@ -70,6 +70,25 @@ struct FleetSchedulerTests {
         #expect(state.endpoints[0].backoff == .seconds(1))
     }
 
+    @Test("a request is not sent straight back, as its probe, to the endpoint it just failed at, while another is in")
+    func avoidsTheEndpointJustFailed() throws {
+        var state = State(limits: [2, 2], giveUpAfter: 10)
+        let failed = try lease(state.choose(now: start, excluding: []))
+        #expect(failed.endpoint == 0)
+        state.release(failed, .failed, now: start)
+        let later = start + .seconds(1)
+        // Its probe is due: another request takes it, but the one that failed there goes to endpoint 1.
+        let moved = try lease(state.choose(now: later, excluding: [], avoiding: 0))
+        #expect(moved.endpoint == 1 && !moved.isProbe)
+        let probe = try lease(state.choose(now: later, excluding: []))
+        #expect(probe.endpoint == 0 && probe.isProbe)
+        state.release(probe, .failed, now: later)
+        // With the other endpoint out too, the avoided one is all there is: its probe, when due, is taken.
+        state.release(moved, .failed, now: later)
+        let last = try lease(state.choose(now: later + .seconds(2), excluding: [], avoiding: 0))
+        #expect(last.isProbe)
+    }
+
     @Test("attempts in flight when an endpoint went out count as one failure, not one each")
     func inFlightFailuresCountOnce() throws {
         var state = State(limits: [3], giveUpAfter: 2)
