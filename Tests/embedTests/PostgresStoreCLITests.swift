@@ -120,6 +120,8 @@ struct PostgresStoreCLITests {
         var holder: PostgresIndexStore? = try PostgresIndexStore(try PostgresLocation(db), wait: false)
         let refused = try await Self.embed(["ingest", dir.path + "/tree", "--db", db, "--embedder", "hash"])
         #expect(refused.status == 4 && refused.stderr.contains("another ingest"), "\(refused.stderr)")
+        let shard = try await Self.embed(["ingest", dir.path + "/tree", "--db", db, "--embedder", "hash", "--shard", "1/2"])
+        #expect(shard.status == 4 && shard.stderr.contains("another ingest"), "\(shard.stderr)")
         let waiting = try EmbedBinary.start(
             ["ingest", dir.path + "/tree", "--db", db, "--embedder", "hash", "--wait"],
             environment: ["PGPASSWORD": try await PostgresTestServer.shared().password])
@@ -133,13 +135,23 @@ struct PostgresStoreCLITests {
         #expect(stats.stdout.contains("documents:  4"), "\(stats.stdout)")
     }
 
-    @Test("shards ingesting into one index at once give the whole tree")
+    @Test("shards ingest into one index at once (a writer of another shard is let in, of the same shard refused) and give the whole tree")
     func shardsAtOnce() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         try Self.tree(in: dir, count: 30)
         let db = try await PostgresTestServer.freshIndex()
         let password = try await PostgresTestServer.shared().password
+        // A writer of shard 2/3 holds its locks: shard 1/3 goes ahead without waiting, shard 2/3 is refused.
+        do {
+            let holder = try PostgresIndexStore(
+                try PostgresLocation(db), wait: false, writer: .shard(IngestShard(number: 2, count: 3)!))
+            let other = try await Self.embed(["ingest", dir.path + "/tree", "--db", db, "--embedder", "hash", "--shard", "1/3"])
+            #expect(other.status == 0, "\(other.stderr)")
+            let same = try await Self.embed(["ingest", dir.path + "/tree", "--db", db, "--embedder", "hash", "--shard", "2/3"])
+            #expect(same.status == 4, "\(same.stderr)")
+            withExtendedLifetime(holder) {}
+        }
         let processes = try (1...3).map { i in
             try EmbedBinary.start(
                 ["ingest", dir.path + "/tree", "--db", db, "--embedder", "hash", "--shard", "\(i)/3", "--wait"],

@@ -124,7 +124,13 @@ public struct IngestJob: Sendable {
         if quantization != nil {
             events.warning("--quantize applies to SQLite indexes only; a PostgreSQL index is searched by pgvector")
         }
-        let index = try PostgresIndexStore(location, wait: wait, create: roots != nil)
+        if reembed && shard != nil {
+            throw UsageError(
+                "--reembed rebuilds the whole PostgreSQL index, not one shard of it: run it once without --shard")
+        }
+        // A shard writes its own files only: the writers of the other shards write at once.
+        let index = try PostgresIndexStore(
+            location, wait: wait, create: roots != nil, writer: shard.map { .shard($0) } ?? .whole)
         let recipe = try await index.recipe()
         let isNew = recipe == nil
         let reembedding = reembed && !isNew

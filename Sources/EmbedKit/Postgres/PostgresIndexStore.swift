@@ -1,12 +1,13 @@
 import Foundation
 
-/// The PostgreSQL index: the single writer of one schema, through one connection that holds the index's advisory
-/// lock for as long as the store lives.
+/// The PostgreSQL index's writer, through one connection that holds the index's advisory locks for as long as the
+/// store lives.
 ///
 /// The same contract as ``SQLiteIndexStore``: the recipe guard, one transaction per batch, readers that never
 /// see half a batch (PostgreSQL's snapshots), the embedding cache by text hash. A second writer of the same
-/// index is refused (``StoreError`` `.locked`) or waits for the lock. When the connection is lost, the batch in
-/// flight was rolled back by the server; the store connects again, takes the lock again, and runs the batch once
+/// index is refused (``StoreError`` `.locked`) or waits for the lock, except that the writers of different shards
+/// of one tree (`--shard I/N`) write at once: their files are disjoint. When the connection is lost, the batch in
+/// flight was rolled back by the server; the store connects again, takes its locks again, and runs the batch once
 /// more (writes replace documents by path, so a batch may run twice).
 public actor PostgresIndexStore: IndexStore {
     private let executor: DispatchQueueExecutor
@@ -14,24 +15,34 @@ public actor PostgresIndexStore: IndexStore {
     public nonisolated let location: PostgresLocation
     /// False for a dry run's store on a schema embed has not made: it reads as an empty index.
     private let exists: Bool
-    /// Whether this store holds the writer's lock (a dry run's does not), to take it again after a reconnect.
-    private let locks: Bool
+    /// The locks this store holds, to take them again after a reconnect; nil for a dry run's, which holds none.
+    private let writer: Writer?
+
+    /// Which writer a store is, for its locks.
+    public enum Writer: Sendable, Equatable {
+        /// Writes anywhere in the index: excludes every other writer.
+        case whole
+        /// Writes one shard's files: excludes writers of the whole index and of the same shard only.
+        case shard(IngestShard)
+    }
 
     public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
 
-    /// Connects, takes the index's writer lock (waiting for it when `wait`), and brings the schema up to date.
+    /// Connects, takes the index's writer locks (waiting for them when `wait`), and brings the schema up to date.
+    /// - Parameters:
+    ///   - writer: the whole index (the default), or one shard of its tree.
+    ///   - create: make the index when the schema holds none; when false, a missing index is ``StoreError``
+    ///     `.cannotOpen` (reindex and remove need one) and nothing is created.
     /// - Throws: ``StoreError``: `.locked` when another writer holds the index, `.cannotOpen` when the server
     ///   cannot be reached or lacks pgvector, `.notAnIndex` for a schema of a newer embed or another application.
-    /// - Parameter create: make the index when the schema holds none; when false, a missing index is
-    ///   ``StoreError`` `.cannotOpen` (reindex and remove need one) and nothing is created.
-    public init(_ location: PostgresLocation, wait: Bool, create: Bool = true) throws {
+    public init(_ location: PostgresLocation, wait: Bool, create: Bool = true, writer: Writer = .whole) throws {
         self.location = location
         executor = DispatchQueueExecutor(label: "embed.postgres")
-        connection = try Self.connect(location, wait: wait)
+        connection = try Self.connect(location, as: writer, wait: wait)
         if !create, try PostgresSchema.applied(connection).isEmpty { throw StoreError.missingIndex(location.display) }
         try PostgresSchema.migrate(connection)
         exists = true
-        locks = true
+        self.writer = writer
     }
 
     /// A store for a dry run: it takes no lock and changes nothing (the pipeline's dry run only reads). A schema
@@ -39,37 +50,47 @@ public actor PostgresIndexStore: IndexStore {
     public init(dryRunOf location: PostgresLocation) throws {
         self.location = location
         executor = DispatchQueueExecutor(label: "embed.postgres")
-        connection = try Self.connect(location, lock: nil)
+        connection = try Self.connect(location, as: nil, wait: false)
         exists = try !PostgresSchema.applied(connection).isEmpty
-        locks = false
+        writer = nil
     }
 
-    private static func connect(_ location: PostgresLocation, wait: Bool) throws -> PostgresConnection {
-        try connect(location, lock: wait)
-    }
-
-    /// Connects; with `lock`, takes the index's writer lock, waiting for it when true.
-    private static func connect(_ location: PostgresLocation, lock: Bool?) throws -> PostgresConnection {
+    /// Connects and takes the locks of `writer` (none when nil), waiting for them when `wait`.
+    ///
+    /// Two advisory locks: the index's (the hash of its schema), exclusive for a writer of the whole index and
+    /// shared for a shard's; and, for a shard, the shard's own (the hash of the schema and `I/N`), exclusive.
+    private static func connect(_ location: PostgresLocation, as writer: Writer?, wait: Bool) throws -> PostgresConnection {
         let connection = try PostgresConnection(location)
         try connection.execute("SET search_path TO \(location.schema), public")
-        guard let wait = lock else { return connection }
-        if wait {
-            try connection.query("SELECT pg_advisory_lock(\(lockSpace), hashtext($1))", [.text(location.schema)])
-        } else {
-            let taken = try connection.query(
-                "SELECT pg_try_advisory_lock(\(lockSpace), hashtext($1))::int", [.text(location.schema)])
-            guard taken.int(0, 0) == 1 else {
-                throw StoreError(
-                    .locked,
-                    "another ingest, reindex or remove is writing \(location.display) (schema \(location.schema)); "
-                        + "run again when it has finished, or use --wait", path: location.display)
+        guard let writer else { return connection }
+        var locks = [(function: "advisory_lock", space: indexLockSpace, key: location.schema)]
+        if case .shard(let shard) = writer {
+            locks = [
+                ("advisory_lock_shared", indexLockSpace, location.schema),
+                ("advisory_lock", shardLockSpace, "\(location.schema) \(shard)"),
+            ]
+        }
+        for lock in locks {
+            if wait {
+                try connection.query("SELECT pg_\(lock.function)(\(lock.space), hashtext($1))", [.text(lock.key)])
+            } else {
+                let taken = try connection.query(
+                    "SELECT pg_try_\(lock.function)(\(lock.space), hashtext($1))::int", [.text(lock.key)])
+                guard taken.int(0, 0) == 1 else {
+                    let what = if case .shard(let shard) = writer { " or shard \(shard) of it" } else { "" }
+                    throw StoreError(
+                        .locked,
+                        "another ingest, reindex or remove is writing \(location.display) (schema \(location.schema))"
+                            + "\(what); run again when it has finished, or use --wait", path: location.display)
+                }
             }
         }
         return connection
     }
 
-    /// The first key of the index's advisory lock (`embd`); the second is the hash of its schema's name.
-    static let lockSpace: Int32 = 0x656d_6264
+    /// The first keys of the advisory locks of an index (`embd`) and of its shards (`embs`).
+    static let indexLockSpace: Int32 = 0x656d_6264
+    static let shardLockSpace: Int32 = 0x656d_6273
 
     /// Runs `body` on the connection; when the connection was lost, connects again (taking the lock again,
     /// without waiting: another writer may have taken it meanwhile) and runs it again, up to three times.
@@ -82,7 +103,7 @@ public actor PostgresIndexStore: IndexStore {
             } catch let error as StoreError where error.code == .connectionLost && attempt < 3 {
                 attempt += 1
                 Thread.sleep(forTimeInterval: 0.5 * Double(attempt))
-                connection = try Self.connect(location, lock: locks ? false : nil)
+                connection = try Self.connect(location, as: writer, wait: false)
             }
         }
     }
@@ -279,7 +300,7 @@ public actor PostgresIndexStore: IndexStore {
     public func makeRebuild() throws -> PostgresIndexStore {
         let schema = Self.rebuildSchema(of: location.schema)
         try withReconnect { try $0.execute("DROP SCHEMA IF EXISTS \(schema) CASCADE") }
-        return try PostgresIndexStore(location.inSchema(schema), wait: false)
+        return try PostgresIndexStore(location.inSchema(schema), wait: false, writer: writer ?? .whole)
     }
 
     /// Puts `rebuild`'s schema in this index's place, in one transaction: queries see the old index until it

@@ -59,8 +59,12 @@ enum PostgresSchema {
     /// - Throws: ``StoreError`` `.notAnIndex` for a schema written by a newer embed, or one holding other tables;
     ///   `.cannotOpen` when the database has no `vector` extension and this user may not create it.
     static func migrate(_ connection: PostgresConnection) throws {
-        try ensureVectorExtension(connection)
         let schema = connection.location.schema
+        // Writers starting on a new schema at once (shards) would race in CREATE ... IF NOT EXISTS, which is not
+        // safe against concurrent creation: one at a time here.
+        try connection.query("SELECT pg_advisory_lock(\(migrationLockSpace), hashtext($1))", [.text(schema)])
+        defer { _ = try? connection.query("SELECT pg_advisory_unlock(\(migrationLockSpace), hashtext($1))", [.text(schema)]) }
+        try ensureVectorExtension(connection)
         let done = try applied(connection)
         if done.isEmpty, try tableCount(connection) > 0 {
             throw StoreError(
@@ -82,6 +86,9 @@ enum PostgresSchema {
             }
         }
     }
+
+    /// The first key of the advisory lock that makes writers migrate one at a time (`embm`).
+    static let migrationLockSpace: Int32 = 0x656d_626d
 
     /// The migrations the index has seen; throws when one of them is unknown to this version. An empty set when
     /// the schema or its table is missing (a new index).
