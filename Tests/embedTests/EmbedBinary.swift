@@ -135,6 +135,14 @@ struct EmbedBinary {
         return nil
     }
 
+    /// Every chunk of the index at `db` with its vector (`embed export --vectors`), without the chunk ids that
+    /// differ between two indexes of the same documents, sorted: what two such indexes must share.
+    static func comparableContents(_ db: String, environment: [String: String?] = [:]) async throws -> [String] {
+        let export = try await run(["export", "--db", db, "--vectors"], environment: environment)
+        #expect(export.status == 0, "\(export.stderr)")
+        return export.lines.map { $0.replacing(/"chunk_id":\d+,?/, with: "") }.sorted()
+    }
+
     /// Waits for a started child to end, off the cooperative threads (see ``run(_:stdin:in:environment:timeout:)``).
     static func waitForExit(_ process: Process) async {
         _ = try? await onOwnThread { process.waitUntilExit() }

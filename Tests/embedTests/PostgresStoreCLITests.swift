@@ -28,11 +28,8 @@ struct PostgresStoreCLITests {
             arguments, environment: try await PostgresTestServer.environment().merging(environment) { $1 }, timeout: 120)
     }
 
-    /// Every chunk with its vector, without ids, sorted: what two indexes of the same documents share.
     static func contents(_ db: String) async throws -> [String] {
-        let export = try await embed(["export", "--db", db, "--vectors"])
-        #expect(export.status == 0, "\(export.stderr)")
-        return export.lines.map { $0.replacing(/"chunk_id":\d+,?/, with: "") }.sorted()
+        try await EmbedBinary.comparableContents(db, environment: try await PostgresTestServer.environment())
     }
 
     static func answers(_ db: String, _ queries: [String] = ["keepers term7", "harbour walls word3n4"]) async throws -> String {

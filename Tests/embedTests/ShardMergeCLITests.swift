@@ -20,12 +20,8 @@ struct ShardMergeCLITests {
         for i in 0..<count { try dir.write("tree/part\(i % 4)/d\(i).txt", document(i)) }
     }
 
-    /// Every chunk the index holds with its vector, without the ids that differ between two indexes of the same
-    /// documents, sorted.
     static func contents(_ db: String) async throws -> [String] {
-        let export = try await EmbedBinary.run(["export", "--db", db, "--vectors"])
-        #expect(export.status == 0, "\(export.stderr)")
-        return export.lines.map { $0.replacing(/"chunk_id":\d+,?/, with: "") }.sorted()
+        try await EmbedBinary.comparableContents(db)
     }
 
     static func paths(_ db: String) async throws -> Set<String> {

@@ -21,6 +21,19 @@ public struct IngestRoot: Sendable, Equatable, Codable {
         IngestRoot(path: FileWalker.canonicalPath(path) ?? path, options: options, shard: shard)
     }
 
+    /// `known` with `roots` recorded: a root already known gets its new options, a new one is added.
+    static func recording(_ roots: [IngestRoot], in known: [IngestRoot]) -> [IngestRoot] {
+        var recorded = known
+        for root in roots {
+            if let index = recorded.firstIndex(where: { $0.path == root.path }) {
+                recorded[index] = root
+            } else {
+                recorded.append(root)
+            }
+        }
+        return recorded
+    }
+
     /// True when this root takes the file at `path` (under it): always, unless the root is a shard of its tree.
     public func takes(_ path: String) -> Bool {
         shard?.contains(path, under: self.path) ?? true

@@ -133,15 +133,8 @@ public actor PostgresIndexStore: IndexStore {
                     try PostgresIndexMeta.set(connection, IndexFile.Key.settings, IndexFile.encode(settings))
                 }
                 // Many shards write one store: the roots are recorded whole, and each writer names its shard.
-                var known = try PostgresIndexMeta.roots(connection)
-                for var root in roots {
-                    root.shard = nil
-                    if let index = known.firstIndex(where: { $0.path == root.path }) {
-                        known[index] = root
-                    } else {
-                        known.append(root)
-                    }
-                }
+                let whole = roots.map { IngestRoot(path: $0.path, options: $0.options) }
+                let known = IngestRoot.recording(whole, in: try PostgresIndexMeta.roots(connection))
                 try PostgresIndexMeta.set(connection, IndexFile.Key.roots, IndexFile.encode(known))
             }
         }

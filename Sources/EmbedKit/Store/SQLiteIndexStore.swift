@@ -119,14 +119,7 @@ public actor SQLiteIndexStore: IndexStore {
             } else {
                 try IndexFile.setMeta(connection, IndexFile.Key.settings, IndexFile.encode(settings))
             }
-            var known = try IndexFile.roots(connection)
-            for root in roots {
-                if let index = known.firstIndex(where: { $0.path == root.path }) {
-                    known[index] = root
-                } else {
-                    known.append(root)
-                }
-            }
+            let known = IngestRoot.recording(roots, in: try IndexFile.roots(connection))
             try IndexFile.setMeta(connection, IndexFile.Key.roots, IndexFile.encode(known))
         }
     }
