@@ -335,6 +335,14 @@ struct PostgresStoreCLITests {
             ["query", "--db", db, "--mode", "vector", "-k", "5", "--json", "--scan", "memory", "keepers term7",
              "harbour walls word3n4"])
         #expect(approximate == exact.stdout.replacing(/"chunk_id":\d+,/, with: "").replacing(/"index":"[^"]*",/, with: ""))
+        // A new ef_search is recorded without building the graph again.
+        let oid = "SELECT oid FROM pg_class WHERE relname = 'chunks_embedding_hnsw' AND relnamespace = '\(schema)'::regnamespace"
+        let before = try await PostgresTestServer.psql(oid)
+        let tuned = try await Self.embed(
+            ["reindex", "--db", db, "--ann", "hnsw", "--hnsw-m", "8", "--hnsw-ef-construction", "40", "--hnsw-ef-search", "300"])
+        #expect(tuned.status == 0, "\(tuned.stderr)")
+        #expect((try await Self.embed(["stats", "--db", db])).stdout.contains("hnsw (m 8, ef_construction 40, ef_search 300)"))
+        #expect(try await PostgresTestServer.psql(oid) == before, "the graph was built again for a search setting")
         // A reindex keeps it; --ann none drops it; a SQLite index refuses it.
         #expect((try await Self.embed(["reindex", "--db", db])).status == 0)
         #expect(try await PostgresTestServer.psql(

@@ -345,9 +345,13 @@ extension PostgresIndexStore {
                 [.text(location.schema), .text(Self.hnswIndexName)]
             ).count > 0
             if target == recorded && exists == (target.kind == .hnsw) { return target }
+            // Only the search setting changed: recorded, and the graph kept.
+            let sameGraph =
+                target.kind == recorded.kind && target.m == recorded.m && target.efConstruction == recorded.efConstruction
+                && exists == (target.kind == .hnsw)
             try connection.transaction {
-                try connection.execute("DROP INDEX IF EXISTS \(Self.hnswIndexName)")
-                if target.kind == .hnsw {
+                if !sameGraph { try connection.execute("DROP INDEX IF EXISTS \(Self.hnswIndexName)") }
+                if target.kind == .hnsw && !sameGraph {
                     // Built in memory when it fits: many times faster than spilling the graph to disk.
                     try connection.execute("SET LOCAL maintenance_work_mem = '1GB'")
                     // An expression index: the column holds vectors of any dimension; HNSW needs one.

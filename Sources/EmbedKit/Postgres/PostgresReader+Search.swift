@@ -25,12 +25,11 @@ extension PostgresReader {
                 // The HNSW graph when the index keeps one, for unfiltered searches (pgvector filters after the
                 // graph search, which could leave fewer than `depth`); else the exact scan.
                 let dimension = settings.embedder.dimension
-                let approximate =
-                    try PostgresIndexMeta.approximateIndex(connection).kind == .hnsw && options.scan == .auto
-                    && options.filter.acceptsEveryDocument
+                let ann = try PostgresIndexMeta.approximateIndex(connection)
+                let approximate = ann.kind == .hnsw && options.scan == .auto && options.filter.acceptsEveryDocument
                 let order: String
                 if approximate {
-                    try connection.execute("SET LOCAL hnsw.ef_search = \(ApproximateIndex.efSearch(depth: depth))")
+                    try connection.execute("SET LOCAL hnsw.ef_search = \(ann.efSearch(depth: depth))")
                     order = "(c.embedding::vector(\(dimension))) <#> $1::vector(\(dimension))"
                 } else {
                     order = "c.embedding <#> $1::vector, c.id"

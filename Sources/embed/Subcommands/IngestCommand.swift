@@ -164,9 +164,15 @@ struct IngestOptions: ParsableArguments {
     @Option(help: ArgumentHelp("HNSW: candidates kept while building (pgvector's ef_construction, 2·m to 1000).", valueName: "n"))
     var hnswEfConstruction: Int = 64
 
+    @Option(
+        help: ArgumentHelp(
+            "HNSW: candidates searched per query (pgvector's ef_search, 1 to 1000; at least the results asked for "
+                + "plus 32). Higher finds more of the true nearest, slower.", valueName: "n"))
+    var hnswEfSearch: Int = 100
+
     /// The approximate index asked for; nil keeps the index's own.
     var approximateIndex: ApproximateIndex? {
-        ann.map { ApproximateIndex(kind: $0, m: hnswM, efConstruction: hnswEfConstruction) }
+        ann.map { ApproximateIndex(kind: $0, m: hnswM, efConstruction: hnswEfConstruction, efSearch: hnswEfSearch) }
     }
 
     @Option(help: "Files larger than this many MiB (for .gz files, decompressed) are skipped with a warning.")
@@ -194,7 +200,8 @@ struct IngestOptions: ParsableArguments {
         }
         guard maxFileMib >= 1 else { throw ValidationError("--max-file-mib must be at least 1.") }
         if let approximateIndex, !approximateIndex.isValid {
-            throw ValidationError("--hnsw-m must be 2 to 100, and --hnsw-ef-construction 2·m to 1000.")
+            throw ValidationError(
+                "--hnsw-m must be 2 to 100, --hnsw-ef-construction 2·m to 1000, and --hnsw-ef-search 1 to 1000.")
         }
     }
 

@@ -132,6 +132,7 @@ struct StatsLine: Encodable {
     var ann: String?
     var hnsw_m: Int?
     var hnsw_ef_construction: Int?
+    var hnsw_ef_search: Int?
 
     struct File: Encodable {
         var path: String
@@ -162,7 +163,9 @@ struct StatsLine: Encodable {
         files = s.files.map { File(path: $0.path, bytes: $0.bytes) }
         if let approximate = s.approximateIndex {
             ann = approximate.kind.rawValue
-            if approximate.kind == .hnsw { (hnsw_m, hnsw_ef_construction) = (approximate.m, approximate.efConstruction) }
+            if approximate.kind == .hnsw {
+                (hnsw_m, hnsw_ef_construction, hnsw_ef_search) = (approximate.m, approximate.efConstruction, approximate.efSearch)
+            }
         }
     }
 }
