@@ -8,6 +8,9 @@
 #       URL, postgres://embed@127.0.0.1:PORT/embed. The password of the superuser `embed` is in DIR/password
 #       (host connections need it: give it as PGPASSWORD). With --watch, the server stops when process PID ends.
 #   scripts/pg-server.sh stop DIR
+#   scripts/pg-server.sh restart DIR [SECONDS]
+#       stops the server at once (as a crash or a failover would: connections are cut), waits SECONDS (default
+#       1), and starts it again on the same port.
 #
 # PostgreSQL refuses to run as root: when run as root, the cluster belongs to the user nobody (setpriv).
 set -euo pipefail
@@ -91,6 +94,17 @@ stop() {
     as_owner "$bin/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1 || true
 }
 
+restart() {
+    local dir=$1 pause=${2:-1}
+    as_owner "$bin/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null
+    sleep "$pause"
+    local port
+    port=$(cat "$dir/port")
+    as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/data/server.log" -w -t 60 \
+        -o "-p $port -h 127.0.0.1 -k $dir/data -c max_connections=200" start >/dev/null ||
+        { tail -20 "$dir/data/server.log" >&2; exit 1; }
+}
+
 case "${1:-}" in
 start)
     [ $# -ge 2 ] || { echo "usage: $0 start DIR [--watch PID]" >&2; exit 2; }
@@ -102,8 +116,12 @@ stop)
     [ $# -ge 2 ] || { echo "usage: $0 stop DIR" >&2; exit 2; }
     stop "$2"
     ;;
+restart)
+    [ $# -ge 2 ] || { echo "usage: $0 restart DIR [SECONDS]" >&2; exit 2; }
+    restart "$2" "${3:-1}"
+    ;;
 *)
-    echo "usage: $0 start DIR [--watch PID] | stop DIR" >&2
+    echo "usage: $0 start DIR [--watch PID] | stop DIR | restart DIR [SECONDS]" >&2
     exit 2
     ;;
 esac

@@ -17,13 +17,15 @@ public enum PostgresTestServer {
         /// The superuser's password: give it to children as `PGPASSWORD`.
         public var password: String
         public var port: Int
+        /// The cluster's folder when the tests started the server (nil for `EMBED_TEST_POSTGRES_URL`'s).
+        public var directory: String?
     }
 
     private static let started: Result<Server, PostgresTestServerError> = {
         let environment = ProcessInfo.processInfo.environment
         if let url = environment["EMBED_TEST_POSTGRES_URL"], !url.isEmpty {
             let port = URLComponents(string: url)?.port ?? 5432
-            return .success(Server(url: url, password: environment["PGPASSWORD"] ?? "", port: port))
+            return .success(Server(url: url, password: environment["PGPASSWORD"] ?? "", port: port, directory: nil))
         }
         let directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("embed-test-pg-\(getpid())-\(UUID().uuidString.prefix(8))").path
@@ -39,7 +41,7 @@ public enum PostgresTestServer {
         let port = URLComponents(string: url)?.port ?? 0
         // libpq in this process (the store's library tests) reads it from here, as the children do.
         setenv("PGPASSWORD", password, 1)
-        return .success(Server(url: url, password: password, port: port))
+        return .success(Server(url: url, password: password, port: port, directory: directory))
     }()
 
     /// The server, started on first use.
@@ -55,6 +57,18 @@ public enum PostgresTestServer {
         let server = try await shared()
         let name = "\(label)_\(UUID().uuidString.prefix(8).lowercased())".replacing("-", with: "_")
         return server.url + (server.url.contains("?") ? "&" : "?") + "schema=\(name)"
+    }
+
+    /// Stops the server at once, as a crash or a failover would, and starts it again on its port after `pause`.
+    public static func restart(after pause: Duration) async throws {
+        let server = try await shared()
+        guard let directory = server.directory else {
+            throw PostgresTestServerError("the server was given by EMBED_TEST_POSTGRES_URL: the tests cannot restart it")
+        }
+        let script = repository.appendingPathComponent("scripts/pg-server.sh").path
+        let seconds = String(Double(pause.components.seconds) + Double(pause.components.attoseconds) / 1e18)
+        let run = try await onOwnThread { runCommand(["/bin/bash", script, "restart", directory, seconds]) }
+        guard run.status == 0 else { throw PostgresTestServerError("cannot restart PostgreSQL: \(run.stderr)") }
     }
 
     /// The environment a child needs to reach the server.

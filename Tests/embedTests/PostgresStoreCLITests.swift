@@ -267,6 +267,39 @@ struct PostgresStoreCLITests {
         #expect(try await Self.contents(db) == (try await Self.contents(reference)))
     }
 
+    @Test("a server restarted in the middle of an ingest: the run waits for it, goes on, and the index is whole")
+    func serverRestarted() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        // About 6 s of embedding, committed every 2 s.
+        try Self.tree(in: dir, count: 150)
+        let server = try LoopbackEmbeddingServer(.init(dimension: 16, latency: .milliseconds(40)))
+        defer { server.stop() }
+        let db = try await PostgresTestServer.freshIndex()
+        let schema = String(db.split(separator: "schema=").last!)
+        let ingest = [
+            "ingest", dir.path + "/tree", "--db", db, "--embedder", "openai", "--base-url", server.baseURL.absoluteString,
+            "--model", "m", "--batch-size", "1", "--concurrency", "1",
+        ]
+        let writer = try EmbedBinary.start(ingest, environment: ["PGPASSWORD": try await PostgresTestServer.shared().password])
+        // Once it has committed something, the server goes away for a second and comes back.
+        var restarted = false
+        let deadline = Date().addingTimeInterval(60)
+        while writer.isRunning && !restarted && Date() < deadline {
+            try await Task.sleep(for: .milliseconds(150))
+            let made = try await PostgresTestServer.psql("SELECT to_regclass('\(schema).documents') IS NOT NULL") == "t"
+            if made, Int(try await PostgresTestServer.psql("SELECT count(*) FROM \(schema).documents")) ?? 0 > 0 {
+                try await PostgresTestServer.restart(after: .milliseconds(800))
+                restarted = true
+            }
+        }
+        await EmbedBinary.waitForExit(writer)
+        #expect(restarted, "the writer finished before the server could be restarted")
+        #expect(writer.terminationStatus == 0)
+        let check = try await Self.embed(["stats", "--db", db, "--check"])
+        #expect(check.status == 0 && check.stdout.contains("documents:  150"), "\(check.stdout)\(check.stderr)")
+    }
+
     @Test("bad URLs and servers: a clear message, nothing half-written, the password never shown")
     func badInput() async throws {
         let server = try await PostgresTestServer.shared()
