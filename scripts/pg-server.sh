@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # A throwaway PostgreSQL 16 server with pgvector on a loopback port, for the PostgreSQL store's tests and
 # benchmarks. The server comes from PyPI's pgserver wheel (PostgreSQL 16.2 with the `vector` extension 0.6.2),
-# unpacked once under .build/pgserver.
+# unpacked once: under .build/pgserver, or, run as root, under /var/tmp/embed-pgserver-0.1.4, where the user
+# nobody that runs the server can reach it (a checkout may sit in a folder only root can enter).
 #
 #   scripts/pg-server.sh start DIR [--watch PID]
 #       makes a cluster in DIR (a new or empty folder), starts it on a free port of 127.0.0.1, and prints its
 #       URL, postgres://embed@127.0.0.1:PORT/embed. The password of the superuser `embed` is in DIR/password
-#       (host connections need it: give it as PGPASSWORD). With --watch, the server stops when process PID ends.
+#       (host connections need it: give it as PGPASSWORD); DIR/bin names the folder of its programs (psql...).
+#       With --watch, the server stops when process PID ends.
 #   scripts/pg-server.sh stop DIR
 #   scripts/pg-server.sh restart DIR [SECONDS]
 #       stops the server at once (as a crash or a failover would: connections are cut), waits SECONDS (default
@@ -21,16 +23,23 @@ for fd in /proc/$$/fd/*; do
     case $fd in 0 | 1 | 2 | 255) ;; *) eval "exec $fd>&-" 2>/dev/null || true ;; esac
 done
 repo=$(cd "$(dirname "$0")/.." && pwd)
-install="${EMBED_PGSERVER_DIR:-$repo/.build/pgserver}"
+if [ -n "${EMBED_PGSERVER_DIR:-}" ]; then
+    install=$EMBED_PGSERVER_DIR
+elif [ "$(id -u)" -eq 0 ]; then
+    install=/var/tmp/embed-pgserver-0.1.4
+else
+    install="$repo/.build/pgserver"
+fi
 bin="$install/pgserver/pginstall/bin"
 
 unpack() {
     [ -x "$bin/postgres" ] && return
     local download
     download=$(mktemp -d)
+    mkdir -p "$(dirname "$install")"
     echo "Fetching PostgreSQL with pgvector (PyPI: pgserver 0.1.4)..." >&2
     python3 -m pip download --quiet --no-deps --only-binary=:all: --python-version 3.11 "pgserver==0.1.4" -d "$download" >&2
-    rm -rf "$install.tmp" && mkdir -p "$install.tmp"
+    rm -rf "$install.tmp" && mkdir -p "$install.tmp" && chmod 755 "$install.tmp"
     python3 -m zipfile -e "$download"/pgserver-*.whl "$install.tmp"
     chmod -R a+rX "$install.tmp"
     chmod a+x "$install.tmp"/pgserver/pginstall/bin/*
@@ -56,6 +65,11 @@ start() {
     unpack
     mkdir -p "$dir"
     dir=$(cd "$dir" && pwd)
+    echo "$bin" >"$dir/bin"
+    as_owner test -x "$bin/postgres" || {
+        echo "error: the user nobody cannot run $bin/postgres: set EMBED_PGSERVER_DIR to a folder it can reach" >&2
+        exit 1
+    }
     # The owner must reach its data folder: every folder above it must be searchable.
     chmod a+x "$dir"
     as_owner test -x "$dir" || {

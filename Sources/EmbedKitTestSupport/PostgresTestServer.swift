@@ -81,7 +81,11 @@ public enum PostgresTestServer {
     @discardableResult
     public static func psql(_ sql: String, database: String = "embed") async throws -> String {
         let server = try await shared()
-        let psql = repository.appendingPathComponent(".build/pgserver/pgserver/pginstall/bin/psql").path
+        // The server's own psql, from the folder scripts/pg-server.sh named (psql on PATH may be another version).
+        let bin = server.directory.flatMap {
+            try? String(contentsOfFile: $0 + "/bin", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        let psql = bin.map { $0 + "/psql" } ?? "psql"
         let run = try await onOwnThread {
             runCommand(
             [
@@ -128,7 +132,7 @@ public enum PostgresTestServer {
             for pointer in envp { free(pointer) }
         }
         var pid = pid_t()
-        guard posix_spawn(&pid, arguments[0], &actions, nil, argv, envp) == 0 else {
+        guard posix_spawnp(&pid, arguments[0], &actions, nil, argv, envp) == 0 else {
             return (127, "", "cannot run \(arguments[0])")
         }
         var status: Int32 = 0

@@ -30,10 +30,12 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 WORK = os.path.join(ROOT, "benchmarks", "work", "postgres")
 EMBED = os.path.join(ROOT, ".build", "release", "embed")
 BENCH_SEARCH = os.path.join(ROOT, ".build", "release", "embed-bench-search")
-PSQL = os.path.join(ROOT, ".build", "pgserver", "pgserver", "pginstall", "bin", "psql")
 MANUAL = "/usr/share/doc/postgresql-doc-15/html"
 URL = os.environ.get("EMBED_BENCH_PG_URL", "")
 PGDIR = os.environ.get("EMBED_BENCH_PG_DIR", "")
+# The server's own psql: scripts/pg-server.sh names the folder of its programs in PGDIR/bin.
+PSQL = (open(os.path.join(PGDIR, "bin")).read().strip() + "/psql") if PGDIR and os.path.exists(
+    os.path.join(PGDIR, "bin")) else "psql"
 DIM = 384
 K = 10
 TICK = os.sysconf("SC_CLK_TCK")
@@ -301,14 +303,18 @@ CHECKPOINT;
     return time.perf_counter() - t0
 
 
+HNSW_MEMORY = "1GB"  # embed's own maintenance_work_mem for the build; --hnsw-memory overrides it
+
+
 def build_hnsw(schema, m=16, ef_construction=64):
     """pgvector's HNSW index with the statements embed's applyApproximateIndex runs, in one transaction, and the
-    index recorded as embed records it."""
+    index recorded as embed records it. With --hnsw-memory the build gets more memory than embed gives it (at 1M
+    the graph outgrows 1 GB and the build crawls on disk)."""
     recorded = json.dumps({"ef_construction": ef_construction, "kind": "hnsw", "m": m}, separators=(",", ":"))
     t0 = time.perf_counter()
     psql(f"""BEGIN;
 DROP INDEX IF EXISTS chunks_embedding_hnsw;
-SET LOCAL maintenance_work_mem = '1GB';
+SET LOCAL maintenance_work_mem = '{HNSW_MEMORY}';
 CREATE INDEX chunks_embedding_hnsw ON chunks USING hnsw ((embedding::vector({DIM})) vector_ip_ops)
     WITH (m = {m}, ef_construction = {ef_construction});
 INSERT INTO index_meta (key, value) VALUES ('ann', '{recorded}')
@@ -516,7 +522,10 @@ def main():
     parser.add_argument("--skip-ingest", action="store_true")
     parser.add_argument("--skip-vectors", action="store_true")
     parser.add_argument("--no-hnsw", action="store_true", help="search part: the exact engines only")
+    parser.add_argument("--hnsw-memory", default="1GB", help="maintenance_work_mem for the HNSW build (embed: 1GB)")
     args = parser.parse_args()
+    global HNSW_MEMORY
+    HNSW_MEMORY = args.hnsw_memory
     if not URL or not PGDIR:
         sys.exit("run through benchmarks/postgres/run.sh (it starts the server)")
     os.makedirs(WORK, exist_ok=True)
