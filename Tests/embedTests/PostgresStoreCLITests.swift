@@ -38,6 +38,32 @@ struct PostgresStoreCLITests {
         return run.stdout.replacing(/"chunk_id":\d+,/, with: "").replacing(/"index":"[^"]*",/, with: "")
     }
 
+    /// A slow ingest of `dir`'s tree into `db`: one text per request to `server`, one request at a time, so that a
+    /// tree of 150 documents takes seconds and is committed in several batches (every 2 s).
+    static func slowIngest(_ dir: TemporaryDirectory, into db: String, through server: LoopbackEmbeddingServer) -> [String] {
+        ingest(dir, into: db, through: server) + ["--batch-size", "1", "--concurrency", "1"]
+    }
+
+    /// The same ingest, fast: a text's vector does not depend on its batch, so this index holds the same vectors.
+    static func fastIngest(_ dir: TemporaryDirectory, into db: String, through server: LoopbackEmbeddingServer) -> [String] {
+        ingest(dir, into: db, through: server) + ["--batch-size", "32", "--concurrency", "4"]
+    }
+
+    private static func ingest(_ dir: TemporaryDirectory, into db: String, through server: LoopbackEmbeddingServer) -> [String] {
+        [
+            "ingest", dir.path + "/tree", "--db", db, "--embedder", "openai", "--base-url", server.baseURL.absoluteString,
+            "--model", "m",
+        ]
+    }
+
+    /// The documents of the index in `schema`, read with psql; nil until a run has made its tables.
+    static func documentCount(_ schema: String) async throws -> Int? {
+        guard try await PostgresTestServer.psql("SELECT to_regclass('\(schema).documents') IS NOT NULL") == "t" else {
+            return nil
+        }
+        return Int(try await PostgresTestServer.psql("SELECT count(*) FROM \(schema).documents"))
+    }
+
     @Test("ingest, query, stats and export: the same contents and answers as a SQLite index of the same tree")
     func sameAsSQLite() async throws {
         let dir = try TemporaryDirectory()
@@ -179,10 +205,7 @@ struct PostgresStoreCLITests {
         let server = try LoopbackEmbeddingServer(.init(dimension: 16, latency: .milliseconds(30)))
         defer { server.stop() }
         let db = try await PostgresTestServer.freshIndex()
-        let ingest = [
-            "ingest", dir.path + "/tree", "--db", db, "--embedder", "openai", "--base-url", server.baseURL.absoluteString,
-            "--model", "m", "--batch-size", "1", "--concurrency", "1",
-        ]
+        let ingest = Self.slowIngest(dir, into: db, through: server)
         let writer = try EmbedBinary.start(ingest, environment: ["PGPASSWORD": try await PostgresTestServer.shared().password])
         // Readers while it writes: every snapshot holds whole documents only (each with all its chunks), the
         // count only grows, and embed's own reader checks each new state. Polled with psql, which costs little:
@@ -193,9 +216,7 @@ struct PostgresStoreCLITests {
         let deadline = Date().addingTimeInterval(60)
         while writer.isRunning && states.count < 2 && Date() < deadline {
             try await Task.sleep(for: .milliseconds(100))
-            guard try await PostgresTestServer.psql("SELECT to_regclass('\(schema).documents') IS NOT NULL") == "t" else {
-                continue
-            }
+            guard try await Self.documentCount(schema) != nil else { continue }
             let row = try await PostgresTestServer.psql(
                 "SELECT (SELECT count(*) FROM \(schema).documents) || ' ' || (SELECT count(*) FROM \(schema).documents d "
                     + "WHERE d.chunk_count != (SELECT count(*) FROM \(schema).chunks c WHERE c.document_id = d.id))")
@@ -220,7 +241,7 @@ struct PostgresStoreCLITests {
         #expect(again.status == 0, "\(again.stderr)")
         let reference = try await PostgresTestServer.freshIndex("ref")
         let clean = try await Self.embed(
-            ingest.map { $0 == db ? reference : $0 }.dropLast(4) + ["--batch-size", "32", "--concurrency", "4"])
+            Self.fastIngest(dir, into: reference, through: server))
         #expect(clean.status == 0, "\(clean.stderr)")
         #expect(try await Self.contents(db) == (try await Self.contents(reference)))
     }
@@ -235,21 +256,16 @@ struct PostgresStoreCLITests {
         defer { server.stop() }
         let db = try await PostgresTestServer.freshIndex()
         let schema = String(db.split(separator: "schema=").last!)
-        let ingest = [
-            "ingest", dir.path + "/tree", "--db", db, "--embedder", "openai", "--base-url", server.baseURL.absoluteString,
-            "--model", "m", "--batch-size", "1", "--concurrency", "1",
-        ]
+        let ingest = Self.slowIngest(dir, into: db, through: server)
         let writer = try EmbedBinary.start(ingest, environment: ["PGPASSWORD": try await PostgresTestServer.shared().password])
         // Once it has written something, cut its connection from the server's side, twice.
         var cut = 0
-        var counted: [String] = []
+        var counted: [Int] = []
         let deadline = Date().addingTimeInterval(60)
         while writer.isRunning && cut < 2 && Date() < deadline {
-            // Counted once the run has made its tables.
-            let made = try await PostgresTestServer.psql("SELECT to_regclass('\(schema).documents') IS NOT NULL") == "t"
-            let documents = made ? try await PostgresTestServer.psql("SELECT count(*) FROM \(schema).documents") : "0"
+            let documents = try await Self.documentCount(schema) ?? 0
             counted.append(documents)
-            if Int(documents) ?? 0 >= 4 * (cut + 1) {
+            if documents >= 4 * (cut + 1) {
                 try await PostgresTestServer.psql(
                     "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted")
                 cut += 1
@@ -260,9 +276,8 @@ struct PostgresStoreCLITests {
         #expect(cut == 2, "the writer finished before its connection could be cut: \(counted.suffix(20))")
         #expect(writer.terminationStatus == 0)
         let reference = dir.path + "/reference.sqlite"
-        // The same vectors, embedded faster: a text's vector does not depend on its batch.
         let clean = try await Self.embed(
-            ingest.map { $0 == db ? reference : $0 }.dropLast(4) + ["--batch-size", "32", "--concurrency", "4"])
+            Self.fastIngest(dir, into: reference, through: server))
         #expect(clean.status == 0, "\(clean.stderr)")
         #expect(try await Self.contents(db) == (try await Self.contents(reference)))
     }
@@ -277,18 +292,14 @@ struct PostgresStoreCLITests {
         defer { server.stop() }
         let db = try await PostgresTestServer.freshIndex()
         let schema = String(db.split(separator: "schema=").last!)
-        let ingest = [
-            "ingest", dir.path + "/tree", "--db", db, "--embedder", "openai", "--base-url", server.baseURL.absoluteString,
-            "--model", "m", "--batch-size", "1", "--concurrency", "1",
-        ]
+        let ingest = Self.slowIngest(dir, into: db, through: server)
         let writer = try EmbedBinary.start(ingest, environment: ["PGPASSWORD": try await PostgresTestServer.shared().password])
         // Once it has committed something, the server goes away for a second and comes back.
         var restarted = false
         let deadline = Date().addingTimeInterval(60)
         while writer.isRunning && !restarted && Date() < deadline {
             try await Task.sleep(for: .milliseconds(150))
-            let made = try await PostgresTestServer.psql("SELECT to_regclass('\(schema).documents') IS NOT NULL") == "t"
-            if made, Int(try await PostgresTestServer.psql("SELECT count(*) FROM \(schema).documents")) ?? 0 > 0 {
+            if try await Self.documentCount(schema) ?? 0 > 0 {
                 try await PostgresTestServer.restart(after: .milliseconds(800))
                 restarted = true
             }
